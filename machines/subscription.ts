@@ -1,0 +1,192 @@
+import { fromPromise, setup } from 'xstate';
+
+/** Where a subscription writes: its own SSE response. Implemented over uWebSockets.js in src/. */
+export interface StreamSink {
+  /** Sends the response head, a first comment and the `retry:` hint, flushed at once. */
+  open(): void;
+  /** Writes bytes; false when the socket could not take them all (backpressure). */
+  write(chunk: Uint8Array): boolean;
+  /** Writes `retry: <ms>` and ends the response (server shutdown). */
+  endWithRetry(retryMs: number): void;
+  /** Closes the connection at once (slow client). */
+  close(): void;
+}
+
+/** One ping of one user, serialised once and shared by every subscriber that receives it. */
+export interface PresencePing {
+  readonly userid: string;
+  readonly clientid: string;
+  readonly seq: number;
+  /** The SSE frame: `single` is `{"time","status"}`, `multi` adds `"userid"`; withId adds `id:`. */
+  frame(format: StreamFormat, withId: boolean): Uint8Array;
+}
+
+export type StreamFormat = 'single' | 'multi';
+
+export interface SubscriptionInput {
+  readonly sink: StreamSink;
+  /** The users this stream watches (one for `/subscribe/:userid`). */
+  readonly users: readonly string[];
+  /** Only pings from this client of the user (`/subscribe/:userid/client/:clientid`). */
+  readonly clientid?: string;
+  readonly format: StreamFormat;
+  /** The client's Last-Event-ID: nothing at or below it is sent again. */
+  readonly resumeAfter?: number;
+}
+
+export type SubscriptionEvent =
+  | { type: 'presence'; ping: PresencePing }
+  | { type: 'keepalive' }
+  | { type: 'socket.full' }
+  | { type: 'socket.drained' }
+  | { type: 'socket.aborted' }
+  | { type: 'server.shutdown'; retryMs: number };
+
+interface SubscriptionContext {
+  readonly sink: StreamSink;
+  readonly users: readonly string[];
+  readonly clientid: string | undefined;
+  readonly format: StreamFormat;
+  readonly resumeAfter: number;
+  /**
+   * Highest seq sent per user, and the newest unsent ping per user while replaying or
+   * congested. Both are mutated in place: a delivery must not allocate (15,000 streams).
+   */
+  readonly sent: Map<string, number>;
+  readonly pending: Map<string, PresencePing>;
+  /** Highest id written on this stream: an older ping of another user goes out without `id:`. */
+  highestId: number;
+}
+
+const KEEPALIVE = new TextEncoder().encode(':\n\n');
+
+function isNewer(context: SubscriptionContext, ping: PresencePing): boolean {
+  if (context.clientid !== undefined && ping.clientid !== context.clientid) return false;
+  return ping.seq > (context.sent.get(ping.userid) ?? context.resumeAfter);
+}
+
+/** Writes one ping and reports whether the socket took it. */
+function send(context: SubscriptionContext, ping: PresencePing): boolean {
+  const withId = ping.seq > context.highestId;
+  if (withId) context.highestId = ping.seq;
+  context.sent.set(ping.userid, ping.seq);
+  return context.sink.write(ping.frame(context.format, withId));
+}
+
+/** Writes every pending ping still newer than what was sent, oldest first. */
+function flushPending(context: SubscriptionContext): boolean {
+  let ok = true;
+  const pings = [...context.pending.values()].sort((a, b) => a.seq - b.seq);
+  context.pending.clear();
+  for (const ping of pings) if (isNewer(context, ping)) ok = send(context, ping) && ok;
+  return ok;
+}
+
+export const subscriptionMachine = setup({
+  types: {
+    context: {} as SubscriptionContext,
+    events: {} as SubscriptionEvent,
+    input: {} as SubscriptionInput,
+  },
+  actors: {
+    /** Waits until the users' channels are subscribed, then reads their stored last pings. */
+    loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(async () => []),
+  },
+  actions: {
+    /** Joins the hub for every watched user (I/O: injected). */
+    register: () => {},
+    /** Leaves the hub; nothing of the subscription remains (I/O: injected). */
+    unregister: () => {},
+    /** Counts a slow client being dropped (injected for metrics). */
+    countSlowClient: () => {},
+    openStream: ({ context }) => context.sink.open(),
+    writePing: ({ context, event, self }) => {
+      if (event.type === 'presence' && !send(context, event.ping)) self.send({ type: 'socket.full' });
+    },
+    writeKeepalive: ({ context, self }) => {
+      if (!context.sink.write(KEEPALIVE)) self.send({ type: 'socket.full' });
+    },
+    /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
+    keepNewest: ({ context, event }) => {
+      if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
+      const held = context.pending.get(event.ping.userid);
+      if (!held || held.seq < event.ping.seq) context.pending.set(event.ping.userid, event.ping);
+    },
+    writeCachedThenPending: ({ context, event, self }, cached: readonly PresencePing[]) => {
+      void event;
+      let ok = true;
+      for (const ping of [...cached].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) ok = send(context, ping) && ok;
+      if (!flushPending(context) || !ok) self.send({ type: 'socket.full' });
+    },
+    writePending: ({ context, self }) => {
+      if (!flushPending(context)) self.send({ type: 'socket.full' });
+    },
+    endWithRetry: ({ context, event }) => {
+      if (event.type === 'server.shutdown') context.sink.endWithRetry(event.retryMs);
+    },
+    closeSocket: ({ context }) => context.sink.close(),
+  },
+  guards: {
+    isNewPingForThisStream: ({ context, event }) => event.type === 'presence' && isNewer(context, event.ping),
+  },
+  delays: {
+    /** SLOW_CLIENT_TIMEOUT: how long a stream may stay congested (provided from config). */
+    slowClientTimeout: 60_000,
+  },
+}).createMachine({
+  id: 'subscription',
+  context: ({ input }) => ({
+    sink: input.sink,
+    users: input.users,
+    clientid: input.clientid,
+    format: input.format,
+    resumeAfter: input.resumeAfter ?? 0,
+    sent: new Map(),
+    pending: new Map(),
+    highestId: input.resumeAfter ?? 0,
+  }),
+  initial: 'opening',
+  on: {
+    'socket.aborted': '.closed',
+    'server.shutdown': { target: '.closed', actions: 'endWithRetry' },
+  },
+  states: {
+    opening: {
+      entry: ['register', 'openStream'],
+      always: 'replaying',
+    },
+    replaying: {
+      invoke: {
+        src: 'loadCachedPings',
+        input: ({ context }) => ({ users: context.users, clientid: context.clientid }),
+        onDone: {
+          target: 'live',
+          actions: { type: 'writeCachedThenPending', params: ({ event }) => event.output },
+        },
+        // The store is away: go live without the cached pings; recovery re-reads them.
+        onError: { target: 'live', actions: 'writePending' },
+      },
+      on: { presence: { actions: 'keepNewest' } },
+    },
+    live: {
+      on: {
+        presence: { guard: 'isNewPingForThisStream', actions: 'writePing' },
+        keepalive: { actions: 'writeKeepalive' },
+        'socket.full': 'congested',
+      },
+    },
+    congested: {
+      on: {
+        presence: { actions: 'keepNewest' },
+        'socket.drained': { target: 'live', actions: 'writePending' },
+      },
+      after: {
+        slowClientTimeout: { target: 'closed', actions: ['countSlowClient', 'closeSocket'] },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: 'unregister',
+    },
+  },
+});

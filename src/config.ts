@@ -1,0 +1,147 @@
+import { cpus } from 'node:os';
+import { ConfigError } from './errors.js';
+
+/** Where a server listens: an empty host means every interface. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type RedisTarget =
+  | { readonly kind: 'memory' }
+  /** REDIS was not set: use 127.0.0.1:6379 if it answers, else run embedded and warn. */
+  | { readonly kind: 'auto'; readonly url: string }
+  | { readonly kind: 'standalone'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly seeds: readonly { host: string; port: number }[] };
+
+export interface Config {
+  /** LISTEN, default `:8080` (every interface). */
+  readonly listen: ListenAddress;
+  /** REDIS, default `:6379` with an embedded fallback when nothing answers there. */
+  readonly redis: RedisTarget;
+  /** KEY_PREFIX, default `heartbeat:`; prefixes every key and channel. */
+  readonly keyPrefix: string;
+  /** KEEPALIVE, default 25 seconds between keepalive comments on an idle stream. */
+  readonly keepaliveSeconds: number;
+  /** SLOW_CLIENT_TIMEOUT, default 60 seconds a stream may stay congested before it is closed. */
+  readonly slowClientTimeoutSeconds: number;
+  /** MAX_USERS_PER_STREAM, default 500 users in one /subscribe or /lastseen request. */
+  readonly maxUsersPerStream: number;
+  /** MAX_CONNECTIONS, default: the open-file limit less 1,000 for Redis, logs and headroom. */
+  readonly maxConnections: number;
+  /** TRUSTED_PROXIES, default loopback and private ranges; `*` trusts every peer. */
+  readonly trustedProxies: readonly string[] | '*';
+  /** SHUTDOWN_TIMEOUT, default 10 seconds from SIGTERM to exit. */
+  readonly shutdownTimeoutSeconds: number;
+  /** ADMIN_LISTEN, default `127.0.0.1:9090`; empty disables the admin port. */
+  readonly adminListen: ListenAddress | null;
+  /** LOG_LEVEL, default `info`. */
+  readonly logLevel: string;
+  /** WORKERS, default 1; `auto` is one per CPU. */
+  readonly workers: number;
+  /** ALLOW_UWS_FALLBACK, default false: refuse to run on uWebSockets.js's slow JS fallback. */
+  readonly allowUwsFallback: boolean;
+}
+
+export const DEFAULT_TRUSTED_PROXIES = Object.freeze([
+  '127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7',
+]);
+
+const LISTEN_FORMS = '`:8080`, `8080`, `127.0.0.1:8080` or `[::1]:8080`';
+
+export function parseListen(variable: string, value: string): ListenAddress {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]*):)?(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port < 0 || port > 65535) throw new ConfigError(variable, value, LISTEN_FORMS);
+  const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host, port };
+}
+
+const REDIS_FORMS =
+  '`host:port`, `:port`, `redis://…`, `rediss://…`, `redis-cluster://host:port,host:port,…` or `memory`';
+
+function hostPort(variable: string, raw: string, whole: string): { host: string; port: number } {
+  const { host, port } = parseListen(variable, raw.includes(':') ? raw : `${raw}:6379`);
+  if (port === 0) throw new ConfigError(variable, whole, REDIS_FORMS);
+  return { host: host || '127.0.0.1', port };
+}
+
+export function parseRedis(value: string | undefined): RedisTarget {
+  if (value === undefined) return { kind: 'auto', url: 'redis://127.0.0.1:6379' };
+  const v = value.trim();
+  if (v === 'memory') return { kind: 'memory' };
+  if (v.startsWith('redis-cluster://')) {
+    const list = v.slice('redis-cluster://'.length).split(',').filter(Boolean);
+    if (list.length === 0) throw new ConfigError('REDIS', value, REDIS_FORMS);
+    return { kind: 'cluster', seeds: list.map((s) => hostPort('REDIS', s, value)) };
+  }
+  if (/^rediss?:\/\//.test(v)) {
+    try {
+      new URL(v);
+    } catch {
+      throw new ConfigError('REDIS', value, REDIS_FORMS);
+    }
+    return { kind: 'standalone', url: v };
+  }
+  if (v === '') throw new ConfigError('REDIS', value, REDIS_FORMS);
+  const { host, port } = hostPort('REDIS', v, value);
+  return { kind: 'standalone', url: `redis://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
+function positive(variable: string, value: string | undefined, fallback: number, integer = false): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new ConfigError(variable, value, integer ? 'a positive integer' : 'a positive number of seconds');
+  }
+  return n;
+}
+
+function boolean(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new ConfigError(variable, value, '`1`/`true`/`yes` or `0`/`false`/`no`');
+}
+
+function trustedProxies(value: string | undefined): readonly string[] | '*' {
+  if (value === undefined || value.trim() === '') return DEFAULT_TRUSTED_PROXIES;
+  if (value.trim() === '*') return '*';
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const cidr of list) {
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr) && !/^[0-9a-fA-F:.]+$/.test(cidr)) {
+      throw new ConfigError('TRUSTED_PROXIES', value, 'comma-separated addresses or CIDRs (`10.0.0.0/8,::1`) or `*`');
+    }
+  }
+  return list;
+}
+
+function workers(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1;
+  if (value.trim() === 'auto') return cpus().length;
+  return positive('WORKERS', value, 1, true);
+}
+
+/** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit = 20_000): Config {
+  const admin = env.ADMIN_LISTEN;
+  const level = env.LOG_LEVEL?.trim() || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new ConfigError('LOG_LEVEL', level, 'fatal, error, warn, info, debug, trace or silent');
+  }
+  return {
+    listen: parseListen('LISTEN', env.LISTEN?.trim() || ':8080'),
+    redis: parseRedis(env.REDIS),
+    keyPrefix: env.KEY_PREFIX ?? 'heartbeat:',
+    keepaliveSeconds: positive('KEEPALIVE', env.KEEPALIVE, 25),
+    slowClientTimeoutSeconds: positive('SLOW_CLIENT_TIMEOUT', env.SLOW_CLIENT_TIMEOUT, 60),
+    maxUsersPerStream: positive('MAX_USERS_PER_STREAM', env.MAX_USERS_PER_STREAM, 500, true),
+    maxConnections: positive('MAX_CONNECTIONS', env.MAX_CONNECTIONS, Math.max(100, openFileLimit - 1_000), true),
+    trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    shutdownTimeoutSeconds: positive('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, 10),
+    adminListen: admin === undefined ? { host: '127.0.0.1', port: 9090 } : admin.trim() === '' ? null : parseListen('ADMIN_LISTEN', admin),
+    logLevel: level,
+    workers: workers(env.WORKERS),
+    allowUwsFallback: boolean('ALLOW_UWS_FALLBACK', env.ALLOW_UWS_FALLBACK),
+  };
+}

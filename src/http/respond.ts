@@ -1,0 +1,48 @@
+import { Errors, type ErrorSpec } from '../errors.js';
+import type { HttpResponse } from './uws.js';
+
+const STATUS_LINES: Record<number, string> = {
+  200: '200 OK',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  503: '503 Service Unavailable',
+};
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * Answers with an error from the catalogue: the status, a short plain-text reason, and
+ * `Retry-After` on 503. `closeConnection` when the request body was not read to its end.
+ */
+export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection = false, headers?: Record<string, string>): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', 'text/plain; charset=utf-8');
+    if (error.status === 503) res.writeHeader('Retry-After', RETRY_AFTER_SECONDS);
+    for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
+    res.end(`${error.message}\n`, closeConnection);
+  });
+}
+
+export function answerJson(res: HttpResponse, body: unknown): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[200]).writeHeader('Content-Type', 'application/json').end(JSON.stringify(body));
+  });
+}
+
+export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Record<string, string>): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[status]);
+    for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
+    res.endWithoutBody(0);
+  });
+}
+
+/** An error code from the catalogue by name (the machines speak in codes, not in HTTP). */
+export function errorByCode(code: string | undefined): ErrorSpec {
+  return (code && (Errors as Record<string, ErrorSpec>)[code]) || Errors.STORE_UNAVAILABLE;
+}

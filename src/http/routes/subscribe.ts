@@ -1,0 +1,68 @@
+import type { StreamFormat } from '../../../machines/subscription.js';
+import { Errors } from '../../errors.js';
+import type { Subscriptions } from '../../subscriptions.js';
+import { decodeId, parseLastEventId, usersOfQuery } from '../ids.js';
+import { answerError } from '../respond.js';
+import { UwsStreamSink } from '../stream-sink.js';
+import type { HttpRequest, HttpResponse } from '../uws.js';
+
+export interface SubscribeRouteOptions {
+  subscriptions: Subscriptions;
+  /** The `retry:` hint sent at open, in ms. */
+  retryMs: number;
+  maxUsersPerStream: number;
+  /** Whether new streams are refused (shutting down). */
+  isClosing: () => boolean;
+}
+
+type Target = { users: string[]; clientid?: string; format: StreamFormat };
+
+/** Turns the request into a stream's target, or answers the error and returns null. */
+type Resolve = (res: HttpResponse, req: HttpRequest) => Target | null;
+
+function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const target = resolve(res, req);
+    if (target === null) return;
+    if (options.isClosing()) return answerError(res, Errors.SHUTTING_DOWN);
+    if (!options.subscriptions.hasRoom()) return answerError(res, Errors.TOO_MANY_CONNECTIONS);
+    const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
+    const sink = new UwsStreamSink(res, options.retryMs);
+    const actor = options.subscriptions.open({ sink, ...target, resumeAfter });
+    res.onAborted(() => {
+      sink.markAborted();
+      actor.send({ type: 'socket.aborted' });
+    });
+    // Always registered: a response that once saw backpressure without a writable handler
+    // is closed by uWS about ten seconds later.
+    res.onWritable(() => {
+      actor.send({ type: 'socket.drained' });
+      return true;
+    });
+  };
+}
+
+/** `GET /subscribe/:userid` and `GET /subscribe/:userid/client/:clientid`. */
+export function subscribeUserRoute(options: SubscribeRouteOptions, withClient: boolean) {
+  return openStream(options, (res, req) => {
+    const userid = decodeId(req.getParameter(0));
+    const clientid = withClient ? decodeId(req.getParameter(1)) : undefined;
+    if (userid === null || clientid === null) {
+      answerError(res, Errors.ID_INVALID);
+      return null;
+    }
+    return { users: [userid], clientid, format: 'single' };
+  });
+}
+
+/** `GET /subscribe?user=a&user=b`: one stream for a whole contact list. */
+export function subscribeManyRoute(options: SubscribeRouteOptions) {
+  return openStream(options, (res, req) => {
+    const users = usersOfQuery(req.getQuery());
+    if (users === null) answerError(res, Errors.ID_INVALID);
+    else if (users.length === 0) answerError(res, Errors.NO_USERS);
+    else if (users.length > options.maxUsersPerStream) answerError(res, Errors.TOO_MANY_USERS);
+    else return { users, format: 'multi' };
+    return null;
+  });
+}

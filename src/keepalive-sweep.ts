@@ -1,0 +1,62 @@
+/** XState's clock interface (setTimeout/clearTimeout), which SimulatedClock implements. */
+export interface Clock {
+  setTimeout(fn: () => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+const realClock: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+};
+
+/**
+ * One timer for every stream's keepalive instead of one per stream. Streams are spread over
+ * `slots` buckets; every `intervalMs / slots` one bucket gets its keepalive, so each stream
+ * gets one per interval and the writes are spread evenly instead of arriving in one burst.
+ * The clock is XState's Clock interface, so a test drives it with SimulatedClock.
+ */
+export class KeepaliveSweep<T> {
+  private readonly buckets: Set<T>[];
+  private readonly where = new Map<T, Set<T>>();
+  private cursor = 0;
+  private timer: unknown = null;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly visit: (member: T) => void,
+    private readonly clock: Clock = realClock,
+    readonly slots = 10,
+  ) {
+    this.buckets = Array.from({ length: slots }, () => new Set<T>());
+  }
+
+  add(member: T): void {
+    // The bucket swept last gets the newcomer, so its first keepalive comes a full interval later.
+    const bucket = this.buckets[(this.cursor + this.slots - 1) % this.slots];
+    bucket.add(member);
+    this.where.set(member, bucket);
+  }
+
+  delete(member: T): void {
+    this.where.get(member)?.delete(member);
+    this.where.delete(member);
+  }
+
+  start(): void {
+    if (this.timer === null) this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      const bucket = this.buckets[this.cursor];
+      this.cursor = (this.cursor + 1) % this.slots;
+      for (const member of bucket) this.visit(member);
+      this.schedule();
+    }, this.intervalMs / this.slots);
+  }
+}

@@ -1,0 +1,36 @@
+import { createActor, type Actor } from 'xstate';
+import { pingMachine, type PingRequest } from '../machines/ping.js';
+import type { PresenceBackend } from './presence/types.js';
+
+export type PingActor = Actor<typeof pingMachine>;
+
+export interface PingPipelineHooks {
+  /** A ping was answered with `status` (`code` for rejections), for metrics. */
+  onAnswered?(status: number, code?: string): void;
+}
+
+/**
+ * The one long-lived ping actor of this process, wired to the store. Its state is the
+ * pipeline's mode (accepting, degraded, draining, drained); each request is an event.
+ */
+export function startPingPipeline(backend: PresenceBackend): PingActor {
+  const actor = createActor(
+    pingMachine.provide({
+      actions: {
+        storePing: ({ self }, { request, ping }) => {
+          backend.save(ping.userid, ping.clientid, ping.status).then(
+            () => self.send({ type: 'ping.stored', request }),
+            () => self.send({ type: 'ping.failed', request }),
+          );
+        },
+      },
+    }),
+  );
+  actor.start();
+  if (!backend.isAvailable()) actor.send({ type: 'store.down' });
+  return actor;
+}
+
+export function submitPing(actor: PingActor, request: PingRequest): void {
+  actor.send({ type: 'ping.received', request });
+}

@@ -1,0 +1,43 @@
+import { createConnection } from 'node:net';
+import type { RedisTarget } from '../config.js';
+import type { Logger } from '../logger.js';
+import { MemoryPresence } from './memory.js';
+import { RedisPresence } from './redis.js';
+import type { PresenceBackend } from './types.js';
+
+/** Whether something answers PING on host:port within `timeoutMs`. */
+function answersPing(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.on('error', () => finish(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => finish(data.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * The backend REDIS names. When REDIS is not set and nothing answers on 127.0.0.1:6379, run the
+ * embedded backend (so `npm start` works on a fresh machine) and say so loudly. When REDIS is set
+ * there is never a fallback: a wrong address must fail the start, not split the cluster.
+ */
+export async function connectBackend(target: RedisTarget, keyPrefix: string, log: Logger): Promise<PresenceBackend> {
+  if (target.kind === 'memory') return new MemoryPresence();
+  if (target.kind === 'auto' && !(await answersPing('127.0.0.1', 6379))) {
+    log.warn(
+      'REDIS is not set and nothing answers on 127.0.0.1:6379: running with the EMBEDDED single-instance store. ' +
+        'Pings are kept in memory only and are not shared with other instances. Set REDIS for production.',
+    );
+    return new MemoryPresence();
+  }
+  const redis = new RedisPresence({
+    target: target.kind === 'cluster' ? { seeds: target.seeds } : { url: target.url },
+    keyPrefix,
+  });
+  await redis.connect();
+  return redis;
+}

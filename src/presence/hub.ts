@@ -1,0 +1,123 @@
+import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
+import { PresenceEvent } from './presence-event.js';
+import type { SubscriptionEvent } from '../../machines/subscription.js';
+
+/** Anything that receives presence events: a subscription actor. */
+export interface Watcher {
+  send(event: SubscriptionEvent): void;
+}
+
+export interface HubHooks {
+  /** The backend became usable (true) or not (false). */
+  onAvailability?(up: boolean): void;
+  /** A ping was handed to `count` local watchers. */
+  onDelivered?(count: number): void;
+}
+
+/**
+ * Maps each user to the local subscription actors watching it, and keeps exactly the Redis
+ * channels they need: subscribed on the first watcher, unsubscribed when the last one leaves.
+ */
+export class Hub implements PresenceListener {
+  private readonly watchers = new Map<string, Set<Watcher>>();
+  /** Subscriptions still being confirmed by the backend, so later joiners can wait for them. */
+  private readonly subscribing = new Map<string, Promise<void>>();
+  /** (user, client) pairs watched through `/client/:clientid`, counted, for re-reads on recovery. */
+  private readonly clientPairs = new Map<string, number>();
+
+  constructor(
+    private readonly backend: PresenceBackend,
+    private readonly hooks: HubHooks = {},
+  ) {
+    backend.setListener(this);
+  }
+
+  /** Adds a watcher of `users`; the returned promise resolves once their channels are live. */
+  add(users: readonly string[], watcher: Watcher, clientid?: string): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const userid of users) {
+      let set = this.watchers.get(userid);
+      if (!set) {
+        set = new Set();
+        this.watchers.set(userid, set);
+        const subscribed = this.backend.subscribe(userid).finally(() => {
+          if (this.subscribing.get(userid) === subscribed) this.subscribing.delete(userid);
+        });
+        this.subscribing.set(userid, subscribed);
+      }
+      set.add(watcher);
+      const pending = this.subscribing.get(userid);
+      if (pending) waits.push(pending);
+      if (clientid !== undefined) this.countPair(userid, clientid, 1);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Resolves once the channels of `users` are subscribed (at once when they already are). */
+  ready(users: readonly string[]): Promise<void> {
+    const waits = users.map((u) => this.subscribing.get(u)).filter((p) => p !== undefined);
+    return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
+  }
+
+  remove(users: readonly string[], watcher: Watcher, clientid?: string): void {
+    for (const userid of users) {
+      const set = this.watchers.get(userid);
+      if (!set?.delete(watcher)) continue;
+      if (clientid !== undefined) this.countPair(userid, clientid, -1);
+      if (set.size === 0) {
+        this.watchers.delete(userid);
+        this.subscribing.delete(userid);
+        // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
+        // resubscribes only what ioredis still tracks, and it no longer tracks this one.
+        this.backend.unsubscribe(userid).catch(() => {});
+      }
+    }
+  }
+
+  /** Users with at least one local watcher. */
+  watchedUsers(): number {
+    return this.watchers.size;
+  }
+
+  onPing(userid: string, ping: StoredPing): void {
+    const set = this.watchers.get(userid);
+    if (!set) return;
+    const event: SubscriptionEvent = { type: 'presence', ping: new PresenceEvent(userid, ping) };
+    for (const watcher of set) watcher.send(event);
+    this.hooks.onDelivered?.(set.size);
+  }
+
+  /**
+   * Redis is back and the channels are resubscribed: re-read the last ping of every watched user
+   * (and client) and hand it over; each subscription drops what is not newer than what it sent.
+   */
+  onRecovered(): void {
+    void this.reread();
+  }
+
+  onAvailability(up: boolean): void {
+    this.hooks.onAvailability?.(up);
+  }
+
+  private async reread(): Promise<void> {
+    const users = [...this.watchers.keys()];
+    const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string]);
+    try {
+      const pings = await this.backend.lastMany(users);
+      users.forEach((userid, i) => pings[i] && this.onPing(userid, pings[i]));
+      for (const [userid, clientid] of pairs) {
+        const [ping] = await this.backend.lastMany([userid], clientid);
+        if (ping) this.onPing(userid, ping);
+      }
+    } catch {
+      // Down again: the next recovery re-reads.
+    }
+  }
+
+  private countPair(userid: string, clientid: string, delta: number): void {
+    const key = `${userid}\u0000${clientid}`;
+    const count = (this.clientPairs.get(key) ?? 0) + delta;
+    if (count > 0) this.clientPairs.set(key, count);
+    else this.clientPairs.delete(key);
+  }
+}

@@ -1,0 +1,39 @@
+import type { StoredPing } from './types.js';
+
+/**
+ * The pub/sub message of a ping: `<seq> <time> ["<clientid>","<status>"]`. The numbers come
+ * first because the Lua script that publishes it only knows them there; the strings are
+ * JSON-encoded by Node before the script runs, so the script never escapes anything.
+ */
+export function encodeMessageTail(clientid: string, status: string): string {
+  return JSON.stringify([clientid, status]);
+}
+
+export function encodeMessage(ping: StoredPing): string {
+  return `${ping.seq} ${ping.time} ${encodeMessageTail(ping.clientid, ping.status)}`;
+}
+
+/** Parses a message; null for anything malformed (it came over the network). */
+export function decodeMessage(message: string): StoredPing | null {
+  const first = message.indexOf(' ');
+  const second = message.indexOf(' ', first + 1);
+  if (first < 0 || second < 0) return null;
+  const seq = Number(message.slice(0, first));
+  const time = Number(message.slice(first + 1, second));
+  let tail: unknown;
+  try {
+    tail = JSON.parse(message.slice(second + 1));
+  } catch {
+    return null;
+  }
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(time) || !Array.isArray(tail)) return null;
+  const [clientid, status] = tail;
+  if (typeof clientid !== 'string' || typeof status !== 'string') return null;
+  return { seq, time, clientid, status };
+}
+
+/** A stored hash (HGETALL / HMGET fields) as a ping, or null when the user has none. */
+export function pingFromFields(time: unknown, status: unknown, clientid: unknown, seq: unknown): StoredPing | null {
+  if (time == null || seq == null) return null;
+  return { time: Number(time), status: String(status ?? ''), clientid: String(clientid ?? ''), seq: Number(seq) };
+}

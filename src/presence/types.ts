@@ -1,0 +1,42 @@
+/** The last ping of a user (or of one of its clients), as stored. */
+export interface StoredPing {
+  /** Unix seconds, from the store's clock. */
+  readonly time: number;
+  readonly status: string;
+  readonly clientid: string;
+  /**
+   * Strictly increasing per user (and, on one Redis, across all users): Redis server time in
+   * microseconds, bumped past the previous value, so it keeps growing after Redis loses data.
+   */
+  readonly seq: number;
+}
+
+/** Called by a backend for every ping published on a channel this instance subscribed. */
+export interface PresenceListener {
+  /** A ping of `userid` was stored (here or on another instance). */
+  onPing(userid: string, ping: StoredPing): void;
+  /** The backend became usable again after an outage: channels are resubscribed. */
+  onRecovered(): void;
+  /** The backend's usability changed (true: commands can be served). */
+  onAvailability(up: boolean): void;
+}
+
+/**
+ * Store and bus in one: the last ping per user and the fan-out of new ones.
+ * Two implementations (Redis, memory) share this interface so every suite runs over both.
+ */
+export interface PresenceBackend {
+  readonly mode: 'memory' | 'redis' | 'cluster';
+  /** Stores the ping and publishes it to every instance in one atomic step. */
+  save(userid: string, clientid: string, status: string): Promise<StoredPing>;
+  /** The last ping of each user (or of `clientid` of each user), null where there is none. */
+  lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]>;
+  /** Starts receiving `userid`'s pings; resolves once nothing published afterwards can be missed. */
+  subscribe(userid: string): Promise<void>;
+  unsubscribe(userid: string): Promise<void>;
+  /** Number of channels this instance is subscribed to (for leak checks and metrics). */
+  channelCount(): number;
+  isAvailable(): boolean;
+  setListener(listener: PresenceListener): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import { waitFor } from 'xstate';
+import type { Config } from './config.js';
+import { createPublicApp } from './http/app.js';
+import { ProxyTrust } from './http/trust.js';
+import { uWS, type us_listen_socket } from './http/uws.js';
+import type { Logger } from './logger.js';
+import { startPingPipeline, type PingActor } from './ping-pipeline.js';
+import { Hub } from './presence/hub.js';
+import type { PresenceBackend } from './presence/types.js';
+import { Stats } from './stats.js';
+import { Subscriptions } from './subscriptions.js';
+import type { Clock } from './keepalive-sweep.js';
+
+export interface ServiceOptions {
+  config: Config;
+  backend: PresenceBackend;
+  log: Logger;
+  /** Drives keepalives; tests pass SimulatedClock. */
+  clock?: Clock;
+}
+
+/** The `retry:` hint of a fresh stream: how long EventSource waits before reconnecting. */
+const RETRY_MS = 3_000;
+
+/**
+ * One heartbeat instance: the public uWS app, the ping actor, the hub and the subscription
+ * actors over one presence backend. `main.ts` adds process concerns (signals, exit).
+ */
+export class HeartbeatService {
+  readonly stats = new Stats();
+  readonly hub: Hub;
+  readonly subscriptions: Subscriptions;
+  readonly pipeline: PingActor;
+  private listenSocket: us_listen_socket | null = null;
+  private closing = false;
+
+  constructor(private readonly options: ServiceOptions) {
+    const { config, backend, log } = options;
+    this.hub = new Hub(backend, {
+      onAvailability: (up) => {
+        log[up ? 'info' : 'warn']({ store: backend.mode, available: up }, up ? 'presence store available' : 'presence store unavailable');
+        if (up && this.closing === false) this.stats.storeRecoveries++;
+        this.pipeline?.send({ type: up ? 'store.up' : 'store.down' });
+      },
+      onDelivered: (count) => {
+        this.stats.deliveries += count;
+      },
+    });
+    this.subscriptions = new Subscriptions({
+      hub: this.hub,
+      backend,
+      keepaliveMs: config.keepaliveSeconds * 1000,
+      slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
+      maxStreams: config.maxConnections,
+      clock: options.clock,
+      onSlowClient: () => this.stats.slowClientsClosed++,
+    });
+    this.pipeline = startPingPipeline(backend);
+  }
+
+  get backend(): PresenceBackend {
+    return this.options.backend;
+  }
+
+  isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Whether this instance can serve: store usable and not shutting down. */
+  isReady(): boolean {
+    return !this.closing && this.options.backend.isAvailable();
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number> {
+    const { config } = this.options;
+    const app = createPublicApp({
+      pipeline: this.pipeline,
+      backend: this.options.backend,
+      trust: new ProxyTrust(config.trustedProxies),
+      subscriptions: this.subscriptions,
+      retryMs: RETRY_MS,
+      maxUsersPerStream: config.maxUsersPerStream,
+      isClosing: () => this.closing,
+      onPingAnswered: (status, code) => this.stats.countPing(status, code),
+    });
+    this.subscriptions.start();
+    return new Promise((resolve, reject) => {
+      const done = (socket: us_listen_socket | false) => {
+        if (!socket) return reject(new Error(`cannot listen on ${config.listen.host || '*'}:${config.listen.port}`));
+        this.listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket as never));
+      };
+      if (config.listen.host) app.listen(config.listen.host, config.listen.port, done);
+      else app.listen(config.listen.port, done);
+    });
+  }
+
+  /**
+   * Graceful shutdown: stop accepting connections, answer new pings 503, finish the pings in
+   * flight, send every stream a jittered `retry:` and close it, close the store.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    this.pipeline.send({ type: 'shutdown' });
+    await waitFor(this.pipeline, (s) => s.matches('drained'));
+    this.subscriptions.closeAll();
+    await this.options.backend.close();
+  }
+}

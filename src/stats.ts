@@ -1,0 +1,19 @@
+/**
+ * Counters the service keeps about itself, read by the metrics endpoint and the tests. Plain
+ * numbers: incrementing must cost nothing on the delivery path.
+ */
+export class Stats {
+  /** Pings answered, by `<status>` or `<status>:<code>`. */
+  readonly pings = new Map<string, number>();
+  /** Presence events handed to subscription actors. */
+  deliveries = 0;
+  /** Streams closed because they stayed congested past SLOW_CLIENT_TIMEOUT. */
+  slowClientsClosed = 0;
+  /** Times the store came back after being unavailable. */
+  storeRecoveries = 0;
+
+  countPing(status: number, code?: string): void {
+    const key = code ? `${status}:${code}` : String(status);
+    this.pings.set(key, (this.pings.get(key) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,111 @@
+import { createActor, fromPromise, type Actor } from 'xstate';
+import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
+import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
+import type { Hub } from './presence/hub.js';
+import { PresenceEvent } from './presence/presence-event.js';
+import type { PresenceBackend } from './presence/types.js';
+
+export type SubscriptionActor = Actor<typeof subscriptionMachine>;
+
+export interface SubscriptionsOptions {
+  hub: Hub;
+  backend: PresenceBackend;
+  /** Milliseconds between keepalive comments on a stream. Default 25,000. */
+  keepaliveMs?: number;
+  /** Milliseconds a stream may stay congested before it is closed. Default 60,000. */
+  slowClientTimeoutMs?: number;
+  /** Streams beyond this many are refused with 503. Default Infinity. */
+  maxStreams?: number;
+  /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
+  clock?: Clock;
+  /** Called when a slow client is dropped (metrics). */
+  onSlowClient?: () => void;
+}
+
+const KEEPALIVE_EVENT = { type: 'keepalive' } as const;
+
+/**
+ * Every live subscription actor of this process. Each is an independent root actor (children of
+ * one parent get slower with every child), tracked here for keepalives, shutdown and counts.
+ */
+export class Subscriptions {
+  private readonly live = new Set<SubscriptionActor>();
+  private readonly sweep: KeepaliveSweep<SubscriptionActor>;
+  private readonly machine;
+  private readonly maxStreams: number;
+
+  constructor(private readonly options: SubscriptionsOptions) {
+    const { hub, backend } = options;
+    this.maxStreams = options.maxStreams ?? Infinity;
+    this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
+    // Provided once for all actors: a per-actor .provide() would build a machine per stream.
+    this.machine = subscriptionMachine.provide({
+      actions: {
+        register: ({ context, self }) => {
+          const actor = self as SubscriptionActor;
+          this.live.add(actor);
+          this.sweep.add(actor);
+          void hub.add(context.users, actor, context.clientid).catch(() => {});
+        },
+        unregister: ({ context, self }) => {
+          const actor = self as SubscriptionActor;
+          this.live.delete(actor);
+          this.sweep.delete(actor);
+          hub.remove(context.users, actor, context.clientid);
+        },
+        countSlowClient: () => options.onSlowClient?.(),
+      },
+      actors: {
+        loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(async ({ input }) => {
+          await hub.ready(input.users);
+          const pings = await backend.lastMany(input.users, input.clientid);
+          return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(input.users[i], ping)] : []));
+        }),
+      },
+      delays: {
+        slowClientTimeout: options.slowClientTimeoutMs ?? 60_000,
+      },
+    });
+  }
+
+  /** Whether one more stream may open (MAX_CONNECTIONS). */
+  hasRoom(): boolean {
+    return this.live.size < this.maxStreams;
+  }
+
+  /** Creates and starts the actor of a new stream; it registers itself and writes the head. */
+  open(input: SubscriptionInput): SubscriptionActor {
+    const actor = createActor(this.machine, { input });
+    actor.start();
+    return actor;
+  }
+
+  start(): void {
+    this.sweep.start();
+  }
+
+  size(): number {
+    return this.live.size;
+  }
+
+  /** Live actors per state of the subscription machine (for metrics and /debug/machines). */
+  countByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const actor of this.live) {
+      const state = String(actor.getSnapshot().value);
+      counts[state] = (counts[state] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /**
+   * Server shutdown: each stream gets a `retry:` with random jitter in [minMs, maxMs), so that
+   * thousands of clients do not reconnect in the same instant, and is closed.
+   */
+  closeAll(minMs = 1_000, maxMs = 10_000): void {
+    this.sweep.stop();
+    for (const actor of [...this.live]) {
+      actor.send({ type: 'server.shutdown', retryMs: Math.floor(minMs + Math.random() * (maxMs - minMs)) });
+    }
+  }
+}
