@@ -1,0 +1,50 @@
+# heartbeat: presence service for Beep (drop-in for backend-heartbeat).
+# Debian (glibc) base, not alpine: uWebSockets.js ships glibc-only binaries.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: full deps + tsc -> dist/ -----------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: node:20 ships npm 10, which ignores package.json
+# "allowScripts" and would run bufferutil/utf-8-validate/esbuild install
+# scripts. The service needs none (uWS ships prebuilt binaries).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY machines ./machines
+RUN npm run build
+
+# --- deps: production node_modules only (own stage, so no dev deps leak) ----
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# uWS ships ~90 MB of binaries for every OS/arch/ABI; keep this image's one.
+# Load it for real here: uWS silently falls back to a slow pure-JS server when
+# its binary is missing or incompatible, so fail the build instead.
+RUN keep="uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" \
+ && find node_modules/uWebSockets.js/binaries -name '*.node' ! -name "$keep" -delete \
+ && node -e "require('./node_modules/uWebSockets.js/binaries/$keep')"
+
+# --- runtime ------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    LISTEN=:8080 \
+    ADMIN_LISTEN=0.0.0.0:9090
+WORKDIR /app
+# Files stay root-owned: the non-root process can read but not rewrite its code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+# 8080 public API (behind traefik), 9090 admin: /healthz, /readyz.
+EXPOSE 8080 9090
+# Node's own fetch: slim has no curl. readyz (not healthz) so "healthy" means
+# Redis is usable and we are not draining. Hard-codes 9090: keep in step with
+# ADMIN_LISTEN if you change it.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# The service drains on SIGTERM; exec-form CMD makes node PID 1 so it gets it.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/main.js"]
