@@ -54,26 +54,32 @@ export class RedisPresence implements PresenceBackend {
       this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
     } else {
       this.mode = 'cluster';
-      const cluster = new Cluster([...options.target.seeds], {
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
-        shardedSubscribers: true,
-        lazyConnect: true,
-        clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-        redisOptions: base,
-      });
-      this.commands = cluster as Commands;
-      this.subscriber = cluster;
-      cluster.on('smessage', (channel: string, message: string) => this.receive(channel, message));
+      const cluster = (subscriber: boolean) =>
+        new Cluster([...(options.target as { seeds: { host: string; port: number }[] }).seeds], {
+          enableOfflineQueue: false,
+          // Auto-pipelining batches commands per node; subscriptions go to their shard's own
+          // subscriber connection, so they live on a second Cluster that never pipelines.
+          enableAutoPipelining: !subscriber,
+          shardedSubscribers: subscriber,
+          lazyConnect: true,
+          clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+          // The cluster-level offline queue is off so a cluster that is down fails at once;
+          // node connections keep commandTimeout and maxRetriesPerRequest.
+          redisOptions: { maxRetriesPerRequest: 0, commandTimeout: base.commandTimeout },
+        });
+      this.commands = cluster(false) as Commands;
+      this.subscriber = cluster(true);
+      this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
     }
-    this.commands.defineCommand('savePing', { lua: Scripts.savePing });
+    // A fixed key count lets ioredis route (and auto-pipeline) the script by its first key's slot.
+    this.commands.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.mode === 'cluster' ? 2 : 3 });
     this.watchAvailability();
   }
 
   /** Connects both connections; rejects when Redis does not answer. */
   async connect(): Promise<void> {
     await this.commands.connect();
-    if (this.subscriber !== this.commands) await this.subscriber.connect();
+    await this.subscriber.connect();
     await this.commands.ping();
     this.setAvailable(true);
   }
@@ -85,8 +91,8 @@ export class RedisPresence implements PresenceBackend {
     try {
       const [seq, time] =
         this.mode === 'cluster'
-          ? await this.commands.savePing(2, user, client, status, clientid, tail, '1')
-          : await this.commands.savePing(3, user, client, this.keys.sequence(), status, clientid, tail, '0');
+          ? await this.commands.savePing(user, client, status, clientid, tail, '1')
+          : await this.commands.savePing(user, client, this.keys.sequence(), status, clientid, tail, '0');
       return { seq: Number(seq), time: Number(time), status, clientid };
     } catch (error) {
       throw new StoreUnavailableError(error);
@@ -136,7 +142,7 @@ export class RedisPresence implements PresenceBackend {
   async close(): Promise<void> {
     this.closing = true;
     this.setAvailable(false);
-    await Promise.allSettled([this.commands.quit(), this.subscriber !== this.commands ? this.subscriber.quit() : null]);
+    await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
     this.commands.disconnect();
     this.subscriber.disconnect();
   }
@@ -148,7 +154,7 @@ export class RedisPresence implements PresenceBackend {
   }
 
   private watchAvailability(): void {
-    const connections = this.subscriber === this.commands ? [this.commands] : [this.commands, this.subscriber];
+    const connections = [this.commands, this.subscriber];
     for (const connection of connections) {
       connection.on('error', () => {}); // reported through 'close' / 'ready'; never crash on it
       connection.on('close', () => this.setAvailable(false));
@@ -164,7 +170,7 @@ export class RedisPresence implements PresenceBackend {
     if (!ready(this.commands) || !ready(this.subscriber)) return;
     try {
       // A PING answered on the subscriber connection comes after its resubscribe replies.
-      if (this.subscriber !== this.commands) await (this.subscriber as Redis).ping();
+      if (this.mode === 'redis') await (this.subscriber as Redis).ping();
     } catch {
       return;
     }

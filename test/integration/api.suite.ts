@@ -1,0 +1,242 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { startBackend, type BackendName, type TestBackend } from '../support/backends.js';
+import { startService, type ServiceProcess } from '../support/service.js';
+import { ping, StreamClient } from '../support/sse.js';
+
+/**
+ * The API contract, as one suite run over every backend (embedded, Redis, Redis Cluster), the way
+ * socket.io-redis-adapter runs one suite over each adapter. Everything goes through real sockets:
+ * a real service process, a private redis-server, the `eventsource` client.
+ */
+export function apiSuite(name: BackendName): void {
+  let backend: TestBackend;
+  let a: ServiceProcess;
+  let b: ServiceProcess | null = null;
+  const clients: StreamClient[] = [];
+  const user = () => `user-${randomUUID()}`;
+  const stream = (url: string, headers?: Record<string, string>) => {
+    const client = new StreamClient(url, headers);
+    clients.push(client);
+    return client;
+  };
+  const claim = (userid: string, clientid = 'c') => ({ 'X-User-Claim': JSON.stringify({ userid, clientid }) });
+  const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
+    fetch(`${a.url}/ping`, { method: 'POST', headers, body });
+
+  test.before(async () => {
+    backend = await startBackend(name);
+    a = await startService({ REDIS: backend.redis });
+    if (backend.shared) b = await startService({ REDIS: backend.redis });
+  });
+
+  test.after.always(async () => {
+    for (const c of clients) c.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await backend?.close();
+  });
+
+  test('a ping is acknowledged with an empty 200 and readable as last seen', async (t) => {
+    const u = user();
+    const before = Math.floor(Date.now() / 1000);
+    const res = await ping(a.url, u, '1');
+    t.is(res.status, 200);
+    t.is(await res.text(), '');
+    const seen = await fetch(`${a.url}/lastseen/${u}`);
+    t.is(seen.status, 200);
+    const body = (await seen.json()) as { time: number; status: string };
+    t.deepEqual(Object.keys(body).sort(), ['status', 'time']);
+    t.is(body.status, '1');
+    t.true(Number.isInteger(body.time) && body.time >= before - 1 && body.time <= Date.now() / 1000 + 1, `time ${body.time} is Unix seconds`);
+  });
+
+  test('a stream opens at once with SSE headers, a first comment and a retry hint', async (t) => {
+    const controller = new AbortController();
+    const res = await fetch(`${a.url}/subscribe/${user()}?token=ignored.jwt`, { signal: controller.signal });
+    t.is(res.status, 200);
+    t.regex(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    t.is(res.headers.get('cache-control'), 'no-cache');
+    t.is(res.headers.get('x-accel-buffering'), 'no');
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    const head = Buffer.from(value!).toString();
+    t.regex(head, /^:.*\n/);
+    t.regex(head, /\nretry: \d+\n/);
+    controller.abort();
+  });
+
+  test('the cached last ping arrives at once, then every new one, each with an increasing id', async (t) => {
+    const u = user();
+    t.is((await ping(a.url, u, 'first')).status, 200);
+    const s = stream(`${a.url}/subscribe/${encodeURIComponent(u)}?token=x`);
+    await s.count(1);
+    t.deepEqual(s.statuses(), ['first']);
+    await ping(a.url, u, 'second');
+    await ping(a.url, u, 3);
+    await s.count(3);
+    t.deepEqual(s.statuses(), ['first', 'second', '3']);
+    const ids = s.events.map((e) => Number(e.lastEventId));
+    t.true(ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])), `ids ${ids}`);
+    t.deepEqual(Object.keys(s.json()[0]).sort(), ['status', 'time']);
+  });
+
+  test('an empty body is a bare ping with status ""', async (t) => {
+    const u = user();
+    t.is((await post('', claim(u))).status, 200);
+    const seen = (await (await fetch(`${a.url}/lastseen/${u}`)).json()) as { status: string };
+    t.is(seen.status, '');
+  });
+
+  test('the /client/:clientid form sees only that client, cached and live', async (t) => {
+    const u = user();
+    await ping(a.url, u, 'from-phone', 'phone');
+    await ping(a.url, u, 'from-web', 'web');
+    const phone = stream(`${a.url}/subscribe/${u}/client/phone`);
+    await phone.count(1);
+    await ping(a.url, u, 'web-again', 'web');
+    await ping(a.url, u, 'phone-again', 'phone');
+    await phone.count(2);
+    t.deepEqual(phone.statuses(), ['from-phone', 'phone-again']);
+  });
+
+  test('two subscribers of one user both get every ping; another user gets none of them', async (t) => {
+    const u = user();
+    const other = user();
+    const s1 = stream(`${a.url}/subscribe/${u}`);
+    const s2 = stream(`${(b ?? a).url}/subscribe/${u}`);
+    const s3 = stream(`${a.url}/subscribe/${other}`);
+    await Promise.all([s1.opened, s2.opened, s3.opened]);
+    for (const status of ['x', 'y', 'z']) t.is((await ping(a.url, u, status)).status, 200);
+    await Promise.all([s1.count(3), s2.count(3)]);
+    await ping(a.url, other, 'mine');
+    await s3.count(1);
+    t.deepEqual(s1.statuses(), ['x', 'y', 'z']);
+    t.deepEqual(s2.statuses(), ['x', 'y', 'z']);
+    t.deepEqual(s3.statuses(), ['mine']);
+  });
+
+  test('a status with newlines and SSE syntax arrives intact as one event', async (t) => {
+    const u = user();
+    const evil = 'line1\nline2\r\ndata: {"status":"forged"}\n\nid: 1\nevent: x\r: comment';
+    const s = stream(`${a.url}/subscribe/${u}`);
+    await s.opened;
+    t.is((await ping(a.url, u, evil)).status, 200);
+    await ping(a.url, u, 'after');
+    await s.count(2);
+    t.deepEqual(s.statuses(), [evil, 'after']);
+  });
+
+  test('a subscriber never gets an older ping after a newer one, even racing the cached replay', async (t) => {
+    const u = user();
+    await ping(a.url, u, '0');
+    const sending = (async () => {
+      for (let i = 1; i <= 40; i++) await ping(a.url, u, String(i));
+    })();
+    const streams = Array.from({ length: 8 }, (_, i) => stream(`${(i % 2 && b ? b : a).url}/subscribe/${u}`));
+    await sending;
+    for (const s of streams) {
+      await s.until((c) => c.statuses().at(-1) === '40');
+      const numbers = s.statuses().map(Number);
+      t.true(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), `in order: ${numbers}`);
+    }
+  });
+
+  test('one stream for a contact list carries userid and replays every cached ping', async (t) => {
+    const [u1, u2, u3] = [user(), user(), user()];
+    await ping(a.url, u1, 'one');
+    await ping(a.url, u2, 'two');
+    const s = stream(`${a.url}/subscribe?user=${u1}&user=${u2}&user=${u3}&user=${u1}`);
+    await s.count(2);
+    await ping(a.url, u3, 'three');
+    await s.count(3);
+    const got = s.json();
+    t.deepEqual(got.map((e) => [e.userid, e.status]).slice(0, 2).sort(), [[u1, 'one'], [u2, 'two']].sort());
+    t.deepEqual([got[2].userid, got[2].status], [u3, 'three']);
+  });
+
+  test('last seen of several users at once, null for those never seen', async (t) => {
+    const [u1, u2] = [user(), user()];
+    await ping(a.url, u1, '2');
+    const res = await fetch(`${a.url}/lastseen?user=${u1}&user=${u2}`);
+    t.is(res.status, 200);
+    const body = (await res.json()) as Record<string, { status: string } | null>;
+    t.is(body[u1]?.status, '2');
+    t.is(body[u2], null);
+    t.is((await fetch(`${a.url}/lastseen/${user()}`)).status, 404);
+  });
+
+  test('a reconnecting client with Last-Event-ID gets only what is newer', async (t) => {
+    const u = user();
+    await ping(a.url, u, 'seen');
+    const first = stream(`${a.url}/subscribe/${u}`);
+    await first.count(1);
+    first.close();
+    const resumed = stream(`${a.url}/subscribe/${u}`, { 'Last-Event-ID': first.events[0].lastEventId });
+    await resumed.opened;
+    await ping(a.url, u, 'new');
+    await resumed.count(1);
+    t.deepEqual(resumed.statuses(), ['new']);
+  });
+
+  test('bad claims are 400 with a plain-text reason and store nothing', async (t) => {
+    const u = user();
+    const cases: [Record<string, string>, RegExp][] = [
+      [{}, /X-User-Claim/],
+      [{ 'X-User-Claim': '{nope' }, /JSON/],
+      [{ 'X-User-Claim': '"alice"' }, /object/],
+      [{ 'X-User-Claim': JSON.stringify({ clientid: 'c' }) }, /userid/],
+      [{ 'X-User-Claim': JSON.stringify({ userid: '' }) }, /userid/],
+      [{ 'X-User-Claim': JSON.stringify({ userid: 42 }) }, /userid/],
+      [{ 'X-User-Claim': JSON.stringify({ userid: u, clientid: 7 }) }, /clientid/],
+    ];
+    for (const [headers, reason] of cases) {
+      const res = await post('{"status":"0"}', headers);
+      t.is(res.status, 400, JSON.stringify(headers));
+      t.regex(res.headers.get('content-type') ?? '', /^text\/plain/);
+      t.regex(await res.text(), reason);
+    }
+    t.is((await fetch(`${a.url}/lastseen/${u}`)).status, 404);
+  });
+
+  test('bad bodies are 400, oversized ones 413, and store nothing', async (t) => {
+    const u = user();
+    const cases: [string | Uint8Array, number][] = [
+      ['{"status":', 400],
+      ['[1]', 400],
+      ['{"status":{"a":1}}', 400],
+      ['{"status":true}', 400],
+      [JSON.stringify({ status: 'x'.repeat(257) }), 400],
+      [new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400],
+      [JSON.stringify({ status: 'x'.repeat(5000) }), 413],
+    ];
+    for (const [body, status] of cases) t.is((await post(body, claim(u))).status, status, String(body).slice(0, 40));
+    t.is((await fetch(`${a.url}/lastseen/${u}`)).status, 404);
+    t.is((await post(JSON.stringify({ status: 'x'.repeat(256) }), claim(u))).status, 200);
+  });
+
+  test('routes: 404 unknown, 405 with Allow, OPTIONS 2xx with Allow, 400 for bad ids', async (t) => {
+    t.is((await fetch(`${a.url}/nope`)).status, 404);
+    const put = await fetch(`${a.url}/ping`, { method: 'PUT' });
+    t.is(put.status, 405);
+    t.is(put.headers.get('allow'), 'POST, OPTIONS');
+    const get = await fetch(`${a.url}/ping`);
+    t.is(get.status, 405);
+    const options = await fetch(`${a.url}/ping`, { method: 'OPTIONS' });
+    t.true(options.status >= 200 && options.status < 300);
+    t.is(options.headers.get('allow'), 'POST, OPTIONS');
+    t.is((await fetch(`${a.url}/subscribe/x`, { method: 'POST' })).headers.get('allow'), 'GET, OPTIONS');
+    for (const id of ['%01', 'a'.repeat(257), '%E0%A4%A', '%zz']) t.is((await fetch(`${a.url}/subscribe/${id}`)).status, 400, id);
+    t.is((await fetch(`${a.url}/subscribe/${'é'.repeat(128)}`)).status, 200);
+  });
+
+  if (name !== 'embedded') {
+    test('two instances on one Redis: a ping on one reaches subscribers on the other', async (t) => {
+      const u = user();
+      const onB = stream(`${b!.url}/subscribe/${u}`);
+      await onB.opened;
+      t.is((await ping(a.url, u, 'across')).status, 200);
+      await onB.count(1);
+      t.deepEqual(onB.statuses(), ['across']);
+    });
+  }
+}

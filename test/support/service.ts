@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface ServiceProcess {
+  /** `http://127.0.0.1:<port>` of the public API. */
+  readonly url: string;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` of the admin port, when ADMIN_LISTEN was not emptied. */
+  readonly adminUrl: string | null;
+  readonly child: ChildProcess;
+  /** Every JSON log line printed so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the exit code and signal when the process ends. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` (default SIGTERM) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts a real heartbeat process (src/main.ts through tsx) on free ports and resolves once it
+ * logged its start line. `env` is added to a minimal environment (REDIS must be given).
+ */
+export async function startService(env: Record<string, string>, timeoutMs = 15_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  let buffered = '';
+  const started = new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr.join('')}`)), timeoutMs);
+    void exited.then(({ code }) => reject(new Error(`service exited with ${code} before starting: ${stderr.join('')}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === 'heartbeat started') {
+            clearTimeout(timer);
+            resolve(entry);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+  });
+  const line = await started;
+  const port = Number(String(line.listen).split(':').pop());
+  const admin = typeof line.admin === 'string' ? Number(line.admin.split(':').pop()) : null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminUrl: admin ? `http://127.0.0.1:${admin}` : null,
+    child,
+    logs,
+    exited,
+    stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { EventSource } from 'eventsource';
+
+export interface ReceivedEvent {
+  readonly data: string;
+  readonly lastEventId: string;
+}
+
+/**
+ * A real EventSource client (the `eventsource` package, as a browser's) that records every
+ * message and lets a test wait for a count or a predicate.
+ */
+export class StreamClient {
+  readonly events: ReceivedEvent[] = [];
+  readonly source: EventSource;
+  readonly opened: Promise<void>;
+  private waiters: (() => void)[] = [];
+  errors = 0;
+
+  constructor(url: string, headers?: Record<string, string>) {
+    this.source = new EventSource(url, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.source.onopen = () => resolve();
+      this.source.onerror = (e) => {
+        this.errors++;
+        reject(new Error(`stream failed: ${(e as { message?: string }).message ?? 'error'} (${(e as { code?: number }).code ?? ''})`));
+        this.wake();
+      };
+    });
+    this.opened.catch(() => {});
+    this.source.onmessage = (e) => {
+      this.events.push({ data: e.data, lastEventId: e.lastEventId });
+      this.wake();
+    };
+  }
+
+  /** Parsed `data` of every event so far. */
+  json<T = { time: number; status: string; userid?: string }>(): T[] {
+    return this.events.map((e) => JSON.parse(e.data) as T);
+  }
+
+  statuses(): string[] {
+    return this.json().map((e) => e.status);
+  }
+
+  /** Resolves once `predicate` holds; rejects after `timeoutMs` with what arrived. */
+  async until(predicate: (c: StreamClient) => boolean, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; received ${JSON.stringify(this.events.map((e) => e.data))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  count(n: number, timeoutMs?: number): Promise<void> {
+    return this.until((c) => c.events.length >= n, timeoutMs);
+  }
+
+  close(): void {
+    this.source.close();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** POSTs a ping as the Beep app does behind traefik (text/plain body, claim header). */
+export async function ping(url: string, userid: string, status: unknown, clientid = 'test', extra: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}/ping`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain;charset=UTF-8', 'X-User-Claim': JSON.stringify({ userid, clientid }), ...extra },
+    body: JSON.stringify({ status }),
+  });
+}
