@@ -79,7 +79,8 @@ export const pingMachine = setup({
   },
 }).createMachine({
   id: 'ping',
-  context: { inFlight: 0 },
+  // A function, so every actor gets its own counter (an object literal would be shared).
+  context: () => ({ inFlight: 0 }),
   initial: 'accepting',
   on: {
     // Answers to pings stored before a mode change still arrive, in every state.

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { ConfigError } from './errors.js';
 
@@ -61,9 +62,13 @@ const REDIS_FORMS =
   '`host:port`, `:port`, `redis://…`, `rediss://…`, `redis-cluster://host:port,host:port,…` or `memory`';
 
 function hostPort(variable: string, raw: string, whole: string): { host: string; port: number } {
-  const { host, port } = parseListen(variable, raw.includes(':') ? raw : `${raw}:6379`);
-  if (port === 0) throw new ConfigError(variable, whole, REDIS_FORMS);
-  return { host: host || '127.0.0.1', port };
+  try {
+    const { host, port } = parseListen(variable, raw.includes(':') ? raw : `${raw}:6379`);
+    if (port !== 0) return { host: host || '127.0.0.1', port };
+  } catch {
+    // reported below with the forms REDIS accepts, not LISTEN's
+  }
+  throw new ConfigError(variable, whole, REDIS_FORMS);
 }
 
 export function parseRedis(value: string | undefined): RedisTarget {
@@ -108,8 +113,11 @@ function trustedProxies(value: string | undefined): readonly string[] | '*' {
   if (value === undefined || value.trim() === '') return DEFAULT_TRUSTED_PROXIES;
   if (value.trim() === '*') return '*';
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const cidr of list) {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr) && !/^[0-9a-fA-F:.]+$/.test(cidr)) {
+  for (const entry of list) {
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address);
+    const prefixOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
+    if (version === 0 || !prefixOk || extra !== undefined) {
       throw new ConfigError('TRUSTED_PROXIES', value, 'comma-separated addresses or CIDRs (`10.0.0.0/8,::1`) or `*`');
     }
   }

@@ -31,6 +31,7 @@ export class KeepaliveSweep<T> {
   }
 
   add(member: T): void {
+    if (this.where.has(member)) return;
     // The bucket swept last gets the newcomer, so its first keepalive comes a full interval later.
     const bucket = this.buckets[(this.cursor + this.slots - 1) % this.slots];
     bucket.add(member);
@@ -55,8 +56,10 @@ export class KeepaliveSweep<T> {
     this.timer = this.clock.setTimeout(() => {
       const bucket = this.buckets[this.cursor];
       this.cursor = (this.cursor + 1) % this.slots;
-      for (const member of bucket) this.visit(member);
-      this.schedule();
+      // A snapshot: a member that joins during the visits waits for its own turn, and one that
+      // leaves during them (its stream closed) is skipped.
+      for (const member of [...bucket]) if (this.where.get(member) === bucket) this.visit(member);
+      if (this.timer !== null) this.schedule();
     }, this.intervalMs / this.slots);
   }
 }

@@ -22,6 +22,8 @@ export class Hub implements PresenceListener {
   private readonly watchers = new Map<string, Set<Watcher>>();
   /** Subscriptions still being confirmed by the backend, so later joiners can wait for them. */
   private readonly subscribing = new Map<string, Promise<void>>();
+  /** Watched users whose channel subscription failed (store away): retried on join and recovery. */
+  private readonly unsubscribed = new Set<string>();
   /** (user, client) pairs watched through `/client/:clientid`, counted, for re-reads on recovery. */
   private readonly clientPairs = new Map<string, number>();
 
@@ -40,10 +42,9 @@ export class Hub implements PresenceListener {
       if (!set) {
         set = new Set();
         this.watchers.set(userid, set);
-        const subscribed = this.backend.subscribe(userid).finally(() => {
-          if (this.subscribing.get(userid) === subscribed) this.subscribing.delete(userid);
-        });
-        this.subscribing.set(userid, subscribed);
+        this.subscribeChannel(userid);
+      } else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) {
+        this.subscribeChannel(userid);
       }
       set.add(watcher);
       const pending = this.subscribing.get(userid);
@@ -51,6 +52,23 @@ export class Hub implements PresenceListener {
       if (clientid !== undefined) this.countPair(userid, clientid, 1);
     }
     return Promise.all(waits).then(() => undefined);
+  }
+
+  private subscribeChannel(userid: string): Promise<void> {
+    this.unsubscribed.delete(userid);
+    const subscribed = this.backend.subscribe(userid).then(
+      () => undefined,
+      (error: unknown) => {
+        if (this.watchers.has(userid)) this.unsubscribed.add(userid);
+        throw error;
+      },
+    );
+    const settled = subscribed.finally(() => {
+      if (this.subscribing.get(userid) === settled) this.subscribing.delete(userid);
+    });
+    settled.catch(() => {});
+    this.subscribing.set(userid, settled);
+    return settled;
   }
 
   /** Resolves once the channels of `users` are subscribed (at once when they already are). */
@@ -67,6 +85,7 @@ export class Hub implements PresenceListener {
       if (set.size === 0) {
         this.watchers.delete(userid);
         this.subscribing.delete(userid);
+        this.unsubscribed.delete(userid);
         // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
         // resubscribes only what ioredis still tracks, and it no longer tracks this one.
         this.backend.unsubscribe(userid).catch(() => {});
@@ -100,6 +119,7 @@ export class Hub implements PresenceListener {
   }
 
   private async reread(): Promise<void> {
+    await Promise.allSettled([...this.unsubscribed].map((userid) => this.subscribeChannel(userid)));
     const users = [...this.watchers.keys()];
     const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string]);
     try {

@@ -13,13 +13,18 @@ export function encodeMessage(ping: StoredPing): string {
   return `${ping.seq} ${ping.time} ${encodeMessageTail(ping.clientid, ping.status)}`;
 }
 
+const DIGITS = /^\d{1,16}$/;
+
 /** Parses a message; null for anything malformed (it came over the network). */
 export function decodeMessage(message: string): StoredPing | null {
   const first = message.indexOf(' ');
   const second = message.indexOf(' ', first + 1);
   if (first < 0 || second < 0) return null;
-  const seq = Number(message.slice(0, first));
-  const time = Number(message.slice(first + 1, second));
+  const seqText = message.slice(0, first);
+  const timeText = message.slice(first + 1, second);
+  if (!DIGITS.test(seqText) || !DIGITS.test(timeText)) return null;
+  const seq = Number(seqText);
+  const time = Number(timeText);
   let tail: unknown;
   try {
     tail = JSON.parse(message.slice(second + 1));

@@ -1,0 +1,176 @@
+// The hub over the embedded backend, with fake watchers recording what they are handed.
+import test from 'ava';
+import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
+import { Hub, type Watcher } from '../../src/presence/hub.js';
+import { MemoryPresence } from '../../src/presence/memory.js';
+
+/** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class FakeWatcher implements Watcher {
+  readonly received: PresencePing[] = [];
+  send(event: SubscriptionEvent): void {
+    if (event.type === 'presence') this.received.push(event.ping);
+  }
+  /** What this watcher was handed, as `user:status`. */
+  seen(): string[] {
+    return this.received.map((p) => `${p.userid}:${statusOf(p)}`);
+  }
+}
+
+function statusOf(ping: PresencePing): string {
+  const frame = new TextDecoder().decode(ping.frame('single', false));
+  return (JSON.parse(frame.slice('data: '.length)) as { status: string }).status;
+}
+
+function hub() {
+  const backend = new MemoryPresence();
+  const delivered: number[] = [];
+  const h = new Hub(backend, { onDelivered: (count) => delivered.push(count) });
+  return { backend, hub: h, delivered };
+}
+
+test('the first watcher of a user subscribes its channel, the last to leave unsubscribes it', async (t) => {
+  const { backend, hub: h } = hub();
+  const w1 = new FakeWatcher();
+  const w2 = new FakeWatcher();
+  await h.add(['alice'], w1);
+  t.is(backend.channelCount(), 1);
+  await h.add(['alice'], w2);
+  t.is(backend.channelCount(), 1, 'one channel whatever the number of watchers');
+
+  h.remove(['alice'], w1);
+  t.is(backend.channelCount(), 1);
+  h.remove(['alice'], w2);
+  t.is(backend.channelCount(), 0);
+  t.is(h.watchedUsers(), 0);
+});
+
+test('a watcher of several users holds one channel per user until it leaves', async (t) => {
+  const { backend, hub: h } = hub();
+  const w = new FakeWatcher();
+  await h.add(['alice', 'bob', 'carol'], w);
+  t.is(backend.channelCount(), 3);
+  t.is(h.watchedUsers(), 3);
+  h.remove(['alice', 'bob', 'carol'], w);
+  t.is(backend.channelCount(), 0);
+  t.is(h.watchedUsers(), 0);
+});
+
+test('removing a watcher that was never added changes nothing', async (t) => {
+  const { backend, hub: h } = hub();
+  const w = new FakeWatcher();
+  await h.add(['alice'], w);
+  h.remove(['alice'], new FakeWatcher());
+  h.remove(['bob'], w);
+  t.is(backend.channelCount(), 1);
+  t.is(h.watchedUsers(), 1);
+});
+
+test("a ping reaches each watcher of its user once, and no other user's watchers", async (t) => {
+  const { backend, hub: h, delivered } = hub();
+  const aliceOnly = new FakeWatcher();
+  const aliceToo = new FakeWatcher();
+  const bobOnly = new FakeWatcher();
+  await h.add(['alice'], aliceOnly);
+  await h.add(['alice', 'bob'], aliceToo);
+  await h.add(['bob'], bobOnly);
+
+  await backend.save('alice', 'phone', 'online');
+  await settle();
+
+  t.deepEqual(aliceOnly.seen(), ['alice:online']);
+  t.deepEqual(aliceToo.seen(), ['alice:online']);
+  t.deepEqual(bobOnly.seen(), []);
+  t.deepEqual(delivered, [2]);
+});
+
+test('a watcher that left receives nothing more', async (t) => {
+  const { backend, hub: h } = hub();
+  const stays = new FakeWatcher();
+  const leaves = new FakeWatcher();
+  await h.add(['alice'], stays);
+  await h.add(['alice'], leaves);
+  h.remove(['alice'], leaves);
+
+  await backend.save('alice', '', 'away');
+  await settle();
+  t.deepEqual(stays.seen(), ['alice:away']);
+  t.deepEqual(leaves.seen(), []);
+});
+
+test('a ping of a user nobody watches here is not delivered', async (t) => {
+  const { backend, hub: h, delivered } = hub();
+  const w = new FakeWatcher();
+  await h.add(['alice'], w);
+  h.onPing('mallory', { time: 1, status: 'x', clientid: '', seq: 1 });
+  await backend.save('bob', '', 'online');
+  await settle();
+  t.deepEqual(w.seen(), []);
+  t.deepEqual(delivered, []);
+});
+
+test('watchedUsers counts users with at least one watcher', async (t) => {
+  const { hub: h } = hub();
+  const w1 = new FakeWatcher();
+  const w2 = new FakeWatcher();
+  t.is(h.watchedUsers(), 0);
+  await h.add(['alice', 'bob'], w1);
+  await h.add(['bob', 'carol'], w2);
+  t.is(h.watchedUsers(), 3);
+  h.remove(['alice', 'bob'], w1);
+  t.is(h.watchedUsers(), 2);
+});
+
+test('ready() resolves for users whose channels are live', async (t) => {
+  const { hub: h } = hub();
+  const pending = h.add(['alice'], new FakeWatcher());
+  await h.ready(['alice']);
+  await pending;
+  await t.notThrowsAsync(h.ready(['alice', 'nobody']));
+});
+
+test('on recovery the last ping of every watched user is read again and delivered', async (t) => {
+  const { backend, hub: h } = hub();
+  const alice = new FakeWatcher();
+  const bob = new FakeWatcher();
+  await backend.save('bob', 'web', 'bob was here');
+  await h.add(['alice'], alice);
+  await h.add(['bob'], bob);
+  await backend.save('alice', 'phone', 'first');
+  await backend.save('alice', 'phone', 'before the outage');
+  await settle();
+  t.deepEqual(alice.seen(), ['alice:first', 'alice:before the outage']);
+
+  // Pings published during an outage are lost; the last stored one is handed over again.
+  h.onRecovered();
+  await settle();
+  t.deepEqual(alice.seen(), ['alice:first', 'alice:before the outage', 'alice:before the outage']);
+  t.deepEqual(bob.seen(), ['bob:bob was here']);
+});
+
+test("on recovery a /client watcher also gets its client's last ping", async (t) => {
+  const { backend, hub: h } = hub();
+  const phoneWatcher = new FakeWatcher();
+  await backend.save('alice', 'phone', 'from the phone');
+  await backend.save('alice', 'web', 'from the web');
+  await h.add(['alice'], phoneWatcher, 'phone');
+
+  h.onRecovered();
+  await settle();
+  // The user's last ping (web) and the phone's last ping: the subscription filters by client.
+  t.deepEqual(
+    phoneWatcher.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(),
+    ['phone:from the phone', 'web:from the web'],
+  );
+});
+
+test('on recovery nothing is delivered for users nobody watches or who never pinged', async (t) => {
+  const { backend, hub: h } = hub();
+  const w = new FakeWatcher();
+  await backend.save('alice', '', 'x');
+  await h.add(['carol'], w);
+  h.onRecovered();
+  await settle();
+  t.deepEqual(w.seen(), []);
+});

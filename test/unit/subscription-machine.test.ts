@@ -1,0 +1,317 @@
+// The subscription machine: one SSE stream, driven with a fake sink, a hand-resolved cache read
+// and XState's SimulatedClock. Every assertion is on what the client would receive.
+import test from 'ava';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import {
+  subscriptionMachine,
+  type PresencePing,
+  type StreamSink,
+  type SubscriptionInput,
+} from '../../machines/subscription.js';
+import { PresenceEvent } from '../../src/presence/presence-event.js';
+
+const SLOW_CLIENT_TIMEOUT = 60_000;
+const decoder = new TextDecoder();
+
+/** Records what reaches the client, as text; `accepts` false simulates a full socket. */
+class FakeSink implements StreamSink {
+  readonly log: string[] = [];
+  accepts = true;
+  open(): void {
+    this.log.push('open');
+  }
+  write(chunk: Uint8Array): boolean {
+    this.log.push(decoder.decode(chunk));
+    return this.accepts;
+  }
+  endWithRetry(retryMs: number): void {
+    this.log.push(`endWithRetry ${retryMs}`);
+  }
+  close(): void {
+    this.log.push('close');
+  }
+  /** The statuses of the SSE events written so far, in order. */
+  statuses(): string[] {
+    return this.log.flatMap((entry) => {
+      const data = /^data: (.*)$/m.exec(entry);
+      return data ? [(JSON.parse(data[1]) as { status: string }).status] : [];
+    });
+  }
+}
+
+/** A ping of `userid` whose status names it, so a test reads `a7` for user a's seq 7. */
+function ping(userid: string, seq: number, clientid = ''): PresencePing {
+  return new PresenceEvent(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid, seq });
+}
+
+function open(input: Partial<SubscriptionInput> = {}) {
+  const sink = new FakeSink();
+  const calls: string[] = [];
+  const cacheReads: { users: readonly string[]; clientid?: string }[] = [];
+  let answerCache: (pings: readonly PresencePing[]) => void = () => {};
+  let failCache: (error: Error) => void = () => {};
+  const machine = subscriptionMachine.provide({
+    actors: {
+      loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(
+        ({ input }) => {
+          cacheReads.push(input);
+          return new Promise((resolve, reject) => {
+            answerCache = resolve;
+            failCache = reject;
+          });
+        },
+      ),
+    },
+    actions: {
+      register: ({ context }) => void calls.push(`register ${context.users.join(',')}`),
+      unregister: ({ context }) => void calls.push(`unregister ${context.users.join(',')}`),
+      countSlowClient: () => void calls.push('slow client'),
+    },
+    delays: { slowClientTimeout: SLOW_CLIENT_TIMEOUT },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(machine, {
+    input: { sink, users: ['a'], format: 'single', ...input },
+    clock,
+  });
+  actor.start();
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    actor,
+    sink,
+    calls,
+    cacheReads,
+    clock,
+    state: () => actor.getSnapshot().value,
+    presence: (...pings: PresencePing[]) => pings.forEach((p) => actor.send({ type: 'presence', ping: p })),
+    /** The store answers the cache read; resolves once the machine has handled it. */
+    replay: async (...pings: PresencePing[]) => {
+      answerCache(pings);
+      await settle();
+    },
+    failReplay: async () => {
+      failCache(new Error('store unavailable'));
+      await settle();
+    },
+  };
+}
+
+/** A stream that has replayed (nothing cached) and is live. */
+async function openLive(input: Partial<SubscriptionInput> = {}) {
+  const s = open(input);
+  await s.replay();
+  return s;
+}
+
+/** A live stream whose socket refused the first ping of user a (seq 10). */
+async function openCongested(input: Partial<SubscriptionInput> = {}) {
+  const s = await openLive(input);
+  s.sink.accepts = false;
+  s.presence(ping('a', 10));
+  return s;
+}
+
+test('opening sends the head before anything else and registers the watched users', (t) => {
+  const s = open({ users: ['a', 'b'] });
+  t.deepEqual(s.sink.log, ['open']);
+  t.deepEqual(s.calls, ['register a,b']);
+  t.deepEqual(s.cacheReads, [{ users: ['a', 'b'], clientid: undefined }]);
+  t.is(s.state(), 'replaying');
+});
+
+test('the cached ping is written on replay', async (t) => {
+  const s = open();
+  await s.replay(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5']);
+  t.is(s.state(), 'live');
+});
+
+test('a live ping newer than the cached one, arriving during replay, is written after it', async (t) => {
+  const s = open();
+  s.presence(ping('a', 7));
+  t.deepEqual(s.sink.statuses(), [], 'nothing is written before the cache answers');
+  await s.replay(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5', 'a7']);
+});
+
+test('a live ping older than or equal to the cached one is dropped', async (t) => {
+  const s = open();
+  s.presence(ping('a', 3), ping('a', 5));
+  await s.replay(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5']);
+});
+
+test('only the newest of several pings arriving during replay is written', async (t) => {
+  const s = open();
+  s.presence(ping('a', 6), ping('a', 8), ping('a', 7));
+  await s.replay(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5', 'a8']);
+});
+
+test('stale and duplicate pings are dropped when live', async (t) => {
+  const s = await openLive();
+  s.presence(ping('a', 7), ping('a', 7), ping('a', 6), ping('a', 8));
+  t.deepEqual(s.sink.statuses(), ['a7', 'a8']);
+});
+
+test('the /client form writes only pings of its client', async (t) => {
+  const s = open({ clientid: 'phone' });
+  t.deepEqual(s.cacheReads, [{ users: ['a'], clientid: 'phone' }]);
+  await s.replay(ping('a', 5, 'phone'));
+  s.presence(ping('a', 6, 'web'), ping('a', 7, 'phone'), ping('a', 8, ''));
+  t.deepEqual(s.sink.statuses(), ['a5', 'a7']);
+});
+
+test('multi format carries the userid; a ping older than the highest id goes out without id:', async (t) => {
+  const s = await openLive({ users: ['a', 'b'], format: 'multi' });
+  s.presence(ping('a', 10), ping('b', 8), ping('b', 12));
+  t.deepEqual(s.sink.log.slice(1), [
+    `id: 10\ndata: {"userid":"a","time":1700000010,"status":"a10"}\n\n`,
+    `data: {"userid":"b","time":1700000008,"status":"b8"}\n\n`,
+    `id: 12\ndata: {"userid":"b","time":1700000012,"status":"b12"}\n\n`,
+  ]);
+});
+
+test('single format carries time and status only, with id:', async (t) => {
+  const s = await openLive();
+  s.presence(ping('a', 10));
+  t.deepEqual(s.sink.log.slice(1), [`id: 10\ndata: {"time":1700000010,"status":"a10"}\n\n`]);
+});
+
+test('Last-Event-ID: nothing at or below it is sent again', async (t) => {
+  const s = open({ users: ['a', 'b', 'c'], format: 'multi', resumeAfter: 10 });
+  await s.replay(ping('a', 9), ping('b', 10), ping('c', 12));
+  s.presence(ping('a', 8), ping('b', 11));
+  t.deepEqual(s.sink.log.slice(1), [
+    `id: 12\ndata: {"userid":"c","time":1700000012,"status":"c12"}\n\n`,
+    `data: {"userid":"b","time":1700000011,"status":"b11"}\n\n`,
+  ]);
+});
+
+test('a full socket holds only the newest ping per user, then writes them oldest first on drain', async (t) => {
+  const s = await openCongested({ users: ['a', 'b'] });
+  t.is(s.state(), 'congested');
+  t.deepEqual(s.sink.statuses(), ['a10'], 'the ping that filled the socket was handed over');
+
+  // Five pings of a and three of b while the socket is full: nothing is written.
+  s.presence(ping('a', 11), ping('b', 12), ping('a', 13), ping('b', 14), ping('a', 15));
+  s.presence(ping('a', 16), ping('b', 17), ping('a', 18));
+  t.deepEqual(s.sink.statuses(), ['a10']);
+
+  s.sink.accepts = true;
+  s.actor.send({ type: 'socket.drained' });
+  t.deepEqual(s.sink.statuses(), ['a10', 'b17', 'a18']);
+  t.is(s.state(), 'live');
+
+  s.presence(ping('b', 19));
+  t.deepEqual(s.sink.statuses(), ['a10', 'b17', 'a18', 'b19']);
+});
+
+test('a keepalive that fills the socket congests the stream too', async (t) => {
+  const s = await openLive();
+  s.sink.accepts = false;
+  s.actor.send({ type: 'keepalive' });
+  t.is(s.state(), 'congested');
+  s.presence(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), []);
+});
+
+test('a replay the socket cannot take leaves the stream congested', async (t) => {
+  const s = open();
+  s.sink.accepts = false;
+  await s.replay(ping('a', 5));
+  t.is(s.state(), 'congested');
+  s.presence(ping('a', 6));
+  t.deepEqual(s.sink.statuses(), ['a5']);
+});
+
+test('a slow client is closed once congested past SLOW_CLIENT_TIMEOUT', async (t) => {
+  const s = await openCongested();
+  s.clock.increment(SLOW_CLIENT_TIMEOUT - 1);
+  t.false(s.sink.log.includes('close'));
+  s.clock.increment(1);
+  t.is(s.sink.log.at(-1), 'close');
+  t.deepEqual(s.calls, ['register a', 'slow client', 'unregister a']);
+  t.is(s.actor.getSnapshot().status, 'done');
+
+  const before = s.sink.log.length;
+  s.presence(ping('a', 11));
+  s.actor.send({ type: 'socket.drained' });
+  t.is(s.sink.log.length, before, 'nothing is written to a closed stream');
+});
+
+test('a client that drains in time is not closed', async (t) => {
+  const s = await openCongested();
+  s.clock.increment(SLOW_CLIENT_TIMEOUT - 1);
+  s.sink.accepts = true;
+  s.actor.send({ type: 'socket.drained' });
+  s.clock.increment(SLOW_CLIENT_TIMEOUT);
+  t.false(s.sink.log.includes('close'));
+  t.is(s.state(), 'live');
+  t.deepEqual(s.calls, ['register a']);
+});
+
+test('a keepalive writes a comment on a live stream only', async (t) => {
+  const s = open();
+  s.actor.send({ type: 'keepalive' });
+  t.deepEqual(s.sink.log, ['open'], 'not while replaying');
+
+  await s.replay();
+  s.actor.send({ type: 'keepalive' });
+  t.deepEqual(s.sink.log, ['open', ':\n\n']);
+
+  s.sink.accepts = false;
+  s.presence(ping('a', 5));
+  s.actor.send({ type: 'keepalive' });
+  t.is(s.sink.log.at(-1), `id: 5\ndata: {"time":1700000005,"status":"a5"}\n\n`, 'not while congested');
+});
+
+const statesToLeave = [
+  ['replaying', async () => open()],
+  ['live', async () => openLive()],
+  ['congested', async () => openCongested()],
+] as const;
+
+for (const [state, reach] of statesToLeave) {
+  test(`socket.aborted while ${state}: closed, unregistered, nothing written after`, async (t) => {
+    const s = await reach();
+    t.is(s.state(), state);
+    const before = s.sink.log.length;
+
+    s.actor.send({ type: 'socket.aborted' });
+    t.is(s.actor.getSnapshot().status, 'done');
+    t.deepEqual(s.calls, ['register a', 'unregister a']);
+
+    s.sink.accepts = true;
+    await s.replay(ping('a', 20));
+    s.presence(ping('a', 21));
+    s.actor.send({ type: 'keepalive' });
+    s.actor.send({ type: 'socket.drained' });
+    s.actor.send({ type: 'server.shutdown', retryMs: 1_000 });
+    s.clock.increment(SLOW_CLIENT_TIMEOUT);
+    t.is(s.sink.log.length, before, 'the aborted socket is not touched');
+    t.deepEqual(s.calls, ['register a', 'unregister a']);
+  });
+
+  test(`server.shutdown while ${state}: retry hint, end, unregistered`, async (t) => {
+    const s = await reach();
+    s.actor.send({ type: 'server.shutdown', retryMs: 3_456 });
+    t.is(s.sink.log.at(-1), 'endWithRetry 3456');
+    t.is(s.actor.getSnapshot().status, 'done');
+    t.deepEqual(s.calls, ['register a', 'unregister a']);
+
+    const before = s.sink.log.length;
+    await s.replay(ping('a', 20));
+    s.presence(ping('a', 21));
+    t.is(s.sink.log.length, before);
+  });
+}
+
+test('a failed cache read goes live and still delivers pings', async (t) => {
+  const s = open();
+  s.presence(ping('a', 5));
+  await s.failReplay();
+  t.is(s.state(), 'live');
+  s.presence(ping('a', 6));
+  t.deepEqual(s.sink.statuses(), ['a5', 'a6']);
+});
