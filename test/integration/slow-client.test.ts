@@ -1,0 +1,107 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startBackend, type TestBackend } from '../support/backends.js';
+import { startService, type ServiceProcess } from '../support/service.js';
+import { SlowReader } from '../support/slow-reader.js';
+import { ping, StreamClient } from '../support/sse.js';
+
+/**
+ * Backpressure with real sockets: a subscriber that stops reading must neither hold the others
+ * back nor grow the server's memory with a backlog; it gets the newest ping of each user when it
+ * reads again, and is closed when it stays stuck past SLOW_CLIENT_TIMEOUT.
+ */
+let backend: TestBackend;
+let service: ServiceProcess;
+let patient: ServiceProcess;
+const SLOW_CLIENT_TIMEOUT = 4;
+
+test.before(async () => {
+  backend = await startBackend('redis');
+  service = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT) });
+  patient = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: '120' });
+});
+
+test.after.always(async () => {
+  await Promise.all([service?.stop(), patient?.stop()]);
+  await backend?.close();
+});
+
+// Big frames (a 256-character status of 4-byte characters is ~1 KB) fill the kernel's 4 MB
+// send buffer in a few thousand pings, which is when the server starts to see backpressure.
+const FILLER = '\u{1F600}'.repeat(240);
+
+/** Sends `perUser` pings to each user, one sender per user so each user's order is known. */
+async function flood(users: string[], perUser: number, url = service.url, from = 0): Promise<Map<string, string>> {
+  const last = new Map<string, string>();
+  await Promise.all(
+    users.map(async (user) => {
+      for (let i = from; i < from + perUser; i++) {
+        const status = `${String(i).padStart(6, '0')}-${FILLER}`;
+        const res = await ping(url, user, status);
+        if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+        last.set(user, status);
+      }
+    }),
+  );
+  return last;
+}
+
+test.serial('a stuck reader gets the newest ping per user when it reads again, others get everything', async (t) => {
+  const users = Array.from({ length: 8 }, () => `slow-${randomUUID()}`);
+  const query = users.map((u) => `user=${u}`).join('&');
+  const slow = await SlowReader.connect(patient.port, `/subscribe?${query}`);
+  const good = new StreamClient(`${patient.url}/subscribe?${query}`);
+  await good.opened;
+  // ~10 MB of frames for the stuck reader, more than the kernel will buffer for it (tcp_wmem max).
+  const perUser = 1200;
+  const count = perUser * users.length;
+  const last = await flood(users, perUser, patient.url);
+  await good.count(count, 60_000);
+
+  const got = await slow.read();
+  await slow.close();
+  good.close();
+
+  // The good subscriber saw every ping, in order per user.
+  const byUser = new Map<string, string[]>();
+  for (const e of good.json()) byUser.set(e.userid!, [...(byUser.get(e.userid!) ?? []), e.status]);
+  for (const u of users) {
+    const seen = byUser.get(u)!;
+    t.is(seen.length, perUser);
+    t.deepEqual(seen, [...seen].sort());
+  }
+  // The slow one did not get a backlog: fewer events than pings, ending on each user's newest.
+  t.false(got.closed);
+  t.true(got.events.length < count, `slow reader got ${got.events.length} of ${count}`);
+  const lastSeen = new Map<string, string>();
+  for (const data of got.events) {
+    const e = JSON.parse(data) as { userid: string; status: string };
+    lastSeen.set(e.userid, e.status);
+  }
+  for (const u of users) t.is(lastSeen.get(u), last.get(u), `newest ping of ${u}`);
+  // Memory held for it is bounded by its users, not by the pings: everything the server kept for
+  // it arrives when it reads again, and that is no more than the kernel's socket buffers plus
+  // one frame per user, far less than the ~10 MB of frames published while it was stuck.
+  const kernelBuffers = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+  const frameBytes = Buffer.byteLength(`data: {"userid":"${users[0]}","time":1234567890,"status":"${last.get(users[0])}"}\n\n`) + 30;
+  t.true(got.bytes <= kernelBuffers + 256 * 1024 + users.length * frameBytes, `received ${got.bytes} bytes`);
+  t.true(count * frameBytes > 2 * kernelBuffers, 'the test published more than the kernel buffers');
+});
+
+test.serial('a reader stuck longer than SLOW_CLIENT_TIMEOUT is closed; the others keep streaming', async (t) => {
+  const user = `stuck-${randomUUID()}`;
+  const slow = await SlowReader.connect(service.port, `/subscribe/${user}`);
+  const good = new StreamClient(`${service.url}/subscribe/${user}`);
+  await good.opened;
+  await flood([user], 6000);
+  await new Promise((resolve) => setTimeout(resolve, (SLOW_CLIENT_TIMEOUT + 2) * 1000));
+  await ping(service.url, user, 'after-timeout');
+  await good.until((c) => c.statuses().at(-1) === 'after-timeout');
+  const got = await slow.read();
+  await slow.close();
+  good.close();
+  t.true(got.closed, 'the server closed the stuck stream');
+  t.false(got.events.some((e) => e.includes('after-timeout')));
+  t.is(good.events.length, 6001);
+});
