@@ -50,9 +50,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
   const backend = await connectBackend(config.redis, config.keyPrefix, log);
   const service = new HeartbeatService({ config, backend, log });
-  const port = await service.listen();
-  log.info({ listen: `${config.listen.host || '*'}:${port}`, store: backend.mode, uwsNative: native, ...versions() }, 'heartbeat started');
-
+  // Signal handlers first: a signal that arrives while starting must still shut down cleanly.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -77,6 +75,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const port = await service.listen();
+  log.info({ listen: `${config.listen.host || '*'}:${port}`, store: backend.mode, uwsNative: native, ...versions() }, 'heartbeat started');
 }
 
 let config: Config;
