@@ -33,6 +33,7 @@ export const Errors = Object.freeze({
   NOT_FOUND: spec('NOT_FOUND', 404, 'not found'),
   NEVER_SEEN: spec('NEVER_SEEN', 404, 'no ping stored for this user'),
   METHOD_NOT_ALLOWED: spec('METHOD_NOT_ALLOWED', 405, 'method not allowed'),
+  INTERNAL: spec('INTERNAL', 500, 'internal error'),
   STORE_UNAVAILABLE: spec('STORE_UNAVAILABLE', 503, 'presence store unavailable, retry'),
   SHUTTING_DOWN: spec('SHUTTING_DOWN', 503, 'shutting down, retry'),
   TOO_MANY_CONNECTIONS: spec('TOO_MANY_CONNECTIONS', 503, 'too many open streams, retry'),

@@ -83,6 +83,7 @@ export class HeartbeatService {
       maxUsersPerStream: config.maxUsersPerStream,
       isClosing: () => this.closing,
       onPingAnswered: (status, code) => this.stats.countPing(status, code),
+      onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),
     });
     this.subscriptions.start();
     return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ const STATUS_LINES: Record<number, string> = {
   404: '404 Not Found',
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
+  500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
 

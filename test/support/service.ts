@@ -16,6 +16,8 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Every JSON log line printed so far. */
   readonly logs: Record<string, unknown>[];
+  /** Everything printed on stderr so far (a crash's stack trace). */
+  readonly stderr: string[];
   /** Resolves with the exit code and signal when the process ends. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `signal` (default SIGTERM) and waits for the exit. */
@@ -74,6 +76,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 15_0
     adminUrl: admin ? `http://127.0.0.1:${admin}` : null,
     child,
     logs,
+    stderr,
     exited,
     stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

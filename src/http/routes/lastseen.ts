@@ -34,7 +34,7 @@ export function lastSeenUserRoute(backend: PresenceBackend) {
 /** `GET /lastseen?user=a&user=b` → `{"a":{…},"b":null}`. */
 export function lastSeenManyRoute(backend: PresenceBackend, maxUsers: number) {
   return (res: HttpResponse, req: HttpRequest): void => {
-    const users = usersOfQuery(req.getQuery());
+    const users = usersOfQuery(req.getQuery() ?? '');
     if (users === null) return answerError(res, Errors.ID_INVALID);
     if (users.length === 0) return answerError(res, Errors.NO_USERS);
     if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS);

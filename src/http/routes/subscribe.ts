@@ -58,7 +58,7 @@ export function subscribeUserRoute(options: SubscribeRouteOptions, withClient: b
 /** `GET /subscribe?user=a&user=b`: one stream for a whole contact list. */
 export function subscribeManyRoute(options: SubscribeRouteOptions) {
   return openStream(options, (res, req) => {
-    const users = usersOfQuery(req.getQuery());
+    const users = usersOfQuery(req.getQuery() ?? '');
     if (users === null) answerError(res, Errors.ID_INVALID);
     else if (users.length === 0) answerError(res, Errors.NO_USERS);
     else if (users.length > options.maxUsersPerStream) answerError(res, Errors.TOO_MANY_USERS);
