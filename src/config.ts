@@ -22,6 +22,8 @@ export interface Config {
   readonly redis: RedisTarget;
   /** KEY_PREFIX, default `heartbeat:`; prefixes every key and channel. */
   readonly keyPrefix: string;
+  /** REDIS_WAIT_REPLICAS, default 0: replicas that must have a ping before it is acknowledged. */
+  readonly redisWaitReplicas: number;
   /** KEEPALIVE, default 25 seconds between keepalive comments on an idle stream. */
   readonly keepaliveSeconds: number;
   /** SLOW_CLIENT_TIMEOUT, default 60 seconds a stream may stay congested before it is closed. */
@@ -102,6 +104,12 @@ function positive(variable: string, value: string | undefined, fallback: number,
   return n;
 }
 
+function nonNegative(variable: string, value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 0;
+  if (!/^\d{1,3}$/.test(value.trim())) throw new ConfigError(variable, value, 'a whole number (0 or more)');
+  return Number(value);
+}
+
 function boolean(variable: string, value: string | undefined): boolean {
   if (value === undefined || value === '') return false;
   if (/^(1|true|yes)$/i.test(value)) return true;
@@ -141,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
     listen: parseListen('LISTEN', env.LISTEN?.trim() || ':8080'),
     redis: parseRedis(env.REDIS),
     keyPrefix: env.KEY_PREFIX ?? 'heartbeat:',
+    redisWaitReplicas: nonNegative('REDIS_WAIT_REPLICAS', env.REDIS_WAIT_REPLICAS),
     keepaliveSeconds: positive('KEEPALIVE', env.KEEPALIVE, 25),
     slowClientTimeoutSeconds: positive('SLOW_CLIENT_TIMEOUT', env.SLOW_CLIENT_TIMEOUT, 60),
     maxUsersPerStream: positive('MAX_USERS_PER_STREAM', env.MAX_USERS_PER_STREAM, 500, true),

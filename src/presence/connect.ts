@@ -25,7 +25,7 @@ function answersPing(host: string, port: number, timeoutMs = 500): Promise<boole
  * embedded backend (so `npm start` works on a fresh machine) and say so loudly. When REDIS is set
  * there is never a fallback: a wrong address must fail the start, not split the cluster.
  */
-export async function connectBackend(target: RedisTarget, keyPrefix: string, log: Logger): Promise<PresenceBackend> {
+export async function connectBackend(target: RedisTarget, keyPrefix: string, log: Logger, waitReplicas = 0): Promise<PresenceBackend> {
   if (target.kind === 'memory') return new MemoryPresence();
   if (target.kind === 'auto' && !(await answersPing('127.0.0.1', 6379))) {
     log.warn(
@@ -37,6 +37,7 @@ export async function connectBackend(target: RedisTarget, keyPrefix: string, log
   const redis = new RedisPresence({
     target: target.kind === 'cluster' ? { seeds: target.seeds } : { url: target.url },
     keyPrefix,
+    waitReplicas,
   });
   await redis.connect();
   return redis;

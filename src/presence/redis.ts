@@ -12,6 +12,11 @@ export interface RedisPresenceOptions {
   keyPrefix?: string;
   /** A command not answered within this many ms fails (and the ping gets 503). Default 800. */
   commandTimeoutMs?: number;
+  /**
+   * Acknowledge a ping only once this many replicas have it too (WAIT), so a failover cannot lose
+   * it. Default 0: the master's acknowledgement (and its AOF policy) is enough.
+   */
+  waitReplicas?: number;
 }
 
 type SaveReply = [string, string];
@@ -28,57 +33,76 @@ export class RedisPresence implements PresenceBackend {
   readonly mode: 'redis' | 'cluster';
   private readonly keys: KeySpace;
   private readonly commands: Commands;
+  /** Where pings are stored: `commands`, or a connection of its own when pings WAIT for replicas. */
+  private readonly writer: Commands;
   private readonly subscriber: Redis | Cluster;
   private readonly channels = new Set<string>();
   private listener: PresenceListener | null = null;
   private available = false;
   private wasDown = false;
   private closing = false;
+  private readonly waitReplicas: number;
+  private readonly commandTimeoutMs: number;
 
   constructor(options: RedisPresenceOptions) {
     this.keys = new KeySpace(options.keyPrefix ?? 'heartbeat:');
+    this.waitReplicas = options.waitReplicas ?? 0;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
     const base: RedisOptions = {
       // Fail at once while disconnected instead of queueing: a ping must get 503 within a second.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 800,
+      commandTimeout: this.commandTimeoutMs,
       retryStrategy: (times) => Math.min(50 * times, 1000),
       lazyConnect: true,
     };
-    if ('url' in options.target) {
-      this.mode = 'redis';
-      this.commands = new Redis(options.target.url, { ...base, enableAutoPipelining: true }) as Commands;
-      // Subscriptions must come back by themselves after a reconnect, and they may be queued
-      // while the connection is down (nothing is lost: we re-read state on recovery).
-      this.subscriber = new Redis(options.target.url, { ...base, enableOfflineQueue: true, commandTimeout: undefined });
-      this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
-    } else {
-      this.mode = 'cluster';
-      const cluster = (subscriber: boolean) =>
-        new Cluster([...(options.target as { seeds: { host: string; port: number }[] }).seeds], {
-          enableOfflineQueue: false,
-          // Auto-pipelining batches commands per node; subscriptions go to their shard's own
-          // subscriber connection, so they live on a second Cluster that never pipelines.
-          enableAutoPipelining: !subscriber,
-          shardedSubscribers: subscriber,
-          lazyConnect: true,
-          clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-          // The cluster-level offline queue is off so a cluster that is down fails at once;
-          // node connections keep commandTimeout and maxRetriesPerRequest.
-          redisOptions: { maxRetriesPerRequest: 0, commandTimeout: base.commandTimeout },
-        });
-      this.commands = cluster(false) as Commands;
-      this.subscriber = cluster(true);
-      this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
-    }
+    const target = options.target;
+    this.mode = 'url' in target ? 'redis' : 'cluster';
+    const open = (role: 'commands' | 'subscriber'): Redis | Cluster => {
+      if ('url' in target) {
+        // Subscriptions must come back by themselves after a reconnect, so the subscriber may
+        // queue while disconnected (nothing is lost: state is re-read on recovery).
+        return role === 'subscriber'
+          ? new Redis(target.url, { ...base, enableOfflineQueue: true, commandTimeout: undefined })
+          : new Redis(target.url, { ...base, enableAutoPipelining: true });
+      }
+      return new Cluster([...target.seeds], {
+        // Off at the cluster level so a cluster that is down fails at once.
+        enableOfflineQueue: false,
+        // Not in a cluster: ioredis 6's auto-pipeline does not follow MOVED after a failover
+        // (measured: the slot stays unreachable), and sharded subscriptions need their own group.
+        enableAutoPipelining: false,
+        shardedSubscribers: role === 'subscriber',
+        lazyConnect: true,
+        clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+        // ioredis retries a command through redirections and reconnects. Every retry must end
+        // well before the ping's deadline: a retry that lands after its 503 could overwrite a
+        // newer ping of the same user. 6 tries 50 ms apart, each connect bounded, fit in ~400 ms.
+        maxRedirections: 6,
+        retryDelayOnFailover: 50,
+        retryDelayOnClusterDown: 50,
+        retryDelayOnTryAgain: 50,
+        redisOptions: { maxRetriesPerRequest: 0, commandTimeout: this.commandTimeoutMs, connectTimeout: 300 },
+      });
+    };
+    this.commands = open('commands') as Commands;
+    // WAIT blocks its connection until the replicas answer: on a connection of its own it cannot
+    // hold back reads (and a shard that lost its replicas answers 503, not every shard).
+    this.writer = this.waitReplicas > 0 ? (open('commands') as Commands) : this.commands;
+    this.subscriber = open('subscriber');
+    if (this.mode === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
+    else this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
     // A fixed key count lets ioredis route (and auto-pipeline) the script by its first key's slot.
-    this.commands.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.mode === 'cluster' ? 2 : 3 });
+    for (const connection of new Set([this.commands, this.writer])) {
+      connection.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.mode === 'cluster' ? 2 : 3 });
+    }
     this.watchAvailability();
   }
 
   /** Connects both connections; rejects when Redis does not answer. */
   async connect(): Promise<void> {
     await this.commands.connect();
+    if (this.writer !== this.commands) await this.writer.connect();
     await this.subscriber.connect();
     await this.commands.ping();
     this.setAvailable(true);
@@ -88,26 +112,58 @@ export class RedisPresence implements PresenceBackend {
     const user = this.keys.user(userid);
     const client = this.keys.client(userid, clientid);
     const tail = encodeMessageTail(clientid, status);
+    const args =
+      this.mode === 'cluster'
+        ? [user, client, status, clientid, tail, '1']
+        : [user, client, this.keys.sequence(), status, clientid, tail, '0'];
     try {
-      const [seq, time] =
-        this.mode === 'cluster'
-          ? await this.commands.savePing(user, client, status, clientid, tail, '1')
-          : await this.commands.savePing(user, client, this.keys.sequence(), status, clientid, tail, '0');
+      const saving = this.waitReplicas === 0 ? this.writer.savePing(...args) : this.saveOnReplicas(args);
+      const [seq, time] = await this.withinDeadline(saving);
       return { seq: Number(seq), time: Number(time), status, clientid };
     } catch (error) {
       throw new StoreUnavailableError(error);
     }
   }
 
+  /**
+   * A Cluster retries a command through redirections and reconnects, each try with its own
+   * commandTimeout; the caller needs one answer within a second, whatever happens underneath.
+   */
+  private withinDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('store deadline passed')), this.commandTimeoutMs);
+    });
+    work.catch(() => {}); // a late failure after the deadline is not unhandled
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** The script and a WAIT in one pipeline, so both go to the user's master. */
+  private async saveOnReplicas(args: string[]): Promise<SaveReply> {
+    const pipeline = this.writer.pipeline() as ReturnType<Redis['pipeline']> & { savePing(...a: string[]): unknown };
+    pipeline.savePing(...args);
+    // Half the command timeout, so a missing replica still gets its 503 within a second.
+    pipeline.wait(this.waitReplicas, Math.floor(this.commandTimeoutMs / 2));
+    const [[saveError, saved], [waitError, replicas]] = (await pipeline.exec()) as [Error | null, unknown][];
+    if (saveError) {
+      // A pipeline does not follow MOVED/ASK by itself (the WAIT in it is not redirected): learn
+      // the new slot owner now, so the next ping goes to it; this one is answered 503.
+      if (/^(MOVED|ASK) /.test(saveError.message) && this.writer instanceof Cluster) this.writer.refreshSlotsCache();
+      throw saveError;
+    }
+    if (waitError || (replicas as number) < this.waitReplicas) throw new Error(`only ${replicas} replicas acknowledged`);
+    return saved as SaveReply;
+  }
+
   async lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]> {
     try {
-      return await Promise.all(
+      return await this.withinDeadline(Promise.all(
         userids.map(async (u) => {
           const key = clientid === undefined ? this.keys.user(u) : this.keys.client(u, clientid);
           const [time, status, cid, seq] = await this.commands.hmget(key, 'time', 'status', 'clientid', 'seq');
           return pingFromFields(time, status, cid, seq);
         }),
-      );
+      ));
     } catch (error) {
       throw new StoreUnavailableError(error);
     }
@@ -142,8 +198,9 @@ export class RedisPresence implements PresenceBackend {
   async close(): Promise<void> {
     this.closing = true;
     this.setAvailable(false);
-    await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
+    await Promise.allSettled([this.commands.quit(), this.writer.quit(), this.subscriber.quit()]);
     this.commands.disconnect();
+    this.writer.disconnect();
     this.subscriber.disconnect();
   }
 
@@ -154,7 +211,7 @@ export class RedisPresence implements PresenceBackend {
   }
 
   private watchAvailability(): void {
-    const connections = [this.commands, this.subscriber];
+    const connections = [...new Set([this.commands, this.writer, this.subscriber])];
     for (const connection of connections) {
       connection.on('error', () => {}); // reported through 'close' / 'ready'; never crash on it
       connection.on('close', () => this.setAvailable(false));
@@ -167,7 +224,7 @@ export class RedisPresence implements PresenceBackend {
   private async whenReady(): Promise<void> {
     if (this.closing) return;
     const ready = (c: Redis | Cluster) => c.status === 'ready';
-    if (!ready(this.commands) || !ready(this.subscriber)) return;
+    if (!ready(this.commands) || !ready(this.writer) || !ready(this.subscriber)) return;
     try {
       // A PING answered on the subscriber connection comes after its resubscribe replies.
       if (this.mode === 'redis') await (this.subscriber as Redis).ping();

@@ -16,7 +16,7 @@ export interface TestBackend {
 }
 
 /** Starts a private backend; nothing here ever touches the shared Redis on 6379. */
-export async function startBackend(name: BackendName, options: { appendfsync?: 'always' } = {}): Promise<TestBackend> {
+export async function startBackend(name: BackendName, options: { appendfsync?: 'always'; replicasPerMaster?: number } = {}): Promise<TestBackend> {
   if (name === 'embedded') return { name, redis: 'memory', shared: false, close: async () => {} };
   if (name === 'redis') {
     const server = await startRedis(options);

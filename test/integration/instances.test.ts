@@ -1,0 +1,54 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { startBackend, type BackendName } from '../support/backends.js';
+import { startService } from '../support/service.js';
+import { ping, StreamClient } from '../support/sse.js';
+
+/**
+ * Three instances on one Redis (standalone and Cluster): subscribers spread over all three, pings
+ * sent to all three; every subscriber gets every ping of its users, in order, exactly once.
+ */
+for (const name of ['redis', 'cluster'] as BackendName[]) {
+  test(`${name}: three instances deliver every ping to every subscriber exactly once, in order`, async (t) => {
+    const backend = await startBackend(name);
+    const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: backend.redis })));
+    try {
+      const users = Array.from({ length: 6 }, () => `multi-${randomUUID()}`);
+      // 36 subscribers: every user watched from every instance, both alone and in a contact list.
+      const single = users.flatMap((u) => instances.map((s) => ({ user: u, client: new StreamClient(`${s.url}/subscribe/${u}`) })));
+      const lists = instances.map((s) => new StreamClient(`${s.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`));
+      await Promise.all([...single.map((s) => s.client.ready), ...lists.map((c) => c.ready)]);
+      // A first ping per user, seen by everyone (cached or live), shows every subscription is in place.
+      for (const user of users) await ping(instances[0].url, user, '0');
+      await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
+
+      const perUser = 15;
+      await Promise.all(
+        users.map(async (user, u) => {
+          for (let i = 1; i <= perUser; i++) {
+            const res = await ping(instances[(i + u) % 3].url, user, String(i));
+            if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+          }
+        }),
+      );
+      const expected = Array.from({ length: perUser + 1 }, (_, i) => String(i));
+      for (const { user, client } of single) {
+        await client.count(perUser + 1);
+        t.deepEqual(client.statuses(), expected, user);
+      }
+      for (const list of lists) {
+        await list.count((perUser + 1) * users.length);
+        for (const user of users) t.deepEqual(list.json().filter((e) => e.userid === user).map((e) => e.status), expected);
+      }
+      // Nothing more arrives afterwards (exactly once).
+      await new Promise((r) => setTimeout(r, 300));
+      t.true(single.every(({ client }) => client.events.length === perUser + 1));
+      t.true(lists.every((c) => c.events.length === (perUser + 1) * users.length));
+      for (const { client } of single) client.close();
+      for (const c of lists) c.close();
+    } finally {
+      await Promise.all(instances.map((s) => s.stop()));
+      await backend.close();
+    }
+  });
+}
