@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { startAdminServer, type AdminServer } from './admin/server.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { isNativeUws } from './http/uws.js';
@@ -48,8 +49,9 @@ async function run(config: Config, log: Logger): Promise<void> {
     );
     process.exit(1);
   }
-  const backend = await connectBackend(config.redis, config.keyPrefix, log);
+  const backend = await connectBackend(config.redis, config.keyPrefix, log, config.redisWaitReplicas);
   const service = new HeartbeatService({ config, backend, log });
+  let admin: AdminServer | null = null;
   // Signal handlers first: a signal that arrives while starting must still shut down cleanly.
   let stopping = false;
   const stop = (signal: string) => {
@@ -63,6 +65,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     service.shutdown().then(
       () => {
         clearTimeout(deadline);
+        // Last: /readyz answers "shutting down" for the whole drain.
+        admin?.close();
         log.info('shutdown complete');
         // Let uWS flush the final writes before the process goes.
         setTimeout(() => process.exit(0), 50);
@@ -76,7 +80,11 @@ async function run(config: Config, log: Logger): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const port = await service.listen();
-  log.info({ listen: `${config.listen.host || '*'}:${port}`, store: backend.mode, uwsNative: native, ...versions() }, 'heartbeat started');
+  admin = config.adminListen ? await startAdminServer({ source: service, listen: config.adminListen, log }) : null;
+  log.info(
+    { listen: `${config.listen.host || '*'}:${port}`, admin: admin?.address ?? 'disabled', store: backend.mode, uwsNative: native, ...versions() },
+    'heartbeat started',
+  );
 }
 
 let config: Config;

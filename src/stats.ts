@@ -7,6 +7,8 @@ export class Stats {
   readonly pings = new Map<string, number>();
   /** Presence events handed to subscription actors. */
   deliveries = 0;
+  /** Presence events dropped as superseded by a newer ping of the same user (congested or replaying). */
+  coalesced = 0;
   /** Streams closed because they stayed congested past SLOW_CLIENT_TIMEOUT. */
   slowClientsClosed = 0;
   /** Times the store came back after being unavailable. */

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ListenAddress } from '../config.js';
+import { discoverMachines, type FoundMachine } from '../diagrams/machines.js';
+import { toMermaid } from '../diagrams/mermaid.js';
+import { uWS, type HttpResponse, type us_listen_socket } from '../http/uws.js';
+import type { Logger } from '../logger.js';
+import { DEBUG_PAGE } from './debug-page.js';
+import { createMetrics } from './metrics.js';
+import { actorCounts, notReadyReason, type AdminSource } from './source.js';
+
+export interface AdminServerOptions {
+  source: AdminSource;
+  listen: ListenAddress;
+  log: Logger;
+  /** The machines of /debug/machines; default: every machine exported from machines/. */
+  machines?: readonly FoundMachine[];
+}
+
+export interface AdminServer {
+  /** `host:port` actually bound (`*:9090` when listening on every interface). */
+  readonly address: string;
+  readonly port: number;
+  /** Stops listening (us_listen_socket_close); open admin connections end with the process. */
+  close(): void;
+}
+
+const JSON_TYPE = 'application/json';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+function send(res: HttpResponse, status: string, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader('Content-Type', type);
+    for (const [name, value] of Object.entries({ 'Cache-Control': 'no-store', ...headers })) res.writeHeader(name, value);
+    res.end(body);
+  });
+}
+
+/** mermaid.min.js from our own node_modules (no CDN: the page must work offline), read once. */
+function mermaidScript(): () => Buffer | null {
+  let script: Buffer | null | undefined;
+  return () => {
+    if (script === undefined) {
+      try {
+        script = readFileSync(createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js'));
+      } catch {
+        script = null;
+      }
+    }
+    return script;
+  };
+}
+
+/**
+ * The admin port (ADMIN_LISTEN), a uWS app of its own, never the public one: health and
+ * readiness probes, Prometheus metrics and the live machine diagrams. Nothing is logged per
+ * request.
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { source, listen, log } = options;
+  let machines: readonly FoundMachine[] = [];
+  try {
+    machines = options.machines ?? (await discoverMachines());
+  } catch (error) {
+    log.warn({ err: error }, 'machine diagrams unavailable on /debug/machines');
+  }
+  const diagrams = machines.map((m) => ({ ...m, diagram: toMermaid(m.machine) }));
+  const registry = createMetrics(source);
+  const script = mermaidScript();
+
+  const app = uWS.App();
+  const get = (pattern: string, handler: (res: HttpResponse) => void) => {
+    app.get(pattern, handler);
+    app.any(pattern, (res) => send(res, '405 Method Not Allowed', TEXT_TYPE, 'method not allowed\n', { Allow: 'GET' }));
+  };
+
+  get('/healthz', (res) => send(res, '200 OK', JSON_TYPE, '{"alive":true}'));
+  get('/readyz', (res) => {
+    const reason = notReadyReason(source);
+    if (reason === null) send(res, '200 OK', JSON_TYPE, '{"ready":true}');
+    else send(res, '503 Service Unavailable', JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
+  });
+  get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    registry.metrics().then(
+      (text) => aborted || send(res, '200 OK', registry.contentType, text),
+      (error: unknown) => {
+        log.error({ err: error }, 'metrics collection failed');
+        if (!aborted) send(res, '500 Internal Server Error', TEXT_TYPE, 'metrics collection failed\n');
+      },
+    );
+  });
+  get('/debug/machines', (res) => send(res, '200 OK', 'text/html; charset=utf-8', DEBUG_PAGE));
+  get('/debug/machines.json', (res) => {
+    const counts = actorCounts(source);
+    const reason = notReadyReason(source);
+    const body = {
+      streams: source.subscriptions.size(),
+      ready: reason === null,
+      ...(reason !== null && { reason }),
+      machines: diagrams.map((m) => {
+        const tracked = counts[m.id] !== undefined;
+        return {
+          id: m.id,
+          file: m.file,
+          export: m.exportName,
+          tracked,
+          counts: counts[m.id] ?? {},
+          diagram: m.diagram,
+          annotated: tracked ? toMermaid(m.machine, { counts: counts[m.id] }) : m.diagram,
+        };
+      }),
+    };
+    send(res, '200 OK', JSON_TYPE, JSON.stringify(body));
+  });
+  get('/debug/mermaid.min.js', (res) => {
+    const js = script();
+    if (js === null) send(res, '404 Not Found', TEXT_TYPE, 'mermaid is not installed (node_modules/mermaid/dist/mermaid.min.js)\n');
+    else send(res, '200 OK', 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
+  });
+  app.any('/*', (res) => send(res, '404 Not Found', TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
+
+  const socket = await new Promise<us_listen_socket>((resolve, reject) => {
+    const done = (s: us_listen_socket | false) =>
+      s ? resolve(s) : reject(new Error(`cannot listen on ADMIN_LISTEN ${listen.host || '*'}:${listen.port}`));
+    if (listen.host) app.listen(listen.host, listen.port, done);
+    else app.listen(listen.port, done);
+  });
+  const port = uWS.us_socket_local_port(socket as never);
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host || '*';
+  let open = true;
+  return {
+    address: `${host}:${port}`,
+    port,
+    close() {
+      if (!open) return;
+      open = false;
+      uWS.us_listen_socket_close(socket);
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startBackend, type TestBackend } from '../support/backends.js';
+import { startService, type ServiceProcess } from '../support/service.js';
+import { ping, StreamClient } from '../support/sse.js';
+
+/**
+ * The admin port (ADMIN_LISTEN) of a real process over a real Redis: probes, Prometheus metrics,
+ * and that none of it is reachable on the public port.
+ */
+let backend: TestBackend;
+let service: ServiceProcess;
+let admin: string;
+
+test.before(async () => {
+  backend = await startBackend('redis');
+  service = await startService({ REDIS: backend.redis });
+  admin = service.adminUrl!;
+});
+
+test.after.always(async () => {
+  await service?.stop();
+  await backend?.close();
+});
+
+/** Prometheus text → `name{label="v",…}` (labels sorted) → value. */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}="${v}"`).sort();
+    out.set(labels.length ? `${match[1]}{${labels.join(',')}}` : match[1], Number(match[3]));
+  }
+  return out;
+}
+
+function series(name: string, labels: Record<string, string> = {}): string {
+  const list = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
+  return list.length ? `${name}{${list.join(',')}}` : name;
+}
+
+async function scrape(): Promise<Map<string, number>> {
+  const res = await fetch(`${admin}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return parseMetrics(await res.text());
+}
+
+/** Polls `probe` until it returns a value, for at most `timeoutMs`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(50);
+  }
+}
+
+async function readyz(): Promise<{ status: number; body: { ready: boolean; reason?: string } }> {
+  const res = await fetch(`${admin}/readyz`);
+  return { status: res.status, body: (await res.json()) as { ready: boolean; reason?: string } };
+}
+
+test.serial('the start line names the admin address; /healthz answers 200', async (t) => {
+  const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
+  t.regex(String(started.admin), /^127\.0\.0\.1:\d+$/);
+  t.is(typeof started.uwsNative, 'boolean');
+  const res = await fetch(`${admin}/healthz`);
+  t.is(res.status, 200);
+  t.deepEqual(await res.json(), { alive: true });
+});
+
+test.serial('admin routes are not served on the public port, and the admin port serves nothing else', async (t) => {
+  for (const path of ['/metrics', '/healthz', '/readyz', '/debug/machines', '/debug/machines.json', '/debug/mermaid.min.js']) {
+    const res = await fetch(`${service.url}${path}`);
+    t.is(res.status, 404, `public ${path}`);
+    await res.arrayBuffer();
+  }
+  for (const path of ['/ping', '/subscribe/alice', '/lastseen/alice']) {
+    const res = await fetch(`${admin}${path}`);
+    t.is(res.status, 404, `admin ${path}`);
+    await res.arrayBuffer();
+  }
+  const post = await fetch(`${admin}/metrics`, { method: 'POST' });
+  t.is(post.status, 405);
+  t.is(post.headers.get('allow'), 'GET');
+});
+
+test.serial('/metrics: streams, actors, pings, deliveries, channels, store and Node metrics', async (t) => {
+  const res = await fetch(`${admin}/metrics`);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  for (const name of ['heartbeat_streams_open', 'heartbeat_watched_users', 'heartbeat_actors', 'heartbeat_pings_total',
+    'heartbeat_deliveries_total', 'heartbeat_coalesced_total', 'heartbeat_slow_clients_closed_total', 'heartbeat_store_up',
+    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
+    t.true(text.includes(`# TYPE ${name} `), `${name} is exported`);
+  }
+
+  const [u1, u2, u3] = [1, 2, 3].map((i) => `admin-${i}-${randomUUID()}`);
+  const clients = [
+    new StreamClient(`${service.url}/subscribe/${u1}`),
+    new StreamClient(`${service.url}/subscribe/${u2}`),
+    new StreamClient(`${service.url}/subscribe?user=${u1}&user=${u3}`),
+  ];
+  await Promise.all(clients.map((c) => c.opened));
+  const live = series('heartbeat_actors', { machine: 'subscription', state: 'live' });
+  const open = await eventually(async () => {
+    const m = await scrape();
+    return m.get(live) === 3 ? m : undefined;
+  }, 'three live subscription actors');
+  t.is(open.get('heartbeat_streams_open'), 3);
+  t.is(open.get('heartbeat_watched_users'), 3);
+  t.is(open.get('heartbeat_pubsub_channels'), 3);
+  t.is(open.get(series('heartbeat_actors', { machine: 'subscription', state: 'congested' })), 0);
+  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting' })), 1);
+  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded' })), 0);
+  t.is(open.get('heartbeat_store_up'), 1);
+
+  const ok = series('heartbeat_pings_total', { status: '200' });
+  const missing = series('heartbeat_pings_total', { status: '400', reason: 'CLAIM_MISSING' });
+  t.is((await ping(service.url, u1, 'one')).status, 200);
+  t.is((await ping(service.url, u2, 'two')).status, 200);
+  const bad = await fetch(`${service.url}/ping`, { method: 'POST', body: '{"status":"0"}' });
+  t.is(bad.status, 400);
+  await bad.arrayBuffer();
+  await Promise.all(clients.map((c) => c.count(1)));
+
+  const after = await scrape();
+  t.is(after.get(ok), 2);
+  t.is(after.get(missing), 1);
+  // u1's ping reached two streams, u2's one.
+  t.is(after.get('heartbeat_deliveries_total'), 3);
+  t.is(after.get('heartbeat_slow_clients_closed_total'), 0);
+  t.is(after.get('heartbeat_store_recoveries_total'), 0);
+  t.true(after.get('process_resident_memory_bytes')! > 10_000_000);
+  t.true(after.get('nodejs_eventloop_lag_seconds')! >= 0);
+
+  for (const c of clients) c.close();
+  const closed = await eventually(async () => {
+    const m = await scrape();
+    return m.get('heartbeat_streams_open') === 0 && m.get('heartbeat_pubsub_channels') === 0 ? m : undefined;
+  }, 'every stream closed');
+  t.is(closed.get(live), 0);
+  t.is(closed.get('heartbeat_watched_users'), 0);
+});
+
+test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 200 when it is back', async (t) => {
+  t.deepEqual(await readyz(), { status: 200, body: { ready: true } });
+  const server = backend.server!;
+  await server.kill();
+  const down = await eventually(async () => {
+    const r = await readyz();
+    return r.status === 503 ? r : undefined;
+  }, '/readyz 503');
+  t.deepEqual(down.body, { ready: false, reason: 'store unavailable' });
+  t.is((await fetch(`${admin}/healthz`)).status, 200, 'alive while not ready');
+  const m = await scrape();
+  t.is(m.get('heartbeat_store_up'), 0);
+  t.is(m.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded' })), 1);
+
+  await server.start();
+  await eventually(async () => ((await readyz()).status === 200 ? true : undefined), '/readyz 200 again', 15_000);
+  const back = await scrape();
+  t.is(back.get('heartbeat_store_up'), 1);
+  t.true(back.get('heartbeat_store_recoveries_total')! >= 1);
+  t.is(back.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting' })), 1);
+  t.true(service.logs.some((l) => l.msg === 'presence store unavailable' && l.level === 40));
+  t.true(service.logs.some((l) => l.msg === 'presence store available' && l.level === 30));
+});
+
+test.serial('/readyz says "shutting down" while the service drains; the admin port closes at exit', async (t) => {
+  // A ping held in flight (Redis paused) keeps the service draining for up to its command timeout.
+  const info = await backend.server!.cli('INFO', 'server');
+  const redisPid = Number(/process_id:(\d+)/.exec(info)![1]);
+  process.kill(redisPid, 'SIGSTOP');
+  try {
+    const held = ping(service.url, `drain-${randomUUID()}`, 'x').then((r) => r.status, () => 'refused');
+    await sleep(150);
+    const exit = service.stop('SIGTERM');
+    const draining = await eventually(async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : undefined;
+    }, '/readyz 503 during the drain', 2_000);
+    t.deepEqual(draining.body, { ready: false, reason: 'shutting down' });
+    process.kill(redisPid, 'SIGCONT');
+    // Stored once Redis resumes (200) or timed out while it was paused (503).
+    t.true([200, 503].includes((await held) as number), `held ping answered ${await held}`);
+    t.is((await exit).code, 0);
+    await t.throwsAsync(fetch(`${admin}/healthz`), undefined, 'nothing listens on the admin port after exit');
+  } finally {
+    process.kill(redisPid, 'SIGCONT');
+  }
+  const lines = service.logs.map((l) => l.msg);
+  t.true(lines.includes('shutting down') && lines.includes('shutdown complete'));
+});
+
+test('ADMIN_LISTEN empty disables the admin port', async (t) => {
+  const plain = await startService({ REDIS: 'memory', ADMIN_LISTEN: '' });
+  try {
+    t.is(plain.adminUrl, null);
+    t.is(plain.logs.find((l) => l.msg === 'heartbeat started')!.admin, 'disabled');
+  } finally {
+    await plain.stop();
+  }
+});
+
+test('no log line per request at the default level', async (t) => {
+  const quiet = await startService({ REDIS: 'memory' });
+  try {
+    const before = quiet.logs.length;
+    for (let i = 0; i < 5; i++) {
+      await (await ping(quiet.url, `quiet-${i}`, 'x')).arrayBuffer();
+      await (await fetch(`${quiet.adminUrl}/metrics`)).arrayBuffer();
+      await (await fetch(`${quiet.adminUrl}/readyz`)).arrayBuffer();
+    }
+    await sleep(100);
+    t.is(quiet.logs.length, before);
+  } finally {
+    await quiet.stop();
+  }
+});
