@@ -59,6 +59,11 @@ interface SubscriptionContext {
 }
 
 const KEEPALIVE = new TextEncoder().encode(':\n\n');
+/**
+ * Sent once the replay is written and the channel is live: from here on every ping arrives. A
+ * named event, so `onmessage` clients (the Beep app) never see it; others can wait for it.
+ */
+const READY = new TextEncoder().encode('event: ready\ndata: {}\n\n');
 
 function isNewer(context: SubscriptionContext, ping: PresencePing): boolean {
   if (context.clientid !== undefined && ping.clientid !== context.clientid) return false;
@@ -99,9 +104,14 @@ export const subscriptionMachine = setup({
     unregister: () => {},
     /** Counts a slow client being dropped (injected for metrics). */
     countSlowClient: () => {},
+    /** Counts a held ping replaced by a newer one before it was written (injected for metrics). */
+    countCoalesced: () => {},
     openStream: ({ context }) => context.sink.open(),
     writePing: ({ context, event, self }) => {
       if (event.type === 'presence' && !send(context, event.ping)) self.send({ type: 'socket.full' });
+    },
+    announceReady: ({ context, self }) => {
+      if (!context.sink.write(READY)) self.send({ type: 'socket.full' });
     },
     writeKeepalive: ({ context, self }) => {
       if (!context.sink.write(KEEPALIVE)) self.send({ type: 'socket.full' });
@@ -128,6 +138,8 @@ export const subscriptionMachine = setup({
   },
   guards: {
     isNewPingForThisStream: ({ context, event }) => event.type === 'presence' && isNewer(context, event.ping),
+    supersedesHeldPing: ({ context, event }) =>
+      event.type === 'presence' && isNewer(context, event.ping) && context.pending.has(event.ping.userid),
   },
   delays: {
     /** SLOW_CLIENT_TIMEOUT: how long a stream may stay congested (provided from config). */
@@ -161,12 +173,12 @@ export const subscriptionMachine = setup({
         input: ({ context }) => ({ users: context.users, clientid: context.clientid }),
         onDone: {
           target: 'live',
-          actions: { type: 'writeCachedThenPending', params: ({ event }) => event.output },
+          actions: [{ type: 'writeCachedThenPending', params: ({ event }) => event.output }, 'announceReady'],
         },
         // The store is away: go live without the cached pings; recovery re-reads them.
-        onError: { target: 'live', actions: 'writePending' },
+        onError: { target: 'live', actions: ['writePending', 'announceReady'] },
       },
-      on: { presence: { actions: 'keepNewest' } },
+      on: { presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }] },
     },
     live: {
       on: {
@@ -177,7 +189,7 @@ export const subscriptionMachine = setup({
     },
     congested: {
       on: {
-        presence: { actions: 'keepNewest' },
+        presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }],
         'socket.drained': { target: 'live', actions: 'writePending' },
       },
       after: {

@@ -54,6 +54,7 @@ export class HeartbeatService {
       maxStreams: config.maxConnections,
       clock: options.clock,
       onSlowClient: () => this.stats.slowClientsClosed++,
+      onCoalesced: () => this.stats.coalesced++,
     });
     this.pipeline = startPingPipeline(backend);
   }

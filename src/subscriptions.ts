@@ -20,9 +20,27 @@ export interface SubscriptionsOptions {
   clock?: Clock;
   /** Called when a slow client is dropped (metrics). */
   onSlowClient?: () => void;
+  /** Called when a held ping is superseded before it could be written (metrics). */
+  onCoalesced?: () => void;
 }
 
 const KEEPALIVE_EVENT = { type: 'keepalive' } as const;
+
+/**
+ * The cached replay is the only copy a stream gets of pings published before its channel was
+ * live, so a read that times out under load is tried again (three times, 100 ms apart) before
+ * the stream goes live without it. A store that is really away is handled by the recovery re-read.
+ */
+async function readWithRetries<T>(read: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
 
 /**
  * Every live subscription actor of this process. Each is an independent root actor (children of
@@ -54,11 +72,12 @@ export class Subscriptions {
           hub.remove(context.users, actor, context.clientid);
         },
         countSlowClient: () => options.onSlowClient?.(),
+        countCoalesced: () => options.onCoalesced?.(),
       },
       actors: {
         loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(async ({ input }) => {
           await hub.ready(input.users);
-          const pings = await backend.lastMany(input.users, input.clientid);
+          const pings = await readWithRetries(() => backend.lastMany(input.users, input.clientid));
           return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(input.users[i], ping)] : []));
         }),
       },

@@ -105,7 +105,7 @@ export function apiSuite(name: BackendName): void {
     const s1 = stream(`${a.url}/subscribe/${u}`);
     const s2 = stream(`${(b ?? a).url}/subscribe/${u}`);
     const s3 = stream(`${a.url}/subscribe/${other}`);
-    await Promise.all([s1.opened, s2.opened, s3.opened]);
+    await Promise.all([s1.ready, s2.ready, s3.ready]);
     for (const status of ['x', 'y', 'z']) t.is((await ping(a.url, u, status)).status, 200);
     await Promise.all([s1.count(3), s2.count(3)]);
     await ping(a.url, other, 'mine');
@@ -119,7 +119,7 @@ export function apiSuite(name: BackendName): void {
     const u = user();
     const evil = 'line1\nline2\r\ndata: {"status":"forged"}\n\nid: 1\nevent: x\r: comment';
     const s = stream(`${a.url}/subscribe/${u}`);
-    await s.opened;
+    await s.ready;
     t.is((await ping(a.url, u, evil)).status, 200);
     await ping(a.url, u, 'after');
     await s.count(2);
@@ -172,7 +172,7 @@ export function apiSuite(name: BackendName): void {
     await first.count(1);
     first.close();
     const resumed = stream(`${a.url}/subscribe/${u}`, { 'Last-Event-ID': first.events[0].lastEventId });
-    await resumed.opened;
+    await resumed.ready;
     await ping(a.url, u, 'new');
     await resumed.count(1);
     t.deepEqual(resumed.statuses(), ['new']);
@@ -233,7 +233,7 @@ export function apiSuite(name: BackendName): void {
     test('two instances on one Redis: a ping on one reaches subscribers on the other', async (t) => {
       const u = user();
       const onB = stream(`${b!.url}/subscribe/${u}`);
-      await onB.opened;
+      await onB.ready;
       t.is((await ping(a.url, u, 'across')).status, 200);
       await onB.count(1);
       t.deepEqual(onB.statuses(), ['across']);

@@ -33,7 +33,7 @@ interface Answer {
 test('no acknowledged ping is lost, 503s come fast, streams stay open and catch up in order', async (t) => {
   const users = Array.from({ length: 20 }, (_, i) => `outage-${i}-${randomUUID()}`);
   const watcher = new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`);
-  await watcher.opened;
+  await watcher.ready;
   // A raw reader of the same stream, to see keepalive comments while Redis is away.
   const raw = await fetch(`${service.url}/subscribe/${users[0]}`);
   const reader = raw.body!.getReader();

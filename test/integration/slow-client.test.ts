@@ -52,7 +52,7 @@ test.serial('a stuck reader gets the newest ping per user when it reads again, o
   const query = users.map((u) => `user=${u}`).join('&');
   const slow = await SlowReader.connect(patient.port, `/subscribe?${query}`);
   const good = new StreamClient(`${patient.url}/subscribe?${query}`);
-  await good.opened;
+  await good.ready;
   // ~10 MB of frames for the stuck reader, more than the kernel will buffer for it (tcp_wmem max).
   const perUser = 1200;
   const count = perUser * users.length;
@@ -93,7 +93,7 @@ test.serial('a reader stuck longer than SLOW_CLIENT_TIMEOUT is closed; the other
   const user = `stuck-${randomUUID()}`;
   const slow = await SlowReader.connect(service.port, `/subscribe/${user}`);
   const good = new StreamClient(`${service.url}/subscribe/${user}`);
-  await good.opened;
+  await good.ready;
   await flood([user], 6000);
   await new Promise((resolve) => setTimeout(resolve, (SLOW_CLIENT_TIMEOUT + 2) * 1000));
   await ping(service.url, user, 'after-timeout');

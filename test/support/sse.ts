@@ -12,7 +12,10 @@ export interface ReceivedEvent {
 export class StreamClient {
   readonly events: ReceivedEvent[] = [];
   readonly source: EventSource;
+  /** The response head arrived (EventSource `onopen`). */
   readonly opened: Promise<void>;
+  /** The replay is written and the channel is live: every later ping will arrive. */
+  readonly ready: Promise<void>;
   private waiters: (() => void)[] = [];
   errors = 0;
 
@@ -29,6 +32,7 @@ export class StreamClient {
       };
     });
     this.opened.catch(() => {});
+    this.ready = new Promise((resolve) => this.source.addEventListener('ready', () => resolve()));
     this.source.onmessage = (e) => {
       this.events.push({ data: e.data, lastEventId: e.lastEventId });
       this.wake();

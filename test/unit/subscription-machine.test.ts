@@ -13,15 +13,22 @@ import { PresenceEvent } from '../../src/presence/presence-event.js';
 const SLOW_CLIENT_TIMEOUT = 60_000;
 const decoder = new TextDecoder();
 
-/** Records what reaches the client, as text; `accepts` false simulates a full socket. */
+/**
+ * Records what reaches the client, as text; `accepts` false simulates a full socket. The `ready`
+ * event is counted apart (`readyAfter` is how many log entries preceded it), so the other tests
+ * read as the data a client's onmessage sees.
+ */
 class FakeSink implements StreamSink {
   readonly log: string[] = [];
+  readyAfter: number[] = [];
   accepts = true;
   open(): void {
     this.log.push('open');
   }
   write(chunk: Uint8Array): boolean {
-    this.log.push(decoder.decode(chunk));
+    const text = decoder.decode(chunk);
+    if (text.startsWith('event: ready\n')) this.readyAfter.push(this.log.length);
+    else this.log.push(text);
     return this.accepts;
   }
   endWithRetry(retryMs: number): void {
@@ -314,4 +321,21 @@ test('a failed cache read goes live and still delivers pings', async (t) => {
   t.is(s.state(), 'live');
   s.presence(ping('a', 6));
   t.deepEqual(s.sink.statuses(), ['a5', 'a6']);
+});
+
+test('a named ready event follows the replay, once, and onmessage clients never see it', async (t) => {
+  const s = open();
+  s.presence(ping('a', 6));
+  t.deepEqual(s.sink.readyAfter, []);
+  await s.replay(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5', 'a6']);
+  t.deepEqual(s.sink.readyAfter, [3], 'after the head and both pings');
+  s.presence(ping('a', 7));
+  t.deepEqual(s.sink.readyAfter, [3]);
+});
+
+test('a stream whose cache read failed still says ready', async (t) => {
+  const s = open();
+  await s.failReplay();
+  t.deepEqual(s.sink.readyAfter, [1]);
 });
