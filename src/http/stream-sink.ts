@@ -2,6 +2,17 @@ import type { StreamSink } from '../../machines/subscription.js';
 import type { HttpResponse } from './uws.js';
 
 const HEAD_COMMENT = ': heartbeat\n';
+const EMPTY = new Uint8Array(0);
+
+// A delivery writes inside `res.cork`. One shared callback and three module slots (cork runs it
+// synchronously) instead of a closure per delivery or a bound function per stream: at 15,000
+// streams both the garbage and the per-stream bytes show.
+let pendingResponse: HttpResponse | null = null;
+let pendingChunk: Uint8Array = EMPTY;
+let pendingResult = true;
+function writePending(): void {
+  pendingResult = pendingResponse!.write(pendingChunk);
+}
 
 /**
  * A subscription's SSE response over uWebSockets.js. After abort or end the response must never
@@ -35,11 +46,11 @@ export class UwsStreamSink implements StreamSink {
 
   write(chunk: Uint8Array): boolean {
     if (this.done) return true;
-    let ok = true;
-    this.res.cork(() => {
-      ok = this.res.write(chunk);
-    });
-    return ok;
+    pendingResponse = this.res;
+    pendingChunk = chunk;
+    this.res.cork(writePending);
+    pendingChunk = EMPTY;
+    return pendingResult;
   }
 
   endWithRetry(retryMs: number): void {
