@@ -11,7 +11,10 @@ export type PingRejection =
   | 'BODY_INVALID_JSON'
   | 'BODY_NOT_OBJECT'
   | 'BODY_BAD_STATUS'
-  | 'STATUS_TOO_LONG';
+  | 'STATUS_TOO_LONG'
+  /** Framing the edge saw: a Content-Length that is not a number, or two X-User-Claim headers. */
+  | 'BAD_CONTENT_LENGTH'
+  | 'CLAIM_DUPLICATE';
 
 export interface ValidPing {
   readonly ok: true;
@@ -26,9 +29,12 @@ export const MAX_STATUS_CHARACTERS = 256;
 export const MAX_ID_BYTES = 256;
 
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffd]/;
 
-/** An id (user or client) as the API accepts it: 1–256 UTF-8 bytes, no control characters. */
+/**
+ * An id (user or client) as the API accepts it: 1–256 UTF-8 bytes, no control characters, and no
+ * U+FFFD (what undecodable bytes turn into: such an id would silently name another user).
+ */
 export function isValidId(id: string): boolean {
   return id.length > 0 && Buffer.byteLength(id) <= MAX_ID_BYTES && !CONTROL.test(id) && id.isWellFormed();
 }
@@ -73,8 +79,9 @@ export function parsePing(claim: string | undefined, body: string | null): Parse
   if (!parsedBody.ok) return reject('BODY_INVALID_JSON');
   if (!isObject(parsedBody.value)) return reject('BODY_NOT_OBJECT');
   const raw = own(parsedBody.value, 'status') ?? '';
-  if (typeof raw !== 'string' && typeof raw !== 'number') return reject('BODY_BAD_STATUS');
-  const status = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof raw !== 'string' && (typeof raw !== 'number' || !Number.isFinite(raw))) return reject('BODY_BAD_STATUS');
+  // Redis stores UTF-8: a lone surrogate would come back as U+FFFD, so store what will be read.
+  const status = typeof raw === 'number' ? String(raw) : raw.toWellFormed();
   if (status.length > MAX_STATUS_CHARACTERS && [...status].length > MAX_STATUS_CHARACTERS) return reject('STATUS_TOO_LONG');
   return { ok: true, userid, clientid, status };
 }

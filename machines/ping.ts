@@ -12,6 +12,8 @@ export interface PingRequest {
   readonly body: string | null;
   /** The body went past the limit and was not read to the end. */
   readonly bodyTooLarge: boolean;
+  /** A problem with the request's headers found by the edge (it alone can see them all). */
+  readonly headerRejection?: 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE';
   /** The peer is a trusted proxy (TRUSTED_PROXIES) and may speak for a user. */
   readonly fromTrustedPeer: boolean;
   /** Answers the request once (the edge ignores a second call and calls after abort). */
@@ -34,7 +36,9 @@ export interface PingContext {
 }
 
 function parsed(request: PingRequest): ParsedPing {
-  return (request.parsed ??= parsePing(request.claim, request.body));
+  return (request.parsed ??= request.headerRejection
+    ? { ok: false, rejection: request.headerRejection }
+    : parsePing(request.claim, request.body));
 }
 
 function rejection(request: PingRequest): PingRejection | undefined {

@@ -20,6 +20,8 @@ export const Errors = Object.freeze({
   CLAIM_NOT_OBJECT: spec('CLAIM_NOT_OBJECT', 400, 'X-User-Claim must be a JSON object'),
   CLAIM_BAD_USERID: spec('CLAIM_BAD_USERID', 400, 'X-User-Claim userid must be a non-empty string of at most 256 bytes without control characters'),
   CLAIM_BAD_CLIENTID: spec('CLAIM_BAD_CLIENTID', 400, 'X-User-Claim clientid must be a string of at most 256 bytes without control characters'),
+  CLAIM_DUPLICATE: spec('CLAIM_DUPLICATE', 400, 'more than one X-User-Claim header'),
+  BAD_CONTENT_LENGTH: spec('BAD_CONTENT_LENGTH', 400, 'Content-Length must be a decimal number'),
   CLAIM_UNTRUSTED: spec('CLAIM_UNTRUSTED', 403, 'X-User-Claim is only accepted from a trusted proxy'),
   BODY_INVALID_JSON: spec('BODY_INVALID_JSON', 400, 'body is not valid JSON'),
   BODY_NOT_OBJECT: spec('BODY_NOT_OBJECT', 400, 'body must be a JSON object'),

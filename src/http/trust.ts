@@ -25,7 +25,9 @@ export class ProxyTrust {
 
   isTrusted(address: string): boolean {
     if (this.list === null) return true;
-    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    // A dual-stack socket reports IPv4 peers IPv4-mapped; uWS writes them in full
+    // (0000:…:ffff:7f00:0002), which BlockList matches against IPv4 rules by itself; the short
+    // ::ffff:a.b.c.d form is unmapped here.
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
     const plain = mapped ? mapped[1] : address;
     if (isIPv4(plain)) return this.list.check(plain, 'ipv4');

@@ -3,9 +3,20 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
+function killAll(): void {
   for (const child of live) child.kill('SIGKILL');
-});
+}
+process.on('exit', killAll);
+// ava ends a timed-out test process with SIGTERM, which skips 'exit' handlers: clean up, then
+// re-raise so the process still ends (the Redis harness does the same for its servers).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = (): void => {
+    killAll();
+    process.removeListener(signal, onSignal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  process.on(signal, onSignal);
+}
 
 export interface ServiceProcess {
   /** `http://127.0.0.1:<port>` of the public API. */

@@ -9,9 +9,33 @@ import type { HttpRequest, HttpResponse } from '../uws.js';
  * `POST /ping`: collects the claim and body and hands them to the ping actor, which decides
  * the answer. The edge only guarantees that a response is written once, and never after abort.
  */
+/** X-User-Claim arrives as latin1 from uWS; a claim is UTF-8 JSON. Undecodable → invalid JSON. */
+function claimText(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(raw)) return raw;
+  return utf8(Buffer.from(raw, 'latin1')) ?? '\ufffd';
+}
+
+/**
+ * What only the whole header list shows: a second X-User-Claim (a proxy that appends instead of
+ * replacing), or a Content-Length uWS would read as 0 (empty, blanks, non-digits), which would
+ * store a bare ping and parse the body as the next request.
+ */
+function headerRejection(req: HttpRequest): PingRequest['headerRejection'] {
+  let claims = 0;
+  let badLength = false;
+  req.forEach((name, value) => {
+    if (name === 'x-user-claim') claims++;
+    else if (name === 'content-length' && !/^\d+$/.test(value)) badLength = true;
+  });
+  return badLength ? 'BAD_CONTENT_LENGTH' : claims > 1 ? 'CLAIM_DUPLICATE' : undefined;
+}
+
 export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (status: number, code?: string) => void) {
   return (res: HttpResponse, req: HttpRequest): void => {
-    const claim = req.getHeader('x-user-claim') || undefined;
+    const claim = claimText(req.getHeader('x-user-claim'));
+    const rejection = headerRejection(req);
     const fromTrustedPeer = trust.isTrustedPeer(res);
     let finished = false;
     res.onAborted(() => {
@@ -22,13 +46,15 @@ export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (
         claim,
         body: result.tooLarge ? '' : utf8(result.body),
         bodyTooLarge: result.tooLarge,
+        headerRejection: rejection,
         fromTrustedPeer,
         answer: (status, code) => {
           if (finished) return;
           finished = true;
           onAnswered?.(status, code);
           if (status === 200) answerEmpty(res, 200);
-          else answerError(res, errorByCode(code), status === 413);
+          // The body was not read to its end, or its length is unknown: close the connection.
+          else answerError(res, errorByCode(code), status === 413 || code === 'BAD_CONTENT_LENGTH');
         },
       };
       submitPing(pipeline, request);
