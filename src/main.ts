@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { localSource } from './admin/source.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { isNativeUws } from './http/uws.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectBackend } from './presence/connect.js';
+import { RelayServer } from './presence/relay.js';
 import { HeartbeatService } from './service.js';
+import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */
 function openFileLimit(): number {
@@ -49,6 +52,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     );
     process.exit(1);
   }
+  if (config.workers > 1) return runWorkers(config, log, native);
+  // WORKERS=1: everything in this thread, no worker thread at all.
   const backend = await connectBackend(config.redis, config.keyPrefix, log, config.redisWaitReplicas);
   const service = new HeartbeatService({ config, backend, log });
   let admin: AdminServer | null = null;
@@ -80,11 +85,108 @@ async function run(config: Config, log: Logger): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const port = await service.listen();
-  admin = config.adminListen ? await startAdminServer({ source: service, listen: config.adminListen, log }) : null;
+  admin = config.adminListen ? await startAdminServer({ source: localSource(service), listen: config.adminListen, log }) : null;
   log.info(
-    { listen: `${config.listen.host || '*'}:${port}`, admin: admin?.address ?? 'disabled', store: backend.mode, uwsNative: native, ...versions() },
+    {
+      listen: `${config.listen.host || '*'}:${port}`,
+      admin: admin?.address ?? 'disabled',
+      store: backend.mode,
+      workers: 1,
+      uwsNative: native,
+      ...versions(),
+    },
     'heartbeat started',
   );
+}
+
+/**
+ * The store the workers use, decided once here: REDIS=memory, or REDIS unset and nothing answering
+ * on 127.0.0.1:6379, puts the one embedded store in this thread, relayed to every worker;
+ * otherwise each worker connects to Redis itself.
+ */
+async function workerStore(config: Config, log: Logger): Promise<{ store: WorkerPoolOptions['store']; relay: RelayServer | null }> {
+  const target = config.redis;
+  if (target.kind !== 'memory' && target.kind !== 'auto') return { store: { kind: 'redis', target }, relay: null };
+  // connectBackend makes (and logs) the auto-fallback decision exactly as with WORKERS=1.
+  const backend = await connectBackend(target, config.keyPrefix, log, config.redisWaitReplicas);
+  if (target.kind === 'auto' && backend.mode !== 'memory') {
+    // Redis answered on the default address: each worker connects to it; this probe is done.
+    await backend.close();
+    return { store: { kind: 'redis', target: { kind: 'standalone', url: target.url } }, relay: null };
+  }
+  const relay = new RelayServer(backend);
+  return { store: { kind: 'relay', server: relay }, relay };
+}
+
+/**
+ * WORKERS > 1: this thread owns the signals, the admin port and (embedded mode) the store; the
+ * public port is served by the worker threads. A worker that dies unasked takes the process down
+ * (exit code 1, after the other workers drained) for the orchestrator to restart it.
+ */
+async function runWorkers(config: Config, log: Logger, native: boolean): Promise<void> {
+  const { store, relay } = await workerStore(config, log);
+  let admin: AdminServer | null = null;
+  let stopping = false;
+  let exitCode = 0;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    // Asked before the shutdown message, so each worker answers with its streams still open.
+    const health = pool.health();
+    const exits = pool.shutdown();
+    void health.then((instances) =>
+      log.info({ signal, streams: instances.reduce((n, i) => n + i.streams, 0), workers: config.workers }, 'shutting down'),
+    );
+    const deadline = setTimeout(() => {
+      log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timed out');
+      process.exit(1);
+    }, config.shutdownTimeoutSeconds * 1000);
+    void exits.then(async (codes) => {
+      clearTimeout(deadline);
+      // Last: /readyz answers "shutting down" for the whole drain.
+      admin?.close();
+      await relay?.close().catch(() => {});
+      if (codes.some((code) => code !== 0)) exitCode = 1;
+      if (exitCode === 0) log.info('shutdown complete');
+      else log.error({ codes }, 'shutdown complete, exiting with code 1');
+      // Every worker has exited (its sockets closed): nothing of uWS is left open but the admin port.
+      process.exit(exitCode);
+    });
+  };
+  const pool: WorkerPool = new WorkerPool({
+    config,
+    log,
+    store,
+    onWorkerExit: (index, code) => {
+      log.error({ worker: index, code }, 'worker exited unexpectedly: stopping the process (exit code 1)');
+      exitCode = 1;
+      stop('worker exit');
+    },
+  });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    const started = await pool.start();
+    if (stopping) return;
+    admin = config.adminListen ? await startAdminServer({ source: pool, listen: config.adminListen, log }) : null;
+    if (stopping) return;
+    log.info(
+      {
+        listen: `${config.listen.host || '*'}:${started.port}`,
+        admin: admin?.address ?? 'disabled',
+        store: started.store,
+        workers: config.workers,
+        uwsNative: native,
+        ...versions(),
+      },
+      'heartbeat started',
+    );
+  } catch (error) {
+    // Workers that did start hold sockets: they must close them before the process exits.
+    log.fatal({ err: error }, 'heartbeat failed to start');
+    exitCode = 1;
+    stop('start failed');
+  }
 }
 
 let config: Config;

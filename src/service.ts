@@ -2,7 +2,7 @@ import { waitFor } from 'xstate';
 import type { Config } from './config.js';
 import { createPublicApp } from './http/app.js';
 import { ProxyTrust } from './http/trust.js';
-import { uWS, type us_listen_socket } from './http/uws.js';
+import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './logger.js';
 import { startPingPipeline, type PingActor } from './ping-pipeline.js';
 import { Hub } from './presence/hub.js';
@@ -32,6 +32,7 @@ export class HeartbeatService {
   readonly subscriptions: Subscriptions;
   readonly pipeline: PingActor;
   private listenSocket: us_listen_socket | null = null;
+  private app: TemplatedApp | null = null;
   private closing = false;
 
   constructor(private readonly options: ServiceOptions) {
@@ -86,6 +87,7 @@ export class HeartbeatService {
       onPingAnswered: (status, code) => this.stats.countPing(status, code),
       onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),
     });
+    this.app = app;
     this.subscriptions.start();
     return new Promise((resolve, reject) => {
       const done = (socket: us_listen_socket | false) => {
@@ -96,6 +98,16 @@ export class HeartbeatService {
       if (config.listen.host) app.listen(config.listen.host, config.listen.port, done);
       else app.listen(config.listen.port, done);
     });
+  }
+
+  /**
+   * Closes every socket of the public app at once: the listen socket and every connection still
+   * open (idle keep-alives included). A worker thread does this after shutdown(), before it exits:
+   * uWS aborts the process when a worker's event loop closes with one of its sockets open.
+   */
+  closeConnections(): void {
+    this.listenSocket = null;
+    (this.app as unknown as { close?: () => void } | null)?.close?.();
   }
 
   /**

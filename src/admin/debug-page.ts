@@ -2,7 +2,8 @@
  * `GET /debug/machines`: every machine's diagram rendered by Mermaid in the browser (served from
  * our own node_modules, so it works offline), with the number of live actors in each state, on
  * the diagram (`live (12)`, occupied states highlighted) and in a table beside it. The page polls
- * `machines.json` every 2 seconds and re-renders a diagram only when its counts changed.
+ * `machines.json` every 2 seconds and re-renders a diagram only when its counts changed. With
+ * WORKERS > 1 the counts are summed over the worker threads.
  *
  * Nothing on the page depends on the time, so its screenshot only changes when the machines or
  * the counts do.
@@ -106,6 +107,7 @@ async function refresh() {
   }
   status.className = '';
   status.textContent = data.streams + ' open stream' + (data.streams === 1 ? '' : 's') + ' · ' +
+    (data.workers > 1 ? data.workers + ' workers (counts summed) · ' : '') +
     (data.ready ? 'ready' : 'not ready: ' + data.reason) + ' · refreshed every 2 s';
   for (const m of data.machines) {
     const el = section(m);

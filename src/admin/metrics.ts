@@ -1,110 +1,143 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { actorCounts, type AdminSource } from './source.js';
+import type { AdminSource, InstanceSnapshot } from './source.js';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** Samples every instance once, then renders the Prometheus text. */
+  metrics(): Promise<string>;
+}
 
 /**
  * The Prometheus registry of `/metrics`: a registry of its own (not prom-client's global one).
- * Every heartbeat_* value is read in `collect()`, when a scrape asks, from the plain counters of
- * Stats and the service's live objects, so nothing here costs anything per ping or delivery.
- * Counters mirrored this way are reset and re-incremented to the current total on each scrape.
+ * Every heartbeat_* value is read when a scrape asks, from one plain-data snapshot per instance
+ * (the service's counters and live objects), so nothing here costs anything per ping or delivery.
+ * Every heartbeat_* series carries a `worker` label ("0", "1", …; just "0" with WORKERS=1):
+ * `sum without(worker) (…)` gives the process's totals. Counters mirrored this way are reset and
+ * re-incremented to the current totals on each scrape.
  */
-export function createMetrics(source: AdminSource): Registry {
+export function createMetrics(source: AdminSource): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  // Node's own: nodejs_eventloop_lag_*, process_resident_memory_bytes, nodejs_heap_*, GC, handles…
+  // Node's own, for the process (memory, CPU, file descriptors) and the thread that serves the
+  // admin port (heap, event loop): nodejs_eventloop_lag_*, process_resident_memory_bytes, …
   collectDefaultMetrics({ register: registry });
+
+  // The snapshots of the scrape in progress; each metric's collect() reads them.
+  let instances: readonly InstanceSnapshot[] = [];
+  const each = (fn: (instance: InstanceSnapshot, worker: string) => void) => {
+    for (const instance of instances) if (!instance.absent) fn(instance, String(instance.worker));
+  };
 
   new Gauge({
     name: 'heartbeat_streams_open',
-    help: 'SSE streams open on this instance (one subscription actor each).',
+    help: 'SSE streams open on this worker (one subscription actor each).',
+    labelNames: ['worker'] as const,
     registers,
     collect() {
-      this.set(source.subscriptions.size());
+      this.reset();
+      each((i, worker) => this.set({ worker }, i.streams));
     },
   });
   new Gauge({
     name: 'heartbeat_watched_users',
-    help: 'Users watched by at least one stream of this instance.',
+    help: 'Users watched by at least one stream of this worker.',
+    labelNames: ['worker'] as const,
     registers,
     collect() {
-      this.set(source.hub.watchedUsers());
+      this.reset();
+      each((i, worker) => this.set({ worker }, i.watchedUsers));
     },
   });
   new Gauge({
     name: 'heartbeat_actors',
     help: 'Live actors by machine and current state (every state listed, 0 when empty).',
-    labelNames: ['machine', 'state'] as const,
+    labelNames: ['machine', 'state', 'worker'] as const,
     registers,
     collect() {
       this.reset();
-      for (const [machine, counts] of Object.entries(actorCounts(source))) {
-        for (const [state, n] of Object.entries(counts)) this.set({ machine, state }, n);
-      }
+      each((i, worker) => {
+        for (const [machine, counts] of Object.entries(i.actors)) {
+          for (const [state, n] of Object.entries(counts)) this.set({ machine, state, worker }, n);
+        }
+      });
     },
   });
   new Counter({
     name: 'heartbeat_pings_total',
     help: 'POST /ping answered, by HTTP status and, for refusals, the error code (reason).',
-    labelNames: ['status', 'reason'] as const,
+    labelNames: ['status', 'reason', 'worker'] as const,
     registers,
     collect() {
       this.reset();
-      for (const [key, n] of source.stats.pings) {
-        const [status, reason] = key.split(':');
-        this.inc(reason ? { status, reason } : { status }, n);
-      }
+      each((i, worker) => {
+        for (const [key, n] of Object.entries(i.pings)) {
+          const [status, reason] = key.split(':');
+          this.inc(reason ? { status, reason, worker } : { status, worker }, n);
+        }
+      });
     },
   });
-  new Counter({
-    name: 'heartbeat_deliveries_total',
-    help: 'Presence events handed to subscription actors (one per watching stream per ping).',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(source.stats.deliveries);
-    },
-  });
-  new Counter({
-    name: 'heartbeat_coalesced_total',
-    help: 'Presence events dropped because a newer ping of the same user superseded them while the stream was congested or replaying.',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(source.stats.coalesced);
-    },
-  });
-  new Counter({
-    name: 'heartbeat_slow_clients_closed_total',
-    help: 'Streams closed because they stayed congested longer than SLOW_CLIENT_TIMEOUT.',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(source.stats.slowClientsClosed);
-    },
-  });
+  const counter = (name: string, help: string, read: (i: InstanceSnapshot) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        each((i, worker) => this.inc({ worker }, read(i)));
+      },
+    });
+  counter(
+    'heartbeat_deliveries_total',
+    'Presence events handed to subscription actors (one per watching stream per ping).',
+    (i) => i.deliveries,
+  );
+  counter(
+    'heartbeat_coalesced_total',
+    'Presence events dropped because a newer ping of the same user superseded them while the stream was congested or replaying.',
+    (i) => i.coalesced,
+  );
+  counter(
+    'heartbeat_slow_clients_closed_total',
+    'Streams closed because they stayed congested longer than SLOW_CLIENT_TIMEOUT.',
+    (i) => i.slowClientsClosed,
+  );
   new Gauge({
     name: 'heartbeat_store_up',
-    help: 'Whether the presence store (Redis) is usable: 1 connected and answering, 0 not.',
-    registers,
-    collect() {
-      this.set(source.backend.isAvailable() ? 1 : 0);
-    },
-  });
-  new Counter({
-    name: 'heartbeat_store_recoveries_total',
-    help: 'Times the presence store came back after being unavailable (reconnected and resubscribed).',
+    help: "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.",
+    labelNames: ['worker'] as const,
     registers,
     collect() {
       this.reset();
-      this.inc(source.stats.storeRecoveries);
+      each((i, worker) => this.set({ worker }, i.storeUp ? 1 : 0));
     },
   });
+  counter(
+    'heartbeat_store_recoveries_total',
+    'Times the presence store came back after being unavailable (reconnected and resubscribed).',
+    (i) => i.storeRecoveries,
+  );
   new Gauge({
     name: 'heartbeat_pubsub_channels',
-    help: 'Pub/sub channels this instance is subscribed to (one per watched user).',
+    help: 'Pub/sub channels this worker is subscribed to (one per watched user).',
+    labelNames: ['worker'] as const,
     registers,
     collect() {
-      this.set(source.backend.channelCount());
+      this.reset();
+      each((i, worker) => this.set({ worker }, i.channels));
     },
   });
-  return registry;
+
+  return {
+    registry,
+    get contentType() {
+      return registry.contentType;
+    },
+    async metrics() {
+      instances = await source.snapshots();
+      return registry.metrics();
+    },
+  };
 }

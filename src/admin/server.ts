@@ -7,7 +7,7 @@ import { uWS, type HttpResponse, type us_listen_socket } from '../http/uws.js';
 import type { Logger } from '../logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
 import { createMetrics } from './metrics.js';
-import { actorCounts, notReadyReason, type AdminSource } from './source.js';
+import { notReadyReason, sumActors, type AdminSource } from './source.js';
 
 export interface AdminServerOptions {
   source: AdminSource;
@@ -34,6 +34,22 @@ function send(res: HttpResponse, status: string, type: string, body: string | Bu
     for (const [name, value] of Object.entries({ 'Cache-Control': 'no-store', ...headers })) res.writeHeader(name, value);
     res.end(body);
   });
+}
+
+/**
+ * Answers once `work` settles (the instances are sampled asynchronously: over worker threads when
+ * WORKERS > 1); a 500 when it fails, nothing when the client went away meanwhile.
+ */
+function later<T>(res: HttpResponse, log: Logger, work: Promise<T>, respond: (value: T) => void): void {
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  work.then(
+    (value) => aborted || respond(value),
+    (error: unknown) => {
+      log.error({ err: error }, 'metrics collection failed');
+      if (!aborted) send(res, '500 Internal Server Error', TEXT_TYPE, 'metrics collection failed\n');
+    },
+  );
 }
 
 /** mermaid.min.js from our own node_modules (no CDN: the page must work offline), read once. */
@@ -65,7 +81,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     log.warn({ err: error }, 'machine diagrams unavailable on /debug/machines');
   }
   const diagrams = machines.map((m) => ({ ...m, diagram: toMermaid(m.machine) }));
-  const registry = createMetrics(source);
+  const metrics = createMetrics(source);
   const script = mermaidScript();
 
   const app = uWS.App();
@@ -75,45 +91,40 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   get('/healthz', (res) => send(res, '200 OK', JSON_TYPE, '{"alive":true}'));
-  get('/readyz', (res) => {
-    const reason = notReadyReason(source);
-    if (reason === null) send(res, '200 OK', JSON_TYPE, '{"ready":true}');
-    else send(res, '503 Service Unavailable', JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
-  });
-  get('/metrics', (res) => {
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    registry.metrics().then(
-      (text) => aborted || send(res, '200 OK', registry.contentType, text),
-      (error: unknown) => {
-        log.error({ err: error }, 'metrics collection failed');
-        if (!aborted) send(res, '500 Internal Server Error', TEXT_TYPE, 'metrics collection failed\n');
-      },
-    );
-  });
+  get('/readyz', (res) =>
+    later(res, log, source.health(), (instances) => {
+      const reason = notReadyReason(instances, source.workers);
+      if (reason === null) send(res, '200 OK', JSON_TYPE, '{"ready":true}');
+      else send(res, '503 Service Unavailable', JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
+    }),
+  );
+  get('/metrics', (res) => later(res, log, metrics.metrics(), (text) => send(res, '200 OK', metrics.contentType, text)));
   get('/debug/machines', (res) => send(res, '200 OK', 'text/html; charset=utf-8', DEBUG_PAGE));
-  get('/debug/machines.json', (res) => {
-    const counts = actorCounts(source);
-    const reason = notReadyReason(source);
-    const body = {
-      streams: source.subscriptions.size(),
-      ready: reason === null,
-      ...(reason !== null && { reason }),
-      machines: diagrams.map((m) => {
-        const tracked = counts[m.id] !== undefined;
-        return {
-          id: m.id,
-          file: m.file,
-          export: m.exportName,
-          tracked,
-          counts: counts[m.id] ?? {},
-          diagram: m.diagram,
-          annotated: tracked ? toMermaid(m.machine, { counts: counts[m.id] }) : m.diagram,
-        };
-      }),
-    };
-    send(res, '200 OK', JSON_TYPE, JSON.stringify(body));
-  });
+  get('/debug/machines.json', (res) =>
+    later(res, log, source.snapshots(), (instances) => {
+      const counts = sumActors(instances);
+      const reason = notReadyReason(instances, source.workers);
+      const body = {
+        streams: instances.reduce((sum, i) => sum + i.streams, 0),
+        workers: source.workers,
+        ready: reason === null,
+        ...(reason !== null && { reason }),
+        machines: diagrams.map((m) => {
+          const tracked = counts[m.id] !== undefined;
+          return {
+            id: m.id,
+            file: m.file,
+            export: m.exportName,
+            tracked,
+            counts: counts[m.id] ?? {},
+            diagram: m.diagram,
+            annotated: tracked ? toMermaid(m.machine, { counts: counts[m.id] }) : m.diagram,
+          };
+        }),
+      };
+      send(res, '200 OK', JSON_TYPE, JSON.stringify(body));
+    }),
+  );
   get('/debug/mermaid.min.js', (res) => {
     const js = script();
     if (js === null) send(res, '404 Not Found', TEXT_TYPE, 'mermaid is not installed (node_modules/mermaid/dist/mermaid.min.js)\n');

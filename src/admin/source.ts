@@ -3,8 +3,51 @@ import { subscriptionMachine } from '../../machines/subscription.js';
 import { leafStates, stateKeys } from '../diagrams/mermaid.js';
 import type { HeartbeatService } from '../service.js';
 
-/** What the admin port reads from the service: read-only, sampled when asked (never per event). */
-export type AdminSource = Pick<HeartbeatService, 'subscriptions' | 'pipeline' | 'hub' | 'stats' | 'backend' | 'isReady' | 'isClosing'>;
+/** The parts of a service the admin port samples (read-only, when asked, never per event). */
+export type SampledService = Pick<HeartbeatService, 'subscriptions' | 'pipeline' | 'hub' | 'stats' | 'backend' | 'isReady' | 'isClosing'>;
+
+/** What `/readyz` needs of one instance (one worker thread, or the whole process with WORKERS=1). Cheap. */
+export interface InstanceHealth {
+  /** Worker index, 0 with WORKERS=1. */
+  readonly worker: number;
+  readonly ready: boolean;
+  readonly closing: boolean;
+  readonly storeUp: boolean;
+  /** Open SSE streams (one subscription actor each). */
+  readonly streams: number;
+  /** The worker did not answer in time (only set by the worker pool). */
+  readonly unresponsive?: boolean;
+  /** No data: the worker has exited or did not answer (only set by the worker pool); metrics skip it. */
+  readonly absent?: boolean;
+}
+
+/**
+ * Everything the admin port shows of one instance, as plain data: it crosses worker-thread
+ * boundaries (structured clone) when WORKERS > 1.
+ */
+export interface InstanceSnapshot extends InstanceHealth {
+  readonly watchedUsers: number;
+  readonly channels: number;
+  /** Live actors per machine id and state, every state listed (0 when empty). */
+  readonly actors: Record<string, Record<string, number>>;
+  /** `POST /ping` answers by `<status>` or `<status>:<code>`. */
+  readonly pings: Record<string, number>;
+  readonly deliveries: number;
+  readonly coalesced: number;
+  readonly slowClientsClosed: number;
+  readonly storeRecoveries: number;
+}
+
+/**
+ * What the admin port reads: one entry per instance. Local with WORKERS=1; a request/response
+ * over the worker threads' message ports otherwise.
+ */
+export interface AdminSource {
+  /** How many instances (worker threads) serve the public port. */
+  readonly workers: number;
+  health(): Promise<InstanceHealth[]>;
+  snapshots(): Promise<InstanceSnapshot[]>;
+}
 
 const SUBSCRIPTION_STATES = leafStates(subscriptionMachine);
 const PING_STATES = leafStates(pingMachine);
@@ -17,7 +60,7 @@ function zeros(states: readonly string[]): Record<string, number> {
  * Live actors per machine id and state, every state of the machine listed (0 when empty):
  * the subscription actors (one per open stream) and the one ping actor.
  */
-export function actorCounts(source: AdminSource): Record<string, Record<string, number>> {
+export function actorCounts(source: SampledService): Record<string, Record<string, number>> {
   const subscription = zeros(SUBSCRIPTION_STATES);
   for (const [state, n] of Object.entries(source.subscriptions.countByState())) subscription[state] = (subscription[state] ?? 0) + n;
   const ping = zeros(PING_STATES);
@@ -25,9 +68,61 @@ export function actorCounts(source: AdminSource): Record<string, Record<string, 
   return { [subscriptionMachine.id]: subscription, [pingMachine.id]: ping };
 }
 
-/** Why the instance is not ready, or null when it is (`/readyz`). */
-export function notReadyReason(source: AdminSource): 'shutting down' | 'store unavailable' | null {
-  if (source.isClosing()) return 'shutting down';
-  if (!source.isReady()) return 'store unavailable';
+export function healthOf(service: SampledService, worker = 0): InstanceHealth {
+  return {
+    worker,
+    ready: service.isReady(),
+    closing: service.isClosing(),
+    storeUp: service.backend.isAvailable(),
+    streams: service.subscriptions.size(),
+  };
+}
+
+export function snapshotOf(service: SampledService, worker = 0): InstanceSnapshot {
+  const { stats } = service;
+  return {
+    ...healthOf(service, worker),
+    watchedUsers: service.hub.watchedUsers(),
+    channels: service.backend.channelCount(),
+    actors: actorCounts(service),
+    pings: Object.fromEntries(stats.pings),
+    deliveries: stats.deliveries,
+    coalesced: stats.coalesced,
+    slowClientsClosed: stats.slowClientsClosed,
+    storeRecoveries: stats.storeRecoveries,
+  };
+}
+
+/** The admin source of a single-threaded process (WORKERS=1): the service itself, as worker 0. */
+export function localSource(service: SampledService): AdminSource {
+  return {
+    workers: 1,
+    health: async () => [healthOf(service)],
+    snapshots: async () => [snapshotOf(service)],
+  };
+}
+
+export type NotReadyReason = 'shutting down' | 'store unavailable' | 'worker not responding';
+
+/** Why the process is not ready, or null when every instance is (`/readyz`). */
+export function notReadyReason(instances: readonly InstanceHealth[], expected: number): NotReadyReason | null {
+  if (instances.some((i) => i.closing)) return 'shutting down';
+  if (instances.some((i) => i.unresponsive) || instances.length < expected) return 'worker not responding';
+  if (instances.some((i) => !i.ready)) return 'store unavailable';
   return null;
+}
+
+/** Actor counts summed over instances (`/debug/machines`). */
+export function sumActors(instances: readonly InstanceSnapshot[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {
+    [subscriptionMachine.id]: zeros(SUBSCRIPTION_STATES),
+    [pingMachine.id]: zeros(PING_STATES),
+  };
+  for (const instance of instances) {
+    for (const [machine, counts] of Object.entries(instance.actors)) {
+      const into = (out[machine] ??= {});
+      for (const [state, n] of Object.entries(counts)) into[state] = (into[state] ?? 0) + n;
+    }
+  }
+  return out;
 }

@@ -37,6 +37,9 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
+/** With WORKERS=1 every heartbeat_* series is worker "0"'s. */
+const W0 = { worker: '0' };
+
 function series(name: string, labels: Record<string, string> = {}): string {
   const list = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
   return list.length ? `${name}{${list.join(',')}}` : name;
@@ -73,6 +76,7 @@ test.serial('the start line names the admin address; /healthz answers 200', asyn
   const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
   t.regex(String(started.admin), /^127\.0\.0\.1:\d+$/);
   t.is(typeof started.uwsNative, 'boolean');
+  t.is(started.workers, 1);
   const res = await fetch(`${admin}/healthz`);
   t.is(res.status, 200);
   t.deepEqual(await res.json(), { alive: true });
@@ -112,21 +116,21 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
     new StreamClient(`${service.url}/subscribe?user=${u1}&user=${u3}`),
   ];
   await Promise.all(clients.map((c) => c.opened));
-  const live = series('heartbeat_actors', { machine: 'subscription', state: 'live' });
+  const live = series('heartbeat_actors', { machine: 'subscription', state: 'live', ...W0 });
   const open = await eventually(async () => {
     const m = await scrape();
     return m.get(live) === 3 ? m : undefined;
   }, 'three live subscription actors');
-  t.is(open.get('heartbeat_streams_open'), 3);
-  t.is(open.get('heartbeat_watched_users'), 3);
-  t.is(open.get('heartbeat_pubsub_channels'), 3);
-  t.is(open.get(series('heartbeat_actors', { machine: 'subscription', state: 'congested' })), 0);
-  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting' })), 1);
-  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded' })), 0);
-  t.is(open.get('heartbeat_store_up'), 1);
+  t.is(open.get(series('heartbeat_streams_open', W0)), 3);
+  t.is(open.get(series('heartbeat_watched_users', W0)), 3);
+  t.is(open.get(series('heartbeat_pubsub_channels', W0)), 3);
+  t.is(open.get(series('heartbeat_actors', { machine: 'subscription', state: 'congested', ...W0 })), 0);
+  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting', ...W0 })), 1);
+  t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded', ...W0 })), 0);
+  t.is(open.get(series('heartbeat_store_up', W0)), 1);
 
-  const ok = series('heartbeat_pings_total', { status: '200' });
-  const missing = series('heartbeat_pings_total', { status: '400', reason: 'CLAIM_MISSING' });
+  const ok = series('heartbeat_pings_total', { status: '200', ...W0 });
+  const missing = series('heartbeat_pings_total', { status: '400', reason: 'CLAIM_MISSING', ...W0 });
   t.is((await ping(service.url, u1, 'one')).status, 200);
   t.is((await ping(service.url, u2, 'two')).status, 200);
   const bad = await fetch(`${service.url}/ping`, { method: 'POST', body: '{"status":"0"}' });
@@ -138,19 +142,19 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
   t.is(after.get(ok), 2);
   t.is(after.get(missing), 1);
   // u1's ping reached two streams, u2's one.
-  t.is(after.get('heartbeat_deliveries_total'), 3);
-  t.is(after.get('heartbeat_slow_clients_closed_total'), 0);
-  t.is(after.get('heartbeat_store_recoveries_total'), 0);
+  t.is(after.get(series('heartbeat_deliveries_total', W0)), 3);
+  t.is(after.get(series('heartbeat_slow_clients_closed_total', W0)), 0);
+  t.is(after.get(series('heartbeat_store_recoveries_total', W0)), 0);
   t.true(after.get('process_resident_memory_bytes')! > 10_000_000);
   t.true(after.get('nodejs_eventloop_lag_seconds')! >= 0);
 
   for (const c of clients) c.close();
   const closed = await eventually(async () => {
     const m = await scrape();
-    return m.get('heartbeat_streams_open') === 0 && m.get('heartbeat_pubsub_channels') === 0 ? m : undefined;
+    return m.get(series('heartbeat_streams_open', W0)) === 0 && m.get(series('heartbeat_pubsub_channels', W0)) === 0 ? m : undefined;
   }, 'every stream closed');
   t.is(closed.get(live), 0);
-  t.is(closed.get('heartbeat_watched_users'), 0);
+  t.is(closed.get(series('heartbeat_watched_users', W0)), 0);
 });
 
 test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 200 when it is back', async (t) => {
@@ -164,15 +168,15 @@ test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 
   t.deepEqual(down.body, { ready: false, reason: 'store unavailable' });
   t.is((await fetch(`${admin}/healthz`)).status, 200, 'alive while not ready');
   const m = await scrape();
-  t.is(m.get('heartbeat_store_up'), 0);
-  t.is(m.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded' })), 1);
+  t.is(m.get(series('heartbeat_store_up', W0)), 0);
+  t.is(m.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded', ...W0 })), 1);
 
   await server.start();
   await eventually(async () => ((await readyz()).status === 200 ? true : undefined), '/readyz 200 again', 15_000);
   const back = await scrape();
-  t.is(back.get('heartbeat_store_up'), 1);
-  t.true(back.get('heartbeat_store_recoveries_total')! >= 1);
-  t.is(back.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting' })), 1);
+  t.is(back.get(series('heartbeat_store_up', W0)), 1);
+  t.true(back.get(series('heartbeat_store_recoveries_total', W0))! >= 1);
+  t.is(back.get(series('heartbeat_actors', { machine: 'ping', state: 'accepting', ...W0 })), 1);
   t.true(service.logs.some((l) => l.msg === 'presence store unavailable' && l.level === 40));
   t.true(service.logs.some((l) => l.msg === 'presence store available' && l.level === 30));
 });

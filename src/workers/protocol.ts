@@ -1,0 +1,32 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { InstanceHealth, InstanceSnapshot } from '../admin/source.js';
+import type { Config, RedisTarget } from '../config.js';
+
+/**
+ * The store a worker uses, decided once by the main thread (the auto-fallback included): a Redis
+ * target it connects to itself, or the main thread's embedded store through a relay port.
+ */
+export type WorkerStore =
+  | { readonly kind: 'redis'; readonly target: Exclude<RedisTarget, { kind: 'memory' } | { kind: 'auto' }> }
+  | { readonly kind: 'relay'; readonly port: MessagePort };
+
+/** `workerData` of a worker thread (structured-cloned; the relay port is transferred). */
+export interface WorkerData {
+  readonly index: number;
+  /** The process's configuration with this worker's share of MAX_CONNECTIONS and the concrete port. */
+  readonly config: Config;
+  readonly store: WorkerStore;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { readonly type: 'health'; readonly id: number }
+  | { readonly type: 'snapshot'; readonly id: number }
+  | { readonly type: 'shutdown' };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly type: 'listening'; readonly port: number; readonly store: 'memory' | 'redis' | 'cluster' }
+  | { readonly type: 'failed'; readonly error: string }
+  | { readonly type: 'health'; readonly id: number; readonly health: InstanceHealth }
+  | { readonly type: 'snapshot'; readonly id: number; readonly snapshot: InstanceSnapshot };
