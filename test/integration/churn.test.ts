@@ -67,7 +67,7 @@ async function metrics(): Promise<Map<string, number>> {
 async function settled(): Promise<Map<string, number>> {
   for (let i = 0; i < 100; i++) {
     const m = await metrics();
-    if (m.get('heartbeat_streams_open') === 0 && m.get('heartbeat_pubsub_channels') === 0) return m;
+    if (m.get('heartbeat_streams_open{worker="0"}') === 0 && m.get('heartbeat_pubsub_channels{worker="0"}') === 0) return m;
     await new Promise((r) => setTimeout(r, 100));
   }
   return metrics();
@@ -79,16 +79,19 @@ test('10,000 vanished subscribers leave no actor, hub entry, channel or memory b
   await churn(10_000, 2_000);
   const after = await settled();
 
-  t.is(after.get('heartbeat_streams_open'), 0);
-  t.is(after.get('heartbeat_watched_users'), 0);
-  t.is(after.get('heartbeat_pubsub_channels'), 0);
+  t.is(after.get('heartbeat_streams_open{worker="0"}'), 0);
+  t.is(after.get('heartbeat_watched_users{worker="0"}'), 0);
+  t.is(after.get('heartbeat_pubsub_channels{worker="0"}'), 0);
   for (const [name, value] of after) if (name.startsWith('heartbeat_actors{machine="subscription"')) t.is(value, 0, name);
   t.is(await backend.server!.cli('PUBSUB', 'NUMPAT'), '0');
   t.is(await backend.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
-  const rssBefore = before.get('process_resident_memory_bytes')!;
-  const rssAfter = after.get('process_resident_memory_bytes')!;
-  t.log(`RSS ${(rssBefore / 1e6).toFixed(1)} MB after warm-up, ${(rssAfter / 1e6).toFixed(1)} MB after 10,000 more`);
-  t.true(rssAfter < rssBefore * 1.25, 'memory is back near where it started');
+  // RSS does not come back down by itself (V8 keeps freed pages committed; measured in
+  // BENCHMARKS.md: the live heap after a full GC stays flat). What must hold: the JS heap in use
+  // did not grow by anything like what 10,000 leaked streams would keep (several KB each).
+  const heapBefore = before.get('nodejs_heap_size_used_bytes')!;
+  const heapAfter = after.get('nodejs_heap_size_used_bytes')!;
+  t.log(`heap used ${(heapBefore / 1e6).toFixed(1)} MB after warm-up, ${(heapAfter / 1e6).toFixed(1)} MB after 10,000 more`);
+  t.true(heapAfter - heapBefore < 10_000 * 2_000, 'less than 2 KB of heap per vanished subscriber (garbage included)');
   // And the service still serves.
   const res = await fetch(`${service.url}/lastseen?user=u1`);
   t.is(res.status, 200);
