@@ -1,0 +1,43 @@
+// Preloaded into the server under test when `--profile` is given (node --import).
+// SIGUSR2 toggles a CPU profile of just the measurement window, written to
+// $BENCH_PROF_DIR/window-<pid>-<n>.cpuprofile. SIGWINCH writes a memory
+// snapshot (after a full GC; the server runs with --expose-gc) to
+// $BENCH_PROF_DIR/mem-<pid>-<n>.json. SIGTERM also forces a clean exit after
+// 3 s so that --cpu-prof can write the whole-run profile.
+import inspector from 'node:inspector';
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+
+const dir = process.env.BENCH_PROF_DIR || '.';
+const session = new inspector.Session();
+session.connect();
+session.post('Profiler.enable');
+let active = false;
+let n = 0;
+process.on('SIGUSR2', () => {
+  if (!active) {
+    active = true;
+    session.post('Profiler.start');
+    return;
+  }
+  session.post('Profiler.stop', (err, res) => {
+    active = false;
+    const tmp = path.join(dir, `.window-${process.pid}-${n}.tmp`);
+    fs.writeFileSync(tmp, err ? '{}' : JSON.stringify(res.profile));
+    fs.renameSync(tmp, path.join(dir, `window-${process.pid}-${n++}.cpuprofile`));
+  });
+});
+process.on('SIGTERM', () => setTimeout(() => process.exit(0), 3000));
+
+let m = 0;
+process.on('SIGWINCH', () => {
+  const before = process.memoryUsage().rss;
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+  const mu = process.memoryUsage();
+  const hs = v8.getHeapStatistics();
+  const snap = { rssBeforeGc: before, ...mu, mallocedMemory: hs.malloced_memory, nativeContexts: hs.number_of_native_contexts };
+  const tmp = path.join(dir, `.mem-${process.pid}-${m}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(snap));
+  fs.renameSync(tmp, path.join(dir, `mem-${process.pid}-${m++}.json`));
+});

@@ -1,0 +1,96 @@
+/** Summarises a V8 .cpuprofile: self time per function (sum of sample time deltas). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './server-proc.js';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+export interface SelfEntry {
+  fn: string;
+  where: string;
+  selfMs: number;
+  pct: number;
+}
+
+export function topSelf(file: string, top = 15): { totalMs: number; entries: SelfEntry[] } {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map<number, Node>();
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const loc = (cf: Node['callFrame']) => {
+    let url = cf.url;
+    if (url.startsWith('file://')) {
+      // repo-relative, also for a snapshot copy of dist/ in a temp dir
+      const abs = new URL(url).pathname;
+      const m = /\/(node_modules|dist)\/.*$/.exec(abs);
+      url = m ? m[0].slice(1) : path.relative(ROOT, abs);
+    }
+    return url ? `${url}:${cf.lineNumber + 1}` : '';
+  };
+  const selfUs = new Map<number, number>();
+  if (p.samples && p.timeDeltas && p.samples.length) {
+    // delta i+1 is the time the sample i was "on CPU" for
+    for (let i = 0; i < p.samples.length; i++) {
+      const d = p.timeDeltas[i + 1] ?? 0;
+      selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + Math.max(0, d));
+    }
+  } else {
+    const interval = (p.endTime - p.startTime) / Math.max(1, p.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0));
+    for (const n of p.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * interval);
+  }
+  const agg = new Map<string, SelfEntry>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const cf = byId.get(id)!.callFrame;
+    const fn = cf.functionName || '(anonymous)';
+    let where = loc(cf);
+    // native functions have no location: name the JS caller instead
+    const pid = parent.get(id);
+    if (!where && !fn.startsWith('(') && pid !== undefined) {
+      const pcf = byId.get(pid)!.callFrame;
+      where = `native, called from ${pcf.functionName || '(anonymous)'} ${loc(pcf)}`;
+    }
+    const k = fn + '|' + where;
+    const e = agg.get(k) ?? { fn, where, selfMs: 0, pct: 0 };
+    e.selfMs += us / 1000;
+    total += us / 1000;
+    agg.set(k, e);
+  }
+  const entries = [...agg.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
+  for (const e of entries) {
+    e.pct = Math.round((1000 * e.selfMs) / total) / 10;
+    e.selfMs = Math.round(e.selfMs * 10) / 10;
+  }
+  return { totalMs: Math.round(total), entries };
+}
+
+export function formatTop(t: { totalMs: number; entries: SelfEntry[] }): string {
+  const lines = [`total sampled ${t.totalMs} ms`, '| # | self ms | % | function | location |', '|---|---:|---:|---|---|'];
+  t.entries.forEach((e, i) => lines.push(`| ${i + 1} | ${e.selfMs} | ${e.pct} | \`${e.fn}\` | ${e.where} |`));
+  return lines.join('\n');
+}
+
+// CLI: node --import tsx bench/profile.ts <file.cpuprofile> [top]
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const f = process.argv[2];
+  if (!f) {
+    console.error('usage: profile.ts <file.cpuprofile> [top]');
+    process.exit(2);
+  }
+  console.log(formatTop(topSelf(f, Number(process.argv[3] ?? 15))));
+}

@@ -1,0 +1,83 @@
+/** churn: open a stream, wait for its first comment, destroy the socket; many in parallel for 10 s. */
+import { Pool } from '../client/pool.js';
+import { cpuMs, liveActors, rssKiB, settledRss } from '../server-proc.js';
+import { num, round, type Scenario } from './types.js';
+
+const DURATION_MS = 10_000;
+const PARALLEL = 128;
+const MAX_CYCLES = 200_000;
+
+export const churn: Scenario = {
+  name: 'churn',
+  admin: true,
+  budgetMs: () => 120_000,
+  headline: ['cycles', 'cyclesPerSec', 'failed', 'ttfcP50Ms', 'ttfcP99Ms', 'rssStartKiB', 'rssPeakKiB', 'rssEndKiB', 'rssGrowthPct', 'liveActors', 'rssEndRound2KiB', 'rssGrowthRound2Pct', 'liveActorsRound2', 'serverCpuMs'],
+  async run(ctx) {
+    const pid = ctx.server.pid;
+    // 2 workers x 8 source addresses: the TIME_WAIT of ~30k closed streams never runs out of ports
+    const pool = new Pool(2, 8);
+    ctx.defer(() => pool.close());
+    const rss0 = (await settledRss(pid, 1000, 1)).last;
+    const before = await liveActors(ctx.server.adminPort);
+    const mem0 = await ctx.memSnapshot();
+    const cpu0 = cpuMs(pid);
+    let peak = rss0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 250);
+    ctx.defer(() => clearInterval(sampler));
+    await ctx.profileWindow(true);
+    ctx.log(`churning ${PARALLEL} parallel for ${DURATION_MS / 1000} s`);
+    const r = await pool.churn({ host: '127.0.0.1', port: ctx.server.port }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    await ctx.profileWindow(false);
+    const cpu1 = cpuMs(pid);
+    clearInterval(sampler);
+    ctx.log(`${r.cycles} cycles; settling 5 s`);
+    const end = await settledRss(pid, 5000, 3, 1000);
+    const after = await liveActors(ctx.server.adminPort);
+    const mem1 = await ctx.memSnapshot();
+    // a second identical round: a leak keeps growing, a heap high-water mark does not
+    ctx.log('second round (leak check)');
+    const r2 = await pool.churn({ host: '127.0.0.1', port: ctx.server.port }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    const end2 = await settledRss(pid, 5000, 3, 1000);
+    const after2 = await liveActors(ctx.server.adminPort);
+    const mem2 = await ctx.memSnapshot();
+    const mib = (x: number) => round(x / 1048576, 1);
+    return {
+      durationSec: round(r.ms / 1000),
+      cycles: r.cycles,
+      cyclesPerSec: round(r.cycles / (r.ms / 1000), 0),
+      failed: r.failed,
+      failReasons: r.reasons,
+      ttfcP50Ms: r.ttfc.p50,
+      ttfcP99Ms: r.ttfc.p99,
+      rssStartKiB: rss0,
+      rssPeakKiB: peak,
+      rssEndKiB: end.last,
+      rssGrowthPct: round((100 * (end.last - rss0)) / rss0, 1),
+      liveActorsBefore: before.value,
+      liveActors: after.value,
+      liveActorsSource: after.source,
+      liveDetail: after.detail ?? null,
+      round2Cycles: r2.cycles,
+      rssEndRound2KiB: end2.last,
+      rssGrowthRound2Pct: round((100 * (end2.last - end.last)) / end.last, 1),
+      liveActorsRound2: after2.value,
+      // --profile only: RSS / JS heap after a full GC at start, after round 1, after round 2 (MiB)
+      ...(mem0 && mem1 && mem2
+        ? {
+            gcRssMiB: `${mib(mem0.rss)} → ${mib(mem1.rss)} → ${mib(mem2.rss)}`,
+            gcHeapUsedMiB: `${mib(mem0.heapUsed)} → ${mib(mem1.heapUsed)} → ${mib(mem2.heapUsed)}`,
+            gcExternalMiB: `${mib(mem0.external)} → ${mib(mem1.external)} → ${mib(mem2.external)}`,
+          }
+        : {}),
+      serverCpuMs: round(cpu1 - cpu0, 0),
+    };
+  },
+  checks(m) {
+    const la = m.liveActors;
+    return [
+      { name: '≥ 2,000 cycles/s for 10 s', pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10, detail: `${m.cyclesPerSec}/s over ${m.durationSec} s` },
+      { name: '0 live actors afterwards', pass: typeof la === 'number' ? la === 0 : null, detail: typeof la === 'number' ? `${la} (${m.liveActorsSource})` : `not measurable: ${m.liveActorsSource}` },
+      { name: 'RSS within 10% of start', pass: Math.abs(num(m, 'rssGrowthPct')) <= 10, detail: `${m.rssGrowthPct}% (${m.rssStartKiB} → ${m.rssEndKiB} KiB)` },
+    ];
+  },
+};

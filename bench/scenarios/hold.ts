@@ -1,0 +1,97 @@
+/** hold: N idle streams (one user each); RSS per connection idle and after one ping to each user. */
+import { Pool } from '../client/pool.js';
+import { Pinger } from '../client/pinger.js';
+import { cpuMs, settledRss, type MemSnapshot } from '../server-proc.js';
+import { waitDelivered } from './util.js';
+import { num, round, type Scenario } from './types.js';
+
+const LIMIT_BYTES = 5 * 1024;
+
+function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, number> {
+  const per = (k: keyof MemSnapshot) => round((b[k] - a[k]) / Math.max(1, n), 0);
+  return {
+    gcRssPerConn: per('rss'),
+    gcHeapUsedPerConn: per('heapUsed'),
+    gcExternalPerConn: per('external'),
+    gcArrayBuffersPerConn: per('arrayBuffers'),
+    gcMallocedPerConn: per('mallocedMemory'),
+  };
+}
+
+export const hold: Scenario = {
+  name: 'hold',
+  budgetMs: (o) => 120_000 + o.n * 6,
+  headline: [
+    'connected',
+    'failed',
+    'connectSec',
+    'bytesPerConnIdle',
+    'bytesPerConnAfterPing',
+    'rssStartKiB',
+    'rssIdleKiB',
+    'rssAfterPingKiB',
+    'serverCpuConnectMs',
+    'pingDelivered',
+    'exactOnce',
+    'dropped',
+  ],
+  async run(ctx) {
+    const { n } = ctx.opts;
+    const t = { host: '127.0.0.1', port: ctx.server.port };
+    const pid = ctx.server.pid;
+    const pool = Pool.forSockets(n);
+    ctx.defer(() => pool.close());
+    const rss0 = (await settledRss(pid, 1000, 1)).last;
+    const mem0 = await ctx.memSnapshot();
+    await ctx.profileWindow(true);
+    const cpu0 = cpuMs(pid);
+    ctx.log(`connecting ${n} streams with ${pool.size} workers`);
+    const conn = await pool.connect(t, n, { users: n });
+    const cpu1 = cpuMs(pid);
+    await ctx.profileWindow(false);
+    ctx.log(`connected ${conn.ok}, failed ${conn.failed} in ${round(conn.ms / 1000)} s; settling`);
+    const idle = await settledRss(pid, 3000, 3, 1000);
+    const mem1 = await ctx.memSnapshot();
+
+    const pinger = new Pinger(t.host, t.port, 64);
+    ctx.defer(() => pinger.close());
+    ctx.log(`one ping to each of ${n} users`);
+    await pinger.burst(n, n, 64);
+    const st = await waitDelivered(pool, n, conn.ok, 30_000);
+    const after = await settledRss(pid, 3000, 3, 1000);
+    return {
+      n,
+      connected: conn.ok,
+      failed: conn.failed,
+      failReasons: conn.reasons,
+      connectSec: round(conn.ms / 1000),
+      connPerSec: round(conn.ok / (conn.ms / 1000), 0),
+      ttfcP50Ms: conn.ttfc.p50,
+      ttfcP99Ms: conn.ttfc.p99,
+      rssStartKiB: rss0,
+      rssIdleKiB: idle.last,
+      rssAfterPingKiB: after.last,
+      bytesPerConnIdle: round(((idle.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
+      bytesPerConnAfterPing: round(((after.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
+      serverCpuConnectMs: round(cpu1 - cpu0, 0),
+      // --profile only: where the idle-stream memory sits, per stream, after a full GC
+      ...(mem0 && mem1 ? perStream(mem0, mem1, conn.ok) : {}),
+      pingsOk: pinger.okCount,
+      pingErrors: pinger.errors,
+      pingDelivered: st.delivered,
+      pingExpected: conn.ok,
+      exactOnce: st.complete,
+      dups: st.dups,
+      dropped: st.dropped,
+      pingLatencyP50Ms: st.hist.summary().p50,
+      pingLatencyP99Ms: st.hist.summary().p99,
+    };
+  },
+  checks(m, o) {
+    const b = num(m, 'bytesPerConnIdle');
+    return [
+      { name: `RSS per idle stream ≤ 5 KiB at ${o.n}`, pass: b <= LIMIT_BYTES, detail: `${b} B/stream` },
+      { name: `0 failed of ${o.n}`, pass: num(m, 'failed') === 0 && num(m, 'connected') === o.n, detail: `${m.failed} failed` },
+    ];
+  },
+};

@@ -1,0 +1,47 @@
+import type { MemSnapshot, Proc, Server, TargetName } from '../server-proc.js';
+
+export interface Opts {
+  n: number;
+  runs: number;
+  profile: boolean;
+}
+
+export interface Ctx {
+  target: TargetName;
+  server: Server;
+  redis: Proc;
+  opts: Opts;
+  /** register cleanup run after the scenario (also on timeout / server death) */
+  defer(fn: () => unknown): void;
+  log(msg: string): void;
+  /** starts/stops the window CPU profile (no-op without --profile) */
+  profileWindow(on: boolean): Promise<void>;
+  /** with --profile: the server's memory after a full GC (null otherwise) */
+  memSnapshot(): Promise<MemSnapshot | null>;
+  /** restart the server under test on the same redis (ping scenario's persistence check) */
+  restartServer(): Promise<Server>;
+}
+
+export type Metrics = Record<string, number | string | boolean | null | Record<string, unknown>>;
+
+export interface Check {
+  name: string;
+  /** null = not measurable */
+  pass: boolean | null;
+  detail: string;
+}
+
+export interface Scenario {
+  name: string;
+  /** servers are started with ADMIN_LISTEN set */
+  admin?: boolean;
+  /** hard limit for one run of one target, ms */
+  budgetMs(o: Opts): number;
+  run(ctx: Ctx): Promise<Metrics>;
+  checks(m: Metrics, o: Opts): Check[];
+  /** metrics shown in the human summary table, in order */
+  headline: string[];
+}
+
+export const num = (m: Metrics, k: string): number => (typeof m[k] === 'number' ? (m[k] as number) : NaN);
+export const round = (x: number, d = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);

@@ -1,0 +1,363 @@
+/**
+ * Starting/stopping redis-server and the servers under test, and reading
+ * their RSS / CPU time from /proc.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const OURS_ENTRY = path.join(ROOT, 'dist/src/main.js');
+let oursEntry = OURS_ENTRY;
+export const oursEntryPath = () => oursEntry;
+
+/**
+ * Copies dist/ into a temp dir (with node_modules and package.json linked) and
+ * runs ours from there, so that a rebuild by someone else during a long
+ * invocation cannot mix two builds in one set of results.
+ */
+export function snapshotOurs(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-ours-'));
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  oursEntry = path.join(dir, 'dist/src/main.js');
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Uses an existing copy (as made by snapshotOurs) or any other build of ours. */
+export function setOursEntry(p: string): void {
+  oursEntry = path.resolve(p);
+}
+const BASELINE_SRC = path.join(ROOT, 'bench/baseline/server.ts');
+const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
+export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+export type TargetName = 'ours' | 'baseline';
+
+const live = new Set<ChildProcess>();
+export function killAll(): void {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  live.clear();
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean>, ms: number, proc?: ChildProcess): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) throw new Error(`${what}: process exited (${proc.exitCode ?? proc.signalCode})`);
+    if (await fn()) return;
+    await sleep(100);
+  }
+  throw new Error(`${what}: not ready after ${ms} ms`);
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    s.setTimeout(1000, () => s.destroy());
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) {
+        s.destroy();
+        resolve(buf.startsWith('+PONG'));
+      }
+    });
+    s.on('error', () => resolve(false));
+    s.on('close', () => resolve(false));
+  });
+}
+
+export interface Proc {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  log: string;
+}
+
+function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: string, cwd = ROOT): ChildProcess {
+  const fd = fs.openSync(log, 'a');
+  const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  live.add(p);
+  p.on('exit', () => live.delete(p));
+  return p;
+}
+
+export async function startRedis(dir: string): Promise<Proc> {
+  const port = await freePort();
+  const log = path.join(dir, 'redis.log');
+  const proc = spawnLogged(
+    '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxclients', '10000', '--protected-mode', 'no'],
+    process.env,
+    log,
+    dir,
+  );
+  await waitFor('redis', () => redisPing(port), 10000, proc);
+  return { proc, pid: proc.pid!, port, log };
+}
+
+let baselineBuilt: string | null = null;
+/** Compiles bench/baseline/server.ts once (esbuild transform, no bundling) into a temp dir. */
+export async function buildBaseline(): Promise<string> {
+  if (baselineBuilt) return baselineBuilt;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-baseline-'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const out = path.join(dir, 'server.mjs');
+  const { transform } = await import('esbuild');
+  const r = await transform(fs.readFileSync(BASELINE_SRC, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
+  fs.writeFileSync(out, r.code);
+  baselineBuilt = out;
+  return out;
+}
+
+export interface ServerOpts {
+  redisPort: number;
+  dir: string;
+  admin?: boolean;
+  profileDir?: string;
+}
+
+export interface Server extends Proc {
+  target: TargetName;
+  adminPort: number | null;
+}
+
+export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
+  const port = await freePort();
+  const adminPort = o.admin ? await freePort() : null;
+  const entry = target === 'ours' ? oursEntry : await buildBaseline();
+  if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
+  const nodeArgs: string[] = [];
+  if (o.profileDir) nodeArgs.push('--expose-gc', '--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, '--import', PROF_PRELOAD);
+  const env = {
+    ...process.env,
+    LISTEN: `127.0.0.1:${port}`,
+    REDIS: `127.0.0.1:${o.redisPort}`,
+    ADMIN_LISTEN: adminPort ? `127.0.0.1:${adminPort}` : '',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    BENCH_PROF_DIR: o.profileDir ?? '',
+  };
+  const log = path.join(o.dir, `${target}.log`);
+  const proc = spawnLogged(process.execPath, [...nodeArgs, entry], env, log);
+  await waitFor(`${target} server`, () => canConnect(port), 30000, proc);
+  return { proc, pid: proc.pid!, port, log, target, adminPort };
+}
+
+export async function stopProc(p: Proc | undefined, graceMs = 12000): Promise<void> {
+  if (!p) return;
+  const c = p.proc;
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+export function alive(p: Proc): boolean {
+  return p.proc.exitCode === null && p.proc.signalCode === null;
+}
+
+export function logTail(p: Proc, lines = 15): string {
+  try {
+    return fs.readFileSync(p.log, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** VmRSS in KiB. */
+export function rssKiB(pid: number): number {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(s);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** utime and stime in ms (on loopback, stime includes the receiving side's TCP work). */
+export function cpuSplit(pid: number): { user: number; sys: number } {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // fields after ")": state(3) ... utime is field 14, stime 15 (1-based) => index 11, 12 here
+  return { user: (Number(f[11]) * 1000) / CLK_TCK, sys: (Number(f[12]) * 1000) / CLK_TCK };
+}
+
+/** Busy CPU of the whole machine (all cores) in ms, from /proc/stat. */
+export function systemBusyMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return ((total - f[3] - f[4]) * 1000) / CLK_TCK;
+}
+
+/**
+ * Waits (up to maxMs) until the rest of the machine uses less than `maxPct` of
+ * one core over a 1 s window, so other jobs on this shared 2-core box disturb
+ * the run less. Returns the seconds waited and the last foreign load seen.
+ */
+export async function waitQuiet(maxPct = 25, maxMs = 90_000): Promise<{ waitedSec: number; foreignPct: number }> {
+  const t0 = Date.now();
+  let pct = 0;
+  for (;;) {
+    const b0 = systemBusyMs();
+    const o0 = selfAndChildrenCpuMs() + liveChildrenCpuMs();
+    await sleep(1000);
+    const foreign = systemBusyMs() - b0 - (selfAndChildrenCpuMs() + liveChildrenCpuMs() - o0);
+    pct = Math.max(0, Math.round(foreign / 10));
+    if (pct < maxPct || Date.now() - t0 > maxMs) return { waitedSec: Math.round((Date.now() - t0) / 1000), foreignPct: pct };
+  }
+}
+
+function liveChildrenCpuMs(): number {
+  let sum = 0;
+  for (const p of live) {
+    try {
+      if (p.pid) sum += cpuMs(p.pid);
+    } catch {
+      /* exited */
+    }
+  }
+  return sum;
+}
+
+/** CPU of this process plus its reaped children (server, redis, workers), ms. */
+export function selfAndChildrenCpuMs(): number {
+  const s = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+}
+
+/** utime+stime in ms. */
+export function cpuMs(pid: number): number {
+  const c = cpuSplit(pid);
+  return c.user + c.sys;
+}
+
+/** Samples RSS `n` times `gapMs` apart and returns the last (after waiting `settleMs`). */
+export async function settledRss(pid: number, settleMs = 2000, n = 3, gapMs = 1000): Promise<{ last: number; samples: number[] }> {
+  await sleep(settleMs);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i) await sleep(gapMs);
+    samples.push(rssKiB(pid));
+  }
+  return { last: samples[samples.length - 1], samples };
+}
+
+/**
+ * Live per-stream actors from the admin port, null if not available. Ours:
+ * /debug/machines.json (machines[].counts for the "subscription" machine) or the
+ * sum over states of the /metrics gauge heartbeat_actors{machine="subscription"}.
+ * A singleton service actor (the ping machine) is not a per-stream actor and is
+ * reported apart. Baseline: its live subscription count.
+ */
+export async function liveActors(adminPort: number | null): Promise<{ value: number | null; source: string; detail?: Record<string, number> }> {
+  if (!adminPort) return { value: null, source: 'no admin port' };
+  const base = `http://127.0.0.1:${adminPort}`;
+  try {
+    const r = await fetch(`${base}/debug/machines.json`, { signal: AbortSignal.timeout(3000) });
+    if (r.ok) {
+      const j = (await r.json()) as { streams?: number; machines?: { id: string; counts?: Record<string, number> }[] };
+      if (Array.isArray(j.machines)) {
+        const detail: Record<string, number> = {};
+        let subs: number | null = null;
+        for (const m of j.machines) {
+          const total = Object.values(m.counts ?? {}).reduce((a, b) => a + b, 0);
+          detail[m.id] = total;
+          if (m.id === 'subscription') subs = total;
+        }
+        if (typeof j.streams === 'number') detail.streams = j.streams;
+        if (subs !== null) return { value: subs, source: '/debug/machines.json subscription actors (all states)', detail };
+      }
+    }
+  } catch {
+    /* fall through */
+  }
+  try {
+    const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
+    if (r.ok) {
+      const sums = new Map<string, number>();
+      for (const line of (await r.text()).split('\n')) {
+        if (line.startsWith('#')) continue;
+        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line);
+        if (!m || /_total$|_bucket$|_sum$|_count$|_created$/.test(m[1])) continue;
+        const machine = /machine="([^"]*)"/.exec(m[2] ?? '')?.[1];
+        const key = machine ? `${m[1]}{machine="${machine}"}` : m[1];
+        sums.set(key, (sums.get(key) ?? 0) + Number(m[3]));
+      }
+      const detail = Object.fromEntries(sums);
+      for (const want of [/actor.*machine="subscription"/, /subscri/]) {
+        for (const [k, v] of sums) if (want.test(k)) return { value: v, source: `/metrics ${k} (sum over states)`, detail: pick(detail) };
+      }
+      return { value: null, source: '/metrics has no per-stream actor gauge' };
+    }
+  } catch {
+    /* fall through */
+  }
+  return { value: null, source: 'admin endpoint not reachable' };
+}
+
+function pick(d: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(d).filter(([k]) => /actor|stream|subscri/.test(k)));
+}
+
+export interface MemSnapshot {
+  rssBeforeGc: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  mallocedMemory: number;
+}
+
+/** Asks bench/prof-preload.mjs for a memory snapshot after a full GC (SIGWINCH); bytes. */
+export async function memSnapshot(p: Proc, dir: string): Promise<MemSnapshot | null> {
+  const count = () => fs.readdirSync(dir).filter((f) => f.startsWith('mem-')).length;
+  const n0 = count();
+  p.proc.kill('SIGWINCH');
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    if (count() > n0) {
+      const f = fs.readdirSync(dir).filter((x) => x.startsWith('mem-') && x.endsWith(`-${n0}.json`))[0];
+      if (f) return JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as MemSnapshot;
+    }
+  }
+  return null;
+}
+
+/** Sends SIGUSR2 to toggle the window profiler installed by bench/prof-preload.mjs. */
+export function toggleWindowProfile(p: Proc): void {
+  p.proc.kill('SIGUSR2');
+}
