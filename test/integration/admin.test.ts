@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type TestBackend } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
+import { eventually, parseMetrics, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -24,26 +25,10 @@ test.after.always(async () => {
   await backend?.close();
 });
 
-/** Prometheus text → `name{label="v",…}` (labels sorted) → value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}="${v}"`).sort();
-    out.set(labels.length ? `${match[1]}{${labels.join(',')}}` : match[1], Number(match[3]));
-  }
-  return out;
-}
 
 /** With WORKERS=1 every heartbeat_* series is worker "0"'s. */
 const W0 = { worker: '0' };
 
-function series(name: string, labels: Record<string, string> = {}): string {
-  const list = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
-  return list.length ? `${name}{${list.join(',')}}` : name;
-}
 
 async function scrape(): Promise<Map<string, number>> {
   const res = await fetch(`${admin}/metrics`);
@@ -51,21 +36,6 @@ async function scrape(): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
-/** Polls `probe` until it returns a value, for at most `timeoutMs`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
-}
 
 async function readyz(): Promise<{ status: number; body: { ready: boolean; reason?: string } }> {
   const res = await fetch(`${admin}/readyz`);

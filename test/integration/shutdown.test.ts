@@ -3,28 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { startBackend, type TestBackend } from '../support/backends.js';
 import { startService } from '../support/service.js';
 import { ping } from '../support/sse.js';
+import { readUntilEnd } from '../support/stream-reader.js';
 
-/** Reads a whole SSE response as text until the server ends it (or `timeoutMs` passes). */
-async function readUntilEnd(url: string, timeoutMs: number): Promise<{ opened: Promise<void>; text: Promise<string> }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  const text = (async () => {
-    const res = await fetch(url, { signal: controller.signal });
-    const reader = res.body!.getReader();
-    let text = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-      if (text.includes('retry:')) open();
-    }
-    clearTimeout(timer);
-    return text;
-  })();
-  return { opened, text };
-}
 
 let backend: TestBackend;
 
@@ -39,7 +19,7 @@ test.after.always(async () => {
 test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new pings 503, exit 0', async (t) => {
   const service = await startService({ REDIS: backend.redis, SHUTDOWN_TIMEOUT: '5' });
   const user = `bye-${randomUUID()}`;
-  const streams = await Promise.all(Array.from({ length: 20 }, () => readUntilEnd(`${service.url}/subscribe/${user}`, 8_000)));
+  const streams = Array.from({ length: 20 }, () => readUntilEnd(`${service.url}/subscribe/${user}`, 8_000));
   await Promise.all(streams.map((s) => s.opened));
 
   // Pings in flight while the signal arrives: each is either stored (200) or refused (503, or the

@@ -4,7 +4,11 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type BackendName } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
+import { eventually, scrape as scrapeAdmin, series } from '../support/metrics.js';
 import { StreamClient } from '../support/sse.js';
+import { readUntilEnd } from '../support/stream-reader.js';
+
+const scrape = (service: ServiceProcess) => scrapeAdmin(service.adminUrl!);
 
 /**
  * WORKERS=2: two uWebSockets.js apps in worker threads of one process on one port, over Redis
@@ -14,23 +18,7 @@ import { StreamClient } from '../support/sse.js';
  * both workers and exits 0.
  */
 
-/** Prometheus text → `name{label="v",…}` (labels sorted) → value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}="${v}"`).sort();
-    out.set(labels.length ? `${match[1]}{${labels.join(',')}}` : match[1], Number(match[3]));
-  }
-  return out;
-}
 
-function series(name: string, labels: Record<string, string> = {}): string {
-  const list = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
-  return list.length ? `${name}{${list.join(',')}}` : name;
-}
 
 /** `name` of worker "0" and "1", and their sum. */
 function perWorker(m: Map<string, number>, name: string, labels: Record<string, string> = {}): { w0: number; w1: number; sum: number } {
@@ -39,26 +27,7 @@ function perWorker(m: Map<string, number>, name: string, labels: Record<string, 
   return { w0, w1, sum: w0 + w1 };
 }
 
-async function scrape(service: ServiceProcess): Promise<Map<string, number>> {
-  const res = await fetch(`${service.adminUrl}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return parseMetrics(await res.text());
-}
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
-}
 
 /**
  * A ping on a connection of its own (no keep-alive pool), so that the kernel picks a worker for
@@ -83,27 +52,6 @@ function freshPing(url: string, userid: string, status: string): Promise<number>
   });
 }
 
-/** Reads a raw SSE response until the server ends it; `opened` once the head's retry: arrived. */
-function readUntilEnd(url: string, timeoutMs: number): { opened: Promise<void>; text: Promise<string> } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  const text = (async () => {
-    const res = await fetch(url, { signal: controller.signal });
-    const reader = res.body!.getReader();
-    let text = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-      if (text.includes('retry:')) open();
-    }
-    clearTimeout(timer);
-    return text;
-  })();
-  return { opened, text };
-}
 
 for (const name of ['redis', 'embedded'] as BackendName[]) {
   test(`${name}: WORKERS=2 spreads subscribers and pings over both workers, delivers every ping once in order, sums metrics, drains on SIGTERM`, async (t) => {
