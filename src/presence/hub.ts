@@ -36,7 +36,6 @@ export class Hub implements PresenceListener {
 
   /** Adds a watcher of `users`; the returned promise resolves once their channels are live. */
   add(users: readonly string[], watcher: Watcher, clientid?: string): Promise<void> {
-    const waits: Promise<void>[] = [];
     for (const userid of users) {
       let set = this.watchers.get(userid);
       if (!set) {
@@ -47,11 +46,9 @@ export class Hub implements PresenceListener {
         this.subscribeChannel(userid);
       }
       set.add(watcher);
-      const pending = this.subscribing.get(userid);
-      if (pending) waits.push(pending);
       if (clientid !== undefined) this.countPair(userid, clientid, 1);
     }
-    return Promise.all(waits).then(() => undefined);
+    return this.ready(users);
   }
 
   private subscribeChannel(userid: string): Promise<void> {
