@@ -130,6 +130,9 @@ export class RedisPresence implements PresenceBackend {
    * commandTimeout; the caller needs one answer within a second, whatever happens underneath.
    */
   private withinDeadline<T>(work: Promise<T>): Promise<T> {
+    // Standalone: commandTimeout with no retries and no offline queue already bounds a command;
+    // a second timer per ping would be pure overhead on the hot path.
+    if (this.mode !== 'cluster') return work;
     let timer: NodeJS.Timeout;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('store deadline passed')), this.commandTimeoutMs);
