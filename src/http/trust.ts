@@ -25,13 +25,10 @@ export class ProxyTrust {
 
   isTrusted(address: string): boolean {
     if (this.list === null) return true;
-    // A dual-stack socket reports IPv4 peers IPv4-mapped; uWS writes them in full
-    // (0000:…:ffff:7f00:0002), which BlockList matches against IPv4 rules by itself; the short
-    // ::ffff:a.b.c.d form is unmapped here.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    const plain = mapped ? mapped[1] : address;
-    if (isIPv4(plain)) return this.list.check(plain, 'ipv4');
-    if (isIPv6(plain)) return this.list.check(plain, 'ipv6');
+    // A dual-stack socket reports IPv4 peers IPv4-mapped (uWS: 0000:…:ffff:7f00:0002); BlockList
+    // matches mapped addresses against IPv4 rules by itself.
+    if (isIPv4(address)) return this.list.check(address, 'ipv4');
+    if (isIPv6(address)) return this.list.check(address, 'ipv6');
     return false;
   }
 
