@@ -1,28 +1,16 @@
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
-import { startBackend, type TestBackend } from '../support/backends.js';
 import { scrape } from '../support/metrics.js';
-import { startService, type ServiceProcess } from '../support/service.js';
+import { serviceForFile } from '../support/file-service.js';
 
-const metrics = () => scrape(service.adminUrl!);
+const metrics = () => scrape(shared.service.adminUrl!);
 
 /**
  * 10,000 subscribers that connect and vanish (abort, reset, half-close) leave nothing behind:
  * no actor, no hub entry, no Redis channel, and memory back where it was. Counted through the
  * admin metrics and Redis itself, not by trusting the code.
  */
-let backend: TestBackend;
-let service: ServiceProcess;
-
-test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await backend?.close();
-});
+const shared = serviceForFile(test);
 
 type Vanish = 'abort' | 'reset' | 'half-close';
 
@@ -50,7 +38,7 @@ async function churn(count: number, from: number): Promise<void> {
       Array.from({ length: Math.min(500, count - batch) }, (_, i) => {
         const n = from + batch + i;
         const path = n % 4 === 0 ? `/subscribe?user=u${n % 1000}&user=u${(n + 1) % 1000}` : n % 4 === 1 ? `/subscribe/u${n % 1000}/client/c` : `/subscribe/u${n % 1000}`;
-        return churnOnce(service.port, path, kinds[n % 3]);
+        return churnOnce(shared.service.port, path, kinds[n % 3]);
       }),
     );
   }
@@ -77,13 +65,13 @@ test('10,000 vanished subscribers leave no actor, hub entry or channel behind', 
   t.is(after.get('heartbeat_watched_users{worker="0"}'), 0);
   t.is(after.get('heartbeat_pubsub_channels{worker="0"}'), 0);
   for (const [name, value] of after) if (name.startsWith('heartbeat_actors{machine="subscription"')) t.is(value, 0, name);
-  t.is(await backend.server!.cli('PUBSUB', 'NUMPAT'), '0');
-  t.is(await backend.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
+  t.is(await shared.backend.server!.cli('PUBSUB', 'NUMPAT'), '0');
+  t.is(await shared.backend.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
   // Memory is reported, not asserted: RSS stays committed and the heap in use holds garbage until
   // V8 collects it (measured here: 43–94 MB after the same churn). BENCHMARKS.md shows the live
   // heap after a full GC is flat across churn rounds (8.9 → 10.1 → 10.2 MiB).
   t.log(`heap in use ${((before.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after warm-up, ${((after.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after 10,000 more`);
   // And the service still serves.
-  const res = await fetch(`${service.url}/lastseen?user=u1`);
+  const res = await fetch(`${shared.service.url}/lastseen?user=u1`);
   t.is(res.status, 200);
 });

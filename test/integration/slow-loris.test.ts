@@ -1,9 +1,8 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
 import { hold, request, send, trickle, type Piece } from '../support/raw-http.js';
-import { startService, type ServiceProcess } from '../support/service.js';
+import { serviceForFile } from '../support/file-service.js';
 
 /**
  * Slow-loris: clients that open a connection and then send nothing, or trickle their headers or
@@ -18,18 +17,7 @@ import { startService, type ServiceProcess } from '../support/service.js';
  * steadily it trickles; the server closes the socket without writing anything.
  */
 
-let backend: TestBackend;
-let service: ServiceProcess;
-
-test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await backend?.close();
-});
+const shared = serviceForFile(test);
 
 const BOUND_MS = 20_000;
 const claim = (userid: string) => JSON.stringify({ userid, clientid: 'loris' });
@@ -75,7 +63,7 @@ test('200 slow or idle connections are all closed by the server within 20 s, and
     Array.from({ length: 200 }, async (_, i) => {
       const kind = KINDS[i % KINDS.length];
       const userid = `loris-${run}-${i}`;
-      const conn = await hold({ port: service.port }, slowRequest(kind, userid), 30_000);
+      const conn = await hold({ port: shared.service.port }, slowRequest(kind, userid), 30_000);
       return { kind, userid, ...conn };
     }),
   );
@@ -88,11 +76,11 @@ test('200 slow or idle connections are all closed by the server within 20 s, and
       for (let i = 0; i < 5; i++) {
         const userid = `good-${run}-${c}-${i}`;
         let started = Date.now();
-        const res = await fetch(`${service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(userid) }, body: JSON.stringify({ status: `g${i}` }) });
+        const res = await fetch(`${shared.service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(userid) }, body: JSON.stringify({ status: `g${i}` }) });
         latencies.push(Date.now() - started);
         t.is(res.status, 200);
         started = Date.now();
-        const seen = await fetch(`${service.url}/lastseen/${userid}`);
+        const seen = await fetch(`${shared.service.url}/lastseen/${userid}`);
         latencies.push(Date.now() - started);
         t.is(seen.status, 200);
         t.is(((await seen.json()) as { status: string }).status, `g${i}`);
@@ -121,12 +109,12 @@ test('200 slow or idle connections are all closed by the server within 20 s, and
   // None of the trickled pings was stored, and the service still works.
   const users = slow.map((s) => s.userid);
   for (let i = 0; i < users.length; i += 100) {
-    const res = await fetch(`${service.url}/lastseen?${users.slice(i, i + 100).map((u) => `user=${u}`).join('&')}`);
+    const res = await fetch(`${shared.service.url}/lastseen?${users.slice(i, i + 100).map((u) => `user=${u}`).join('&')}`);
     const body = (await res.json()) as Record<string, unknown>;
     t.deepEqual(Object.values(body).filter((v) => v !== null), [], 'a trickled ping was stored');
   }
-  t.is(service.child.exitCode, null);
-  const last = await fetch(`${service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(`after-${run}`) }, body: '{"status":"after"}' });
+  t.is(shared.service.child.exitCode, null);
+  const last = await fetch(`${shared.service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(`after-${run}`) }, body: '{"status":"after"}' });
   t.is(last.status, 200);
 });
 
@@ -135,8 +123,8 @@ test('a client that is slow but finishes well within the bound is served', async
   const body = JSON.stringify({ status: 'slowly' });
   // ~150 bytes in 30 pieces, 100 ms apart: 3 s to send the whole request.
   const bytes = request('POST', '/ping', { 'X-User-Claim': claim(userid), 'Content-Length': body.length }, body);
-  const res = await send({ port: service.port, timeoutMs: 10_000 }, trickle(bytes, 100, Math.ceil(bytes.length / 30)));
+  const res = await send({ port: shared.service.port, timeoutMs: 10_000 }, trickle(bytes, 100, Math.ceil(bytes.length / 30)));
   t.is(res.kind === 'response' && res.status, 200);
-  const seen = (await (await fetch(`${service.url}/lastseen/${userid}`)).json()) as { status: string };
+  const seen = (await (await fetch(`${shared.service.url}/lastseen/${userid}`)).json()) as { status: string };
   t.is(seen.status, 'slowly');
 });

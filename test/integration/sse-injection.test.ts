@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
-import { startService, type ServiceProcess } from '../support/service.js';
+import { serviceForFile } from '../support/file-service.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -21,18 +20,7 @@ import { ping, StreamClient } from '../support/sse.js';
  * either way: the live status, made well-formed, is the stored one.
  */
 
-let backend: TestBackend;
-let service: ServiceProcess;
-
-test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await backend?.close();
-});
+const shared = serviceForFile(test);
 
 interface Frame {
   fields: [string, string][];
@@ -129,9 +117,9 @@ const statusArb: fc.Arbitrary<string | number> = fc.oneof(
 
 test('every status arrives as exactly one event whose data parses to the stored status', async (t) => {
   const userid = `inject-${randomUUID()}`;
-  const single = new StreamClient(`${service.url}/subscribe/${userid}`);
-  const multi = new StreamClient(`${service.url}/subscribe?user=${userid}`);
-  const raw = new RawStream(`${service.url}/subscribe/${userid}`);
+  const single = new StreamClient(`${shared.service.url}/subscribe/${userid}`);
+  const multi = new StreamClient(`${shared.service.url}/subscribe?user=${userid}`);
+  const raw = new RawStream(`${shared.service.url}/subscribe/${userid}`);
   let sent = 0;
   let lone = 0;
   try {
@@ -143,7 +131,7 @@ test('every status arrives as exactly one event whose data parses to the stored 
         const text = typeof status === 'number' ? String(status) : status;
         const stored = text.toWellFormed();
         if (!text.isWellFormed()) lone++;
-        const res = await ping(service.url, userid, status, 'inj');
+        const res = await ping(shared.service.url, userid, status, 'inj');
         assert.equal(res.status, 200);
         await res.arrayBuffer();
         sent++;
@@ -171,7 +159,7 @@ test('every status arrives as exactly one event whose data parses to the stored 
         assert.equal(frame.fields[1][1], single.events[sent - 1].data);
         assert.equal(frame.fields[0][1], single.events[sent - 1].lastEventId);
 
-        const seen = (await (await fetch(`${service.url}/lastseen/${userid}`)).json()) as { status: string };
+        const seen = (await (await fetch(`${shared.service.url}/lastseen/${userid}`)).json()) as { status: string };
         assert.equal(seen.status, stored);
       }),
       { numRuns: 150, includeErrorInReport: true, endOnFailure: true },
@@ -202,9 +190,9 @@ test('a subscriber that connects later gets the stored status as its first event
   const cases: (string | number)[] = ['a\nb\r\nc\rd', 'data: forged\n\nid: 1\nevent: y\nretry: 1\n:comment', 'x\ud800y\udc00z', '\u2028\u0000\u0085', 1e21, -0];
   for (const status of cases) {
     const userid = `later-${randomUUID()}`;
-    const res = await ping(service.url, userid, status, 'inj');
+    const res = await ping(shared.service.url, userid, status, 'inj');
     t.is(res.status, 200);
-    const late = new StreamClient(`${service.url}/subscribe/${userid}`);
+    const late = new StreamClient(`${shared.service.url}/subscribe/${userid}`);
     try {
       await late.count(1);
       await sleep(50);
