@@ -24,24 +24,8 @@ export interface ConnectResult {
   ttfc: ReturnType<Histogram['summary']>;
 }
 
-export interface Stats {
-  open: number;
-  dropped: number;
-  delivered: number;
-  other: number;
-  dups: number;
-  gaps: number;
-  complete: number;
-  incomplete: number;
-  expected: number;
-  hist: Histogram;
-  /** worst worker event-loop delay since the last reset (client-side stalls) */
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-  seqCount: number[];
-  seqMax: number[];
-  timeline: number[];
-}
+/** A worker's stats merged over all workers: the same fields, with a live Histogram. */
+export type Stats = Omit<StatsMsg, 't' | 'hist'> & { hist: Histogram };
 
 /** The slow spots of a latency timeline: [seconds since reset, worst ms] where worst > minMs. */
 export function slowSpots(tl: number[], minMs: number, max = 20): [number, number][] {
@@ -54,6 +38,19 @@ export function slowSpots(tl: number[], minMs: number, max = 20): [number, numbe
 
 function addReasons(into: Record<string, number>, r: Record<string, number>): void {
   for (const [k, v] of Object.entries(r)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** What connect and churn results share, merged over workers: failures summed, the longest run, one histogram. */
+function mergeAttempts(rs: { failed: number; reasons: Record<string, number>; ms: number; ttfc: Parameters<Histogram['merge']>[0] }[]) {
+  const h = new Histogram();
+  const out = { failed: 0, reasons: {} as Record<string, number>, ms: 0 };
+  for (const r of rs) {
+    out.failed += r.failed;
+    out.ms = Math.max(out.ms, r.ms);
+    addReasons(out.reasons, r.reasons);
+    h.merge(r.ttfc);
+  }
+  return { ...out, ttfc: h.summary() };
 }
 
 export class Pool {
@@ -155,17 +152,7 @@ export class Pool {
         trackSeqs: o.trackSeqs ?? 0,
       };
     }, timeoutMs + n * 2 + 30000);
-    const h = new Histogram();
-    const out: ConnectResult = { ok: 0, failed: 0, reasons: {}, ms: 0, ttfc: h.summary() };
-    for (const r of rs) {
-      out.ok += r.ok;
-      out.failed += r.failed;
-      out.ms = Math.max(out.ms, r.ms);
-      addReasons(out.reasons, r.reasons);
-      h.merge(r.ttfc);
-    }
-    out.ttfc = h.summary();
-    return out;
+    return { ok: rs.reduce((n, r) => n + r.ok, 0), ...mergeAttempts(rs) };
   }
 
   async stats(pings: number): Promise<Stats> {
@@ -230,17 +217,7 @@ export class Pool {
       }),
       o.durationMs + 30000,
     );
-    const h = new Histogram();
-    const out = { cycles: 0, failed: 0, reasons: {} as Record<string, number>, ms: 0, ttfc: h.summary() };
-    for (const r of rs) {
-      out.cycles += r.cycles;
-      out.failed += r.failed;
-      out.ms = Math.max(out.ms, r.ms);
-      addReasons(out.reasons, r.reasons);
-      h.merge(r.ttfc);
-    }
-    out.ttfc = h.summary();
-    return out;
+    return { cycles: rs.reduce((n, r) => n + r.cycles, 0), ...mergeAttempts(rs) };
   }
 
   /** Status of the first data event of each path (the cached last ping), null if none. */
