@@ -45,20 +45,23 @@ import { formatTop, topSelf } from './profile.js';
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 
 function parseArgs(argv: string[]) {
-  const a = { scenario: '', n: 15000, target: 'both', runs: 1, profile: false, build: false, ours: '', snapshot: true };
+  const a = { scenario: '', n: 15000, target: 'both', runs: 1, profile: false, build: false, ours: '', snapshot: true, workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
+    // `--name value` or `--name=value`; exact names, so `--n` never swallows `--no-snapshot`.
+    const is = (name: string) => x === name || x.startsWith(`${name}=`);
     const val = () => {
-      const v = x.includes('=') ? x.split('=')[1] : argv[++i];
+      const v = x.includes('=') ? x.slice(x.indexOf('=') + 1) : argv[++i];
       if (v === undefined) throw new Error(`${x} needs a value`);
       return v;
     };
-    if (x.startsWith('--n')) a.n = Number(val());
-    else if (x.startsWith('--target')) a.target = val();
-    else if (x.startsWith('--runs')) a.runs = Number(val());
+    if (is('--n')) a.n = Number(val());
+    else if (is('--target')) a.target = val();
+    else if (is('--runs')) a.runs = Number(val());
+    else if (is('--workers')) a.workers = Number(val());
     else if (x === '--profile') a.profile = true;
     else if (x === '--build') a.build = true;
-    else if (x.startsWith('--ours')) a.ours = val();
+    else if (is('--ours')) a.ours = val();
     else if (x === '--no-snapshot') a.snapshot = false;
     else if (!x.startsWith('-') && !a.scenario) a.scenario = x;
     else throw new Error(`unknown argument ${x}`);
@@ -68,6 +71,7 @@ function parseArgs(argv: string[]) {
   if (!['ours', 'baseline', 'both'].includes(a.target)) throw new Error('--target ours|baseline|both');
   if (!(a.n > 0 && a.n <= 19000)) throw new Error('--n must be 1..19000 (open-file limit 20,000 per process)');
   if (!(a.runs >= 1 && a.runs <= 5)) throw new Error('--runs must be 1..5');
+  if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 8)) throw new Error('--workers must be 1..8');
   return { ...a, names };
 }
 

@@ -1,4 +1,4 @@
-import { fromPromise, setup } from 'xstate';
+import { setup } from 'xstate';
 
 /** Where a subscription writes: its own SSE response. Implemented over uWebSockets.js in src/. */
 export interface StreamSink {
@@ -36,6 +36,10 @@ export interface SubscriptionInput {
 
 export type SubscriptionEvent =
   | { type: 'presence'; ping: PresencePing }
+  /** The stored last pings of the stream's users, read once their channels were live. */
+  | { type: 'replay.loaded'; pings: readonly PresencePing[] }
+  /** The store could not answer the replay read. */
+  | { type: 'replay.failed' }
   | { type: 'keepalive' }
   | { type: 'socket.full' }
   | { type: 'socket.drained' }
@@ -49,11 +53,14 @@ interface SubscriptionContext {
   readonly format: StreamFormat;
   readonly resumeAfter: number;
   /**
-   * Highest seq sent per user, and the newest unsent ping per user while replaying or
-   * congested. Both are mutated in place: a delivery must not allocate (15,000 streams).
+   * Highest seq sent: for a single-user stream in `sentSeq`, for a multi-user stream per user in
+   * `sentPerUser`. Newest unsent ping per user while replaying or congested in `pending`, created
+   * when first needed and dropped once flushed. A one-user stream carries no Map at all: at
+   * 15,000 streams every Map shows (~0.1 KB each), and a delivery must not allocate.
    */
-  readonly sent: Map<string, number>;
-  readonly pending: Map<string, PresencePing>;
+  sentSeq: number;
+  readonly sentPerUser: Map<string, number> | null;
+  pending: Map<string, PresencePing> | null;
   /** Highest id written on this stream: an older ping of another user goes out without `id:`. */
   highestId: number;
 }
@@ -65,26 +72,36 @@ const KEEPALIVE = new TextEncoder().encode(':\n\n');
  */
 const READY = new TextEncoder().encode('event: ready\ndata: {}\n\n');
 
+function sentSeqOf(context: SubscriptionContext, userid: string): number {
+  return context.sentPerUser === null ? context.sentSeq : (context.sentPerUser.get(userid) ?? context.resumeAfter);
+}
+
 function isNewer(context: SubscriptionContext, ping: PresencePing): boolean {
   if (context.clientid !== undefined && ping.clientid !== context.clientid) return false;
-  return ping.seq > (context.sent.get(ping.userid) ?? context.resumeAfter);
+  return ping.seq > sentSeqOf(context, ping.userid);
 }
 
 /** Writes one ping and reports whether the socket took it. */
 function send(context: SubscriptionContext, ping: PresencePing): boolean {
   const withId = ping.seq > context.highestId;
   if (withId) context.highestId = ping.seq;
-  context.sent.set(ping.userid, ping.seq);
+  if (context.sentPerUser === null) context.sentSeq = ping.seq;
+  else context.sentPerUser.set(ping.userid, ping.seq);
   return context.sink.write(ping.frame(context.format, withId));
+}
+
+/** Writes every ping still newer than what was sent, oldest first; false on backpressure. */
+function sendInOrder(context: SubscriptionContext, pings: Iterable<PresencePing>): boolean {
+  let ok = true;
+  for (const ping of [...pings].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) ok = send(context, ping) && ok;
+  return ok;
 }
 
 /** Writes every pending ping still newer than what was sent, oldest first. */
 function flushPending(context: SubscriptionContext): boolean {
-  let ok = true;
-  const pings = [...context.pending.values()].sort((a, b) => a.seq - b.seq);
-  context.pending.clear();
-  for (const ping of pings) if (isNewer(context, ping)) ok = send(context, ping) && ok;
-  return ok;
+  const pending = context.pending;
+  context.pending = null;
+  return pending === null || sendInOrder(context, pending.values());
 }
 
 export const subscriptionMachine = setup({
@@ -93,11 +110,14 @@ export const subscriptionMachine = setup({
     events: {} as SubscriptionEvent,
     input: {} as SubscriptionInput,
   },
-  actors: {
-    /** Waits until the users' channels are subscribed, then reads their stored last pings. */
-    loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(async () => []),
-  },
   actions: {
+    /**
+     * Reads the users' stored last pings once their channels are live, and answers with
+     * `replay.loaded` or `replay.failed` (I/O: injected). An action, not an invoked promise
+     * actor: a child actor and its AbortController per stream cost ~2 KB and a DOMException
+     * on every stream that closes while replaying.
+     */
+    loadCachedPings: () => {},
     /** Joins the hub for every watched user (I/O: injected). */
     register: () => {},
     /** Leaves the hub; nothing of the subscription remains (I/O: injected). */
@@ -119,13 +139,13 @@ export const subscriptionMachine = setup({
     /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
     keepNewest: ({ context, event }) => {
       if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
-      const held = context.pending.get(event.ping.userid);
-      if (!held || held.seq < event.ping.seq) context.pending.set(event.ping.userid, event.ping);
+      const pending = (context.pending ??= new Map());
+      const held = pending.get(event.ping.userid);
+      if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
     },
-    writeCachedThenPending: ({ context, event, self }, cached: readonly PresencePing[]) => {
-      void event;
-      let ok = true;
-      for (const ping of [...cached].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) ok = send(context, ping) && ok;
+    writeCachedThenPending: ({ context, event, self }) => {
+      if (event.type !== 'replay.loaded') return;
+      const ok = sendInOrder(context, event.pings);
       if (!flushPending(context) || !ok) self.send({ type: 'socket.full' });
     },
     writePending: ({ context, self }) => {
@@ -139,7 +159,7 @@ export const subscriptionMachine = setup({
   guards: {
     isNewPingForThisStream: ({ context, event }) => event.type === 'presence' && isNewer(context, event.ping),
     supersedesHeldPing: ({ context, event }) =>
-      event.type === 'presence' && isNewer(context, event.ping) && context.pending.has(event.ping.userid),
+      event.type === 'presence' && isNewer(context, event.ping) && context.pending?.has(event.ping.userid) === true,
   },
   delays: {
     /** SLOW_CLIENT_TIMEOUT: how long a stream may stay congested (provided from config). */
@@ -153,8 +173,9 @@ export const subscriptionMachine = setup({
     clientid: input.clientid,
     format: input.format,
     resumeAfter: input.resumeAfter ?? 0,
-    sent: new Map(),
-    pending: new Map(),
+    sentSeq: input.resumeAfter ?? 0,
+    sentPerUser: input.users.length === 1 ? null : new Map(),
+    pending: null,
     highestId: input.resumeAfter ?? 0,
   }),
   initial: 'opening',
@@ -168,17 +189,13 @@ export const subscriptionMachine = setup({
       always: 'replaying',
     },
     replaying: {
-      invoke: {
-        src: 'loadCachedPings',
-        input: ({ context }) => ({ users: context.users, clientid: context.clientid }),
-        onDone: {
-          target: 'live',
-          actions: [{ type: 'writeCachedThenPending', params: ({ event }) => event.output }, 'announceReady'],
-        },
+      entry: 'loadCachedPings',
+      on: {
+        'replay.loaded': { target: 'live', actions: ['writeCachedThenPending', 'announceReady'] },
         // The store is away: go live without the cached pings; recovery re-reads them.
-        onError: { target: 'live', actions: ['writePending', 'announceReady'] },
+        'replay.failed': { target: 'live', actions: ['writePending', 'announceReady'] },
+        presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }],
       },
-      on: { presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }] },
     },
     live: {
       on: {

@@ -1,4 +1,4 @@
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Hub } from './presence/hub.js';
@@ -71,20 +71,28 @@ export class Subscriptions {
           this.sweep.delete(actor);
           hub.remove(context.users, actor, context.clientid);
         },
+        loadCachedPings: ({ context, self }) => {
+          const actor = self as SubscriptionActor;
+          // A stream closed meanwhile ignores the answer (a stopped actor drops events).
+          this.readCached(context.users, context.clientid).then(
+            (pings) => actor.send({ type: 'replay.loaded', pings }),
+            () => actor.send({ type: 'replay.failed' }),
+          );
+        },
         countSlowClient: () => options.onSlowClient?.(),
         countCoalesced: () => options.onCoalesced?.(),
-      },
-      actors: {
-        loadCachedPings: fromPromise<readonly PresencePing[], { users: readonly string[]; clientid?: string }>(async ({ input }) => {
-          await hub.ready(input.users);
-          const pings = await readWithRetries(() => backend.lastMany(input.users, input.clientid));
-          return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(input.users[i], ping)] : []));
-        }),
       },
       delays: {
         slowClientTimeout: options.slowClientTimeoutMs ?? 60_000,
       },
     });
+  }
+
+  /** Waits until the users' channels are subscribed, then reads their stored last pings. */
+  private async readCached(users: readonly string[], clientid: string | undefined): Promise<PresencePing[]> {
+    await this.options.hub.ready(users);
+    const pings = await readWithRetries(() => this.options.backend.lastMany(users, clientid));
+    return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(users[i], ping)] : []));
   }
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */

@@ -11,6 +11,7 @@ function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, nu
   const per = (k: keyof MemSnapshot) => round((b[k] - a[k]) / Math.max(1, n), 0);
   return {
     gcRssPerConn: per('rss'),
+    gcHeapTotalPerConn: per('heapTotal'),
     gcHeapUsedPerConn: per('heapUsed'),
     gcExternalPerConn: per('external'),
     gcArrayBuffersPerConn: per('arrayBuffers'),

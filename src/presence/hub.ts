@@ -1,5 +1,6 @@
 import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
 import { PresenceEvent } from './presence-event.js';
+import { WatcherIndex } from './watcher-index.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
 /** Anything that receives presence events: a subscription actor. */
@@ -19,7 +20,7 @@ export interface HubHooks {
  * channels they need: subscribed on the first watcher, unsubscribed when the last one leaves.
  */
 export class Hub implements PresenceListener {
-  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly watchers = new WatcherIndex<Watcher>();
   /** Subscriptions still being confirmed by the backend, so later joiners can wait for them. */
   private readonly subscribing = new Map<string, Promise<void>>();
   /** Watched users whose channel subscription failed (store away): retried on join and recovery. */
@@ -37,15 +38,8 @@ export class Hub implements PresenceListener {
   /** Adds a watcher of `users`; the returned promise resolves once their channels are live. */
   add(users: readonly string[], watcher: Watcher, clientid?: string): Promise<void> {
     for (const userid of users) {
-      let set = this.watchers.get(userid);
-      if (!set) {
-        set = new Set();
-        this.watchers.set(userid, set);
-        this.subscribeChannel(userid);
-      } else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) {
-        this.subscribeChannel(userid);
-      }
-      set.add(watcher);
+      if (this.watchers.add(userid, watcher)) this.subscribeChannel(userid);
+      else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) this.subscribeChannel(userid);
       if (clientid !== undefined) this.countPair(userid, clientid, 1);
     }
     return this.ready(users);
@@ -76,11 +70,10 @@ export class Hub implements PresenceListener {
 
   remove(users: readonly string[], watcher: Watcher, clientid?: string): void {
     for (const userid of users) {
-      const set = this.watchers.get(userid);
-      if (!set?.delete(watcher)) continue;
+      const removed = this.watchers.remove(userid, watcher);
+      if (removed === 'absent') continue;
       if (clientid !== undefined) this.countPair(userid, clientid, -1);
-      if (set.size === 0) {
-        this.watchers.delete(userid);
+      if (removed === 'last') {
         this.subscribing.delete(userid);
         this.unsubscribed.delete(userid);
         // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
@@ -96,11 +89,9 @@ export class Hub implements PresenceListener {
   }
 
   onPing(userid: string, ping: StoredPing): void {
-    const set = this.watchers.get(userid);
-    if (!set) return;
+    if (!this.watchers.has(userid)) return;
     const event: SubscriptionEvent = { type: 'presence', ping: new PresenceEvent(userid, ping) };
-    for (const watcher of set) watcher.send(event);
-    this.hooks.onDelivered?.(set.size);
+    this.hooks.onDelivered?.(this.watchers.forEach(userid, (watcher) => watcher.send(event)));
   }
 
   /**
@@ -117,7 +108,7 @@ export class Hub implements PresenceListener {
 
   private async reread(): Promise<void> {
     await Promise.allSettled([...this.unsubscribed].map((userid) => this.subscribeChannel(userid)));
-    const users = [...this.watchers.keys()];
+    const users = [...this.watchers.users()];
     const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string]);
     try {
       const pings = await this.backend.lastMany(users);
