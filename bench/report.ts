@@ -39,6 +39,8 @@ export function humanSummary(o: {
   scenario: string;
   n: number;
   runs: number;
+  /** WORKERS of ours. */
+  workers: number;
   headline: string[];
   results: Partial<Record<'ours' | 'baseline', Metrics>>;
   errors: Partial<Record<'ours' | 'baseline', string>>;
@@ -46,7 +48,7 @@ export function humanSummary(o: {
   checks: Partial<Record<'ours' | 'baseline', Check[]>>;
 }): string {
   const lines: string[] = [];
-  lines.push(`== ${o.scenario}  n=${o.n}  runs=${o.runs}${o.runs > 1 ? ' (medians)' : ''}`);
+  lines.push(`== ${o.scenario}  n=${o.n}  runs=${o.runs}${o.runs > 1 ? ' (medians)' : ''}${o.workers > 1 ? `  ours WORKERS=${o.workers}` : ''}`);
   const w = Math.max(...o.headline.map((h) => h.length), 8);
   lines.push(`${'metric'.padEnd(w)}  ${'ours'.padStart(12)}  ${'baseline'.padStart(12)}  ${'ours/base'.padStart(9)}`);
   for (const k of o.headline) {

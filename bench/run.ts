@@ -1,7 +1,7 @@
 /**
  * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
  *                     [--target ours|baseline|both] [--runs 1] [--profile] [--build]
- *                     [--ours path/to/main.js] [--no-snapshot]
+ *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
  * Ours runs from a copy of dist/ taken at start (see snapshotOurs) unless --ours
  * names an entry or --no-snapshot is given.
  * Each scenario prints ONE JSON line (stdout) followed by a human summary.
@@ -125,7 +125,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
   const t0 = Date.now();
   try {
     redis = await startRedis(dir);
-    server = await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir });
+    server = await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir, workers: opts.workers });
     await waitReady(server);
     log(`${sc.name}/${target}: server pid ${server.pid} on :${server.port}, redis :${redis.port}`);
     const ctx: Ctx = {
@@ -149,7 +149,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
       async restartServer() {
         restarting = true;
         await stopProc(server);
-        server = await startServer(target, { redisPort: redis!.port, dir, admin: sc.admin });
+        server = await startServer(target, { redisPort: redis!.port, dir, admin: sc.admin, workers: opts.workers });
         await waitReady(server);
         ctx.server = server;
         restarting = false;
@@ -252,6 +252,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     n: opts.n,
     runs: opts.runs,
     profiled: opts.profile,
+    oursWorkers: opts.workers,
     at: new Date().toISOString(),
     node: process.version,
     cpus: `${os.cpus().length}x ${os.cpus()[0]?.model ?? '?'}`,
@@ -265,7 +266,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     profiles: profiles.length ? profiles.map((p) => ({ dir: p.dir })) : undefined,
   };
   process.stdout.write(JSON.stringify(line) + '\n');
-  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, headline: sc.headline, results, errors, ratio, checks }) + '\n\n');
+  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, results, errors, ratio, checks }) + '\n\n');
 }
 
 async function main(): Promise<void> {
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
   if (a.ours) setOursEntry(a.ours);
   else if (a.snapshot && a.target !== 'baseline' && fs.existsSync(oursEntryPath())) log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
   const targets: TargetName[] = a.target === 'both' ? ['ours', 'baseline'] : [a.target as TargetName];
-  const opts: Opts = { n: a.n, runs: a.runs, profile: a.profile };
+  const opts: Opts = { n: a.n, runs: a.runs, profile: a.profile, workers: a.workers };
   for (const name of a.names) await runScenario(SCENARIOS[name], targets, opts);
 }
 

@@ -146,6 +146,8 @@ export interface ServerOpts {
   dir: string;
   admin?: boolean;
   profileDir?: string;
+  /** WORKERS for ours; ignored by the baseline. Default 1. */
+  workers?: number;
 }
 
 export interface Server extends Proc {
@@ -166,6 +168,7 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
     REDIS: `127.0.0.1:${o.redisPort}`,
     ADMIN_LISTEN: adminPort ? `127.0.0.1:${adminPort}` : '',
     LOG_LEVEL: 'warn',
+    WORKERS: String(o.workers ?? 1),
     NODE_ENV: 'production',
     BENCH_PROF_DIR: o.profileDir ?? '',
   };

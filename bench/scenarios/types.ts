@@ -4,6 +4,8 @@ export interface Opts {
   n: number;
   runs: number;
   profile: boolean;
+  /** WORKERS for ours (uWebSockets.js apps in worker threads); the baseline always has one thread. */
+  workers: number;
 }
 
 export interface Ctx {
