@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
+import { ChannelBatcher } from './channel-batcher.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
@@ -37,6 +38,8 @@ export class RedisPresence implements PresenceBackend {
   private readonly writer: Commands;
   private readonly subscriber: Redis | Cluster;
   private readonly channels = new Set<string>();
+  /** Standalone only: SSUBSCRIBE in a cluster takes channels of one slot per command. */
+  private readonly batcher: ChannelBatcher | null;
   private listener: PresenceListener | null = null;
   private available = false;
   private wasDown = false;
@@ -90,6 +93,11 @@ export class RedisPresence implements PresenceBackend {
     // hold back reads (and a shard that lost its replicas answers 503, not every shard).
     this.writer = this.waitReplicas > 0 ? (open('commands') as Commands) : this.commands;
     this.subscriber = open('subscriber');
+    const subscriber = this.subscriber;
+    this.batcher =
+      subscriber instanceof Redis
+        ? new ChannelBatcher((op, channels) => (op === 'subscribe' ? subscriber.subscribe(...channels) : subscriber.unsubscribe(...channels)))
+        : null;
     if (this.mode === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
     else this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
     // A fixed key count lets ioredis route (and auto-pipeline) the script by its first key's slot.
@@ -175,15 +183,15 @@ export class RedisPresence implements PresenceBackend {
   async subscribe(userid: string): Promise<void> {
     const channel = this.keys.channel(userid);
     this.channels.add(channel);
-    if (this.mode === 'cluster') await (this.subscriber as Cluster).ssubscribe(channel);
-    else await (this.subscriber as Redis).subscribe(channel);
+    if (this.batcher) await this.batcher.subscribe(channel);
+    else await (this.subscriber as Cluster).ssubscribe(channel);
   }
 
   async unsubscribe(userid: string): Promise<void> {
     const channel = this.keys.channel(userid);
     this.channels.delete(channel);
-    if (this.mode === 'cluster') await (this.subscriber as Cluster).sunsubscribe(channel);
-    else await (this.subscriber as Redis).unsubscribe(channel);
+    if (this.batcher) await this.batcher.unsubscribe(channel);
+    else await (this.subscriber as Cluster).sunsubscribe(channel);
   }
 
   channelCount(): number {
