@@ -6,6 +6,13 @@ import { waitDelivered } from './util.js';
 import { num, round, type Scenario } from './types.js';
 
 const LIMIT_BYTES = 5 * 1024;
+/**
+ * Idle streams are held for hours, so the target is checked on the RSS after SETTLED_MS of idling:
+ * by then V8's memory reducer has run (it waits ~8 s after the last allocation burst, then
+ * compacts and shrinks the young generation; measured here: it finishes 25–40 s after the
+ * connect burst). The RSS a few seconds after connecting is reported too (bytesPerConnIdle).
+ */
+const SETTLED_MS = 50_000;
 
 function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, number> {
   const per = (k: keyof MemSnapshot) => round((b[k] - a[k]) / Math.max(1, n), 0);
@@ -26,10 +33,12 @@ export const hold: Scenario = {
     'connected',
     'failed',
     'connectSec',
+    'bytesPerConnSettled',
     'bytesPerConnIdle',
     'bytesPerConnAfterPing',
     'rssStartKiB',
     'rssIdleKiB',
+    'rssSettledKiB',
     'rssAfterPingKiB',
     'serverCpuConnectMs',
     'pingDelivered',
@@ -53,6 +62,8 @@ export const hold: Scenario = {
     ctx.log(`connected ${conn.ok}, failed ${conn.failed} in ${round(conn.ms / 1000)} s; settling`);
     const idle = await settledRss(pid, 3000, 3, 1000);
     const mem1 = await ctx.memSnapshot();
+    ctx.log(`holding the idle streams until ${SETTLED_MS / 1000} s after connecting`);
+    const settled = await settledRss(pid, Math.max(0, SETTLED_MS - 5000 - 10_000), 3, 5000);
 
     const pinger = new Pinger(t.host, t.port, 64);
     ctx.defer(() => pinger.close());
@@ -72,7 +83,10 @@ export const hold: Scenario = {
       rssStartKiB: rss0,
       rssIdleKiB: idle.last,
       rssAfterPingKiB: after.last,
+      rssSettledKiB: settled.last,
+      rssSettledSamplesKiB: settled.samples.join(' '),
       bytesPerConnIdle: round(((idle.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
+      bytesPerConnSettled: round(((settled.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
       bytesPerConnAfterPing: round(((after.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
       serverCpuConnectMs: round(cpu1 - cpu0, 0),
       // --profile only: where the idle-stream memory sits, per stream, after a full GC
@@ -89,9 +103,13 @@ export const hold: Scenario = {
     };
   },
   checks(m, o) {
-    const b = num(m, 'bytesPerConnIdle');
+    const b = num(m, 'bytesPerConnSettled');
     return [
-      { name: `RSS per idle stream ≤ 5 KiB at ${o.n}`, pass: b <= LIMIT_BYTES, detail: `${b} B/stream` },
+      {
+        name: `RSS per idle stream ≤ 5 KiB at ${o.n} (after ${SETTLED_MS / 1000} s idle)`,
+        pass: b <= LIMIT_BYTES,
+        detail: `${b} B/stream (${m.bytesPerConnIdle} B 5 s after connecting)`,
+      },
       { name: `0 failed of ${o.n}`, pass: num(m, 'failed') === 0 && num(m, 'connected') === o.n, detail: `${m.failed} failed` },
     ];
   },

@@ -38,7 +38,8 @@ export function answerJson(res: HttpResponse, body: unknown): void {
 export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Record<string, string>): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status]);
-    for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
+    // Every acknowledged ping comes here: no entries array when there are no extra headers.
+    if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     res.endWithoutBody(0);
   });
 }
