@@ -1,0 +1,125 @@
+/**
+ * Turns the JSON lines of `npm run bench` into the Markdown result tables of BENCHMARKS.md:
+ *   npm run bench -- all --runs 3 > out.txt;  node --import tsx bench/tables.ts out.txt
+ * One table per scenario: median ours, median baseline, ratio, and every run of each, then the
+ * scenario's PASS/FAIL checks evaluated on the medians.
+ */
+import fs from 'node:fs';
+import { churn } from './scenarios/churn.js';
+import { fanout } from './scenarios/fanout.js';
+import { hold } from './scenarios/hold.js';
+import { hot } from './scenarios/hot.js';
+import { ping } from './scenarios/ping.js';
+import type { Check, Metrics, Scenario } from './scenarios/types.js';
+
+const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
+
+interface Line {
+  scenario: string;
+  n: number;
+  runs: number;
+  oursWorkers?: number;
+  at: string;
+  results: Partial<Record<'ours' | 'baseline', Metrics>>;
+  ratio: Record<string, number>;
+  checks: Partial<Record<'ours' | 'baseline', Check[]>>;
+  raw?: Partial<Record<'ours' | 'baseline', Metrics[]>>;
+}
+
+/** The rows of each scenario's table: metric key and its label. */
+const ROWS: Record<string, [string, string][]> = {
+  hold: [
+    ['bytesPerConnSettled', 'RSS per idle stream, 50 s after connecting (bytes)'],
+    ['bytesPerConnIdle', 'RSS per idle stream, 5 s after connecting (bytes)'],
+    ['bytesPerConnAfterPing', 'RSS per stream after 1 ping/user (bytes)'],
+    ['failed', 'failed connects'],
+    ['connectSec', 'connect all (s)'],
+    ['serverCpuConnectMs', 'server CPU to accept all (ms)'],
+    ['pingLatencyP99Ms', 'one ping to every user: delivery p99 (ms)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+  fanout: [
+    ['deliveredPct', 'delivered %'],
+    ['exactOnceInOrderSubs', 'subs exactly-once in order'],
+    ['p50Ms', 'latency p50 (ms)'],
+    ['p99Ms', 'latency p99 (ms)'],
+    ['maxMs', 'latency max (ms)'],
+    ['serverCpuMs', 'server CPU during pings (ms)'],
+    ['pingAckP99Ms', 'POST /ping → 200, p99 (ms)'],
+    ['pingAckMaxMs', 'POST /ping → 200, max (ms)'],
+    ['clientLoopDelayMaxMs', 'client event-loop lateness, max (ms)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+  hot: [
+    ['pingsReachingAll', 'pings reaching all subscribers (of 50)'],
+    ['reachAllP50Ms', 'time to reach all, p50 (ms)'],
+    ['reachAllMaxMs', 'time to reach all, max (ms)'],
+    ['p50Ms', 'delivery latency p50 (ms)'],
+    ['cpuUsPerDelivery', 'server CPU per delivery (µs)'],
+    ['userUsPerDelivery', '  of which user (µs)'],
+    ['sysUsPerDelivery', '  of which kernel (µs)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+  ping: [
+    ['rps64', 'req/s @64'],
+    ['p50Ms64', 'p50 @64 (ms)'],
+    ['p99Ms64', 'p99 @64 (ms)'],
+    ['rps256', 'req/s @256'],
+    ['p99Ms256', 'p99 @256 (ms)'],
+    ['non2xx', 'non-2xx'],
+    ['storedMatched', 'last ping stored (matched)'],
+    ['storedChecked', '  of users checked'],
+    ['serverCpuPct64', 'server CPU @64 (% core)'],
+    ['serverCpuUsPerPing64', 'server CPU per ping @64 (µs)'],
+    ['redisCpuPct64', 'redis CPU @64 (% core)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+  churn: [
+    ['cyclesPerSec', 'cycles/s'],
+    ['cycles', 'cycles in 10 s'],
+    ['failed', 'failed'],
+    ['rssGrowthPct', 'RSS growth after (%)'],
+    ['rssStartKiB', 'RSS start (KiB)'],
+    ['rssEndKiB', 'RSS end (KiB)'],
+    ['liveActors', 'live actors after'],
+    ['rssEndRound2KiB', 'RSS after a 2nd round (KiB)'],
+    ['rssGrowthRound2Pct', 'growth in the 2nd round (%)'],
+    ['liveActorsRound2', 'live actors after 2nd round'],
+    ['rssSettledKiB', 'RSS 50 s after the 2nd round (KiB)'],
+    ['rssSettledGrowthPct', 'RSS growth 50 s after (%)'],
+    ['serverCpuMs', 'server CPU (ms)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+};
+
+const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+export function table(line: Line): string {
+  const out: string[] = [];
+  const workers = (line.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${line.oursWorkers}` : '';
+  out.push(`_${line.runs} run${line.runs > 1 ? 's' : ''} of ${line.n} streams${workers}, finished ${line.at}_`, '');
+  out.push('| metric | ours | baseline | ours/baseline | ours runs | baseline runs |', '|---|---:|---:|---:|---|---|');
+  for (const [key, label] of ROWS[line.scenario] ?? []) {
+    const runs = (t: 'ours' | 'baseline') => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]!] : [])).map((m) => cell(m[key])).join(', ');
+    out.push(`| ${label} | ${cell(line.results.ours?.[key])} | ${cell(line.results.baseline?.[key])} | ${cell(line.ratio[key])} | ${runs('ours')} | ${runs('baseline')} |`);
+  }
+  out.push('');
+  // The checks as the scenario defines them now (a JSON line carries those of its own day).
+  const opts = { n: line.n, runs: line.runs, profile: false, workers: line.oursWorkers ?? 1 };
+  for (const t of ['ours', 'baseline'] as const) {
+    const result = line.results[t];
+    const checks = result && SCENARIOS[line.scenario] ? SCENARIOS[line.scenario].checks(result, opts) : (line.checks[t] ?? []);
+    for (const c of checks) out.push(`- ${t}: **${c.pass ? 'PASS' : 'FAIL'}** ${c.name} (${c.detail})`);
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1]?.endsWith('tables.ts')) {
+  for (const file of process.argv.slice(2)) {
+    for (const text of fs.readFileSync(file, 'utf8').split('\n')) {
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as Line;
+      process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
+    }
+  }
+}
