@@ -29,26 +29,25 @@ export function createMetrics(source: AdminSource): Metrics {
     for (const instance of instances) if (!instance.absent) fn(instance, String(instance.worker));
   };
 
-  new Gauge({
-    name: 'heartbeat_streams_open',
-    help: 'SSE streams open on this worker (one subscription actor each).',
-    labelNames: ['worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => this.set({ worker }, i.streams));
-    },
-  });
-  new Gauge({
-    name: 'heartbeat_watched_users',
-    help: 'Users watched by at least one stream of this worker.',
-    labelNames: ['worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => this.set({ worker }, i.watchedUsers));
-    },
-  });
+  // One series per worker, read from its snapshot: a gauge is set, a mirrored counter re-counted.
+  const perWorker = (kind: 'gauge' | 'counter') => (name: string, help: string, read: (i: InstanceSnapshot) => number) => {
+    const config = { name, help, labelNames: ['worker'] as const, registers };
+    if (kind === 'gauge') return new Gauge({ ...config, collect() { this.reset(); each((i, worker) => this.set({ worker }, read(i))); } });
+    return new Counter({ ...config, collect() { this.reset(); each((i, worker) => this.inc({ worker }, read(i))); } });
+  };
+  const gauge = perWorker('gauge');
+  const counter = perWorker('counter');
+
+  gauge(
+    'heartbeat_streams_open',
+    'SSE streams open on this worker (one subscription actor each).',
+    (i) => i.streams,
+  );
+  gauge(
+    'heartbeat_watched_users',
+    'Users watched by at least one stream of this worker.',
+    (i) => i.watchedUsers,
+  );
   new Gauge({
     name: 'heartbeat_actors',
     help: 'Live actors by machine and current state (every state listed, 0 when empty).',
@@ -78,17 +77,6 @@ export function createMetrics(source: AdminSource): Metrics {
       });
     },
   });
-  const counter = (name: string, help: string, read: (i: InstanceSnapshot) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['worker'] as const,
-      registers,
-      collect() {
-        this.reset();
-        each((i, worker) => this.inc({ worker }, read(i)));
-      },
-    });
   counter(
     'heartbeat_deliveries_total',
     'Presence events handed to subscription actors (one per watching stream per ping).',
@@ -104,31 +92,21 @@ export function createMetrics(source: AdminSource): Metrics {
     'Streams closed because they stayed congested longer than SLOW_CLIENT_TIMEOUT.',
     (i) => i.slowClientsClosed,
   );
-  new Gauge({
-    name: 'heartbeat_store_up',
-    help: "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.",
-    labelNames: ['worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => this.set({ worker }, i.storeUp ? 1 : 0));
-    },
-  });
+  gauge(
+    'heartbeat_store_up',
+    "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.",
+    (i) => (i.storeUp ? 1 : 0),
+  );
   counter(
     'heartbeat_store_recoveries_total',
     'Times the presence store came back after being unavailable (reconnected and resubscribed).',
     (i) => i.storeRecoveries,
   );
-  new Gauge({
-    name: 'heartbeat_pubsub_channels',
-    help: 'Pub/sub channels this worker is subscribed to (one per watched user).',
-    labelNames: ['worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => this.set({ worker }, i.channels));
-    },
-  });
+  gauge(
+    'heartbeat_pubsub_channels',
+    'Pub/sub channels this worker is subscribed to (one per watched user).',
+    (i) => i.channels,
+  );
 
   return {
     registry,

@@ -2,6 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startBackend, type BackendName } from '../support/backends.js';
 import { startService } from '../support/service.js';
+import { assertEveryPingOnceInOrder, pingEveryUser } from '../support/exactly-once.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -23,27 +24,8 @@ for (const name of ['redis', 'cluster'] as BackendName[]) {
       await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
 
       const perUser = 15;
-      await Promise.all(
-        users.map(async (user, u) => {
-          for (let i = 1; i <= perUser; i++) {
-            const res = await ping(instances[(i + u) % 3].url, user, String(i));
-            if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
-          }
-        }),
-      );
-      const expected = Array.from({ length: perUser + 1 }, (_, i) => String(i));
-      for (const { user, client } of single) {
-        await client.count(perUser + 1);
-        t.deepEqual(client.statuses(), expected, user);
-      }
-      for (const list of lists) {
-        await list.count((perUser + 1) * users.length);
-        for (const user of users) t.deepEqual(list.json().filter((e) => e.userid === user).map((e) => e.status), expected);
-      }
-      // Nothing more arrives afterwards (exactly once).
-      await new Promise((r) => setTimeout(r, 300));
-      t.true(single.every(({ client }) => client.events.length === perUser + 1));
-      t.true(lists.every((c) => c.events.length === (perUser + 1) * users.length));
+      await pingEveryUser(users, perUser, async (user, i) => (await ping(instances[(i + users.indexOf(user)) % 3].url, user, String(i))).status);
+      await assertEveryPingOnceInOrder(t, { users, single, lists }, perUser);
       for (const { client } of single) client.close();
       for (const c of lists) c.close();
     } finally {

@@ -1,10 +1,10 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type BackendName } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { eventually, scrape as scrapeAdmin, series } from '../support/metrics.js';
+import { assertEveryPingOnceInOrder, pingEveryUser } from '../support/exactly-once.js';
 import { StreamClient } from '../support/sse.js';
 import { readUntilEnd } from '../support/stream-reader.js';
 
@@ -94,26 +94,8 @@ for (const name of ['redis', 'embedded'] as BackendName[]) {
       for (const user of users) t.is(await freshPing(service.url, user, '0'), 200);
       await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
       const perUser = 20;
-      await Promise.all(
-        users.map(async (user) => {
-          for (let i = 1; i <= perUser; i++) {
-            const status = await freshPing(service.url, user, String(i));
-            if (status !== 200) throw new Error(`ping answered ${status}`);
-          }
-        }),
-      );
-      const expected = Array.from({ length: perUser + 1 }, (_, i) => String(i));
-      for (const { user, client } of single) {
-        await client.count(perUser + 1);
-        t.deepEqual(client.statuses(), expected, user);
-      }
-      for (const list of lists) {
-        await list.count((perUser + 1) * users.length);
-        for (const user of users) t.deepEqual(list.json().filter((e) => e.userid === user).map((e) => e.status), expected, user);
-      }
-      await sleep(300);
-      t.true(single.every(({ client }) => client.events.length === perUser + 1), 'no duplicate on a single-user stream');
-      t.true(lists.every((c) => c.events.length === (perUser + 1) * users.length), 'no duplicate on a contact list');
+      await pingEveryUser(users, perUser, (user, i) => freshPing(service.url, user, String(i)));
+      await assertEveryPingOnceInOrder(t, { users, single, lists }, perUser);
 
       // Metrics: per-worker series that add up to the process's totals.
       const m = await scrape(service);

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { onProcessExit } from './on-exit.js';
 import { freePort } from './ports.js';
 
 export interface RedisServerOptions {
@@ -64,17 +65,7 @@ function cleanupSync(): void {
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
 }
 
-process.on('exit', cleanupSync);
-// ava ends timed-out workers with SIGTERM, which skips 'exit' handlers. Once cleaned up, re-raise
-// the signal so the default action (terminate) still happens unless someone else handles it.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  const onSignal = (): void => {
-    cleanupSync();
-    process.removeListener(signal, onSignal);
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
-  process.on(signal, onSignal);
-}
+onProcessExit(cleanupSync);
 
 export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
   if (opts.port !== undefined) return launch(opts.port, opts);

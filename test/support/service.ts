@@ -1,22 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { onProcessExit } from './on-exit.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const live = new Set<ChildProcess>();
 function killAll(): void {
   for (const child of live) child.kill('SIGKILL');
 }
-process.on('exit', killAll);
-// ava ends a timed-out test process with SIGTERM, which skips 'exit' handlers: clean up, then
-// re-raise so the process still ends (the Redis harness does the same for its servers).
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  const onSignal = (): void => {
-    killAll();
-    process.removeListener(signal, onSignal);
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
-  process.on(signal, onSignal);
-}
+onProcessExit(killAll);
 
 export interface ServiceProcess {
   /** `http://127.0.0.1:<port>` of the public API. */
