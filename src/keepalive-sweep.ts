@@ -43,6 +43,15 @@ export class KeepaliveSweep<T> {
     this.where.delete(member);
   }
 
+  /** Members in the sweep. */
+  get size(): number {
+    return this.where.size;
+  }
+
+  members(): IterableIterator<T> {
+    return this.where.keys();
+  }
+
   start(): void {
     if (this.timer === null) this.schedule();
   }

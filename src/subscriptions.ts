@@ -44,10 +44,10 @@ async function readWithRetries<T>(read: () => Promise<T>, tries = 3): Promise<T>
 
 /**
  * Every live subscription actor of this process. Each is an independent root actor (children of
- * one parent get slower with every child), tracked here for keepalives, shutdown and counts.
+ * one parent get slower with every child). The keepalive sweep is the one registry of them: every
+ * live stream gets keepalives, so its members also serve shutdown and counts.
  */
 export class Subscriptions {
-  private readonly live = new Set<SubscriptionActor>();
   private readonly sweep: KeepaliveSweep<SubscriptionActor>;
   private readonly machine;
   private readonly maxStreams: number;
@@ -61,13 +61,11 @@ export class Subscriptions {
       actions: {
         register: ({ context, self }) => {
           const actor = self as SubscriptionActor;
-          this.live.add(actor);
           this.sweep.add(actor);
           void hub.add(context.users, actor, context.clientid).catch(() => {});
         },
         unregister: ({ context, self }) => {
           const actor = self as SubscriptionActor;
-          this.live.delete(actor);
           this.sweep.delete(actor);
           hub.remove(context.users, actor, context.clientid);
         },
@@ -97,7 +95,7 @@ export class Subscriptions {
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */
   hasRoom(): boolean {
-    return this.live.size < this.maxStreams;
+    return this.sweep.size < this.maxStreams;
   }
 
   /** Creates and starts the actor of a new stream; it registers itself and writes the head. */
@@ -112,13 +110,13 @@ export class Subscriptions {
   }
 
   size(): number {
-    return this.live.size;
+    return this.sweep.size;
   }
 
   /** Live actors per state of the subscription machine (for metrics and /debug/machines). */
   countByState(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const actor of this.live) {
+    for (const actor of this.sweep.members()) {
       const state = String(actor.getSnapshot().value);
       counts[state] = (counts[state] ?? 0) + 1;
     }
@@ -131,7 +129,7 @@ export class Subscriptions {
    */
   closeAll(minMs = 1_000, maxMs = 10_000): void {
     this.sweep.stop();
-    for (const actor of [...this.live]) {
+    for (const actor of [...this.sweep.members()]) {
       actor.send({ type: 'server.shutdown', retryMs: Math.floor(minMs + Math.random() * (maxMs - minMs)) });
     }
   }

@@ -133,3 +133,15 @@ test('start() twice does not double the visits', (t) => {
   advance(3 * INTERVAL);
   t.is(visitsOf('m').length, 3);
 });
+
+test('the sweep lists its members: added once, gone after delete', (t) => {
+  const { s } = sweep();
+  s.add('a');
+  s.add('b');
+  s.add('a');
+  t.is(s.size, 2);
+  t.deepEqual([...s.members()], ['a', 'b']);
+  s.delete('a');
+  t.is(s.size, 1);
+  t.deepEqual([...s.members()], ['b']);
+});
