@@ -62,7 +62,7 @@ export class Subscriptions {
         register: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.add(actor);
-          void hub.add(context.users, actor, context.clientid).catch(() => {});
+          hub.add(context.users, actor, context.clientid);
         },
         unregister: ({ context, self }) => {
           const actor = self as SubscriptionActor;

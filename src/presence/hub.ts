@@ -35,14 +35,13 @@ export class Hub implements PresenceListener {
     backend.setListener(this);
   }
 
-  /** Adds a watcher of `users`; the returned promise resolves once their channels are live. */
-  add(users: readonly string[], watcher: Watcher, clientid?: string): Promise<void> {
+  /** Adds a watcher of `users`; `ready(users)` tells when their channels are live. */
+  add(users: readonly string[], watcher: Watcher, clientid?: string): void {
     for (const userid of users) {
       if (this.watchers.add(userid, watcher)) this.subscribeChannel(userid);
       else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) this.subscribeChannel(userid);
       if (clientid !== undefined) this.countPair(userid, clientid, 1);
     }
-    return this.ready(users);
   }
 
   private subscribeChannel(userid: string): Promise<void> {

@@ -34,9 +34,11 @@ test('the first watcher of a user subscribes its channel, the last to leave unsu
   const { backend, hub: h } = hub();
   const w1 = new FakeWatcher();
   const w2 = new FakeWatcher();
-  await h.add(['alice'], w1);
+  h.add(['alice'], w1);
+  await h.ready(['alice']);
   t.is(backend.channelCount(), 1);
-  await h.add(['alice'], w2);
+  h.add(['alice'], w2);
+  await h.ready(['alice']);
   t.is(backend.channelCount(), 1, 'one channel whatever the number of watchers');
 
   h.remove(['alice'], w1);
@@ -49,7 +51,8 @@ test('the first watcher of a user subscribes its channel, the last to leave unsu
 test('a watcher of several users holds one channel per user until it leaves', async (t) => {
   const { backend, hub: h } = hub();
   const w = new FakeWatcher();
-  await h.add(['alice', 'bob', 'carol'], w);
+  h.add(['alice', 'bob', 'carol'], w);
+  await h.ready(['alice', 'bob', 'carol']);
   t.is(backend.channelCount(), 3);
   t.is(h.watchedUsers(), 3);
   h.remove(['alice', 'bob', 'carol'], w);
@@ -60,7 +63,8 @@ test('a watcher of several users holds one channel per user until it leaves', as
 test('removing a watcher that was never added changes nothing', async (t) => {
   const { backend, hub: h } = hub();
   const w = new FakeWatcher();
-  await h.add(['alice'], w);
+  h.add(['alice'], w);
+  await h.ready(['alice']);
   h.remove(['alice'], new FakeWatcher());
   h.remove(['bob'], w);
   t.is(backend.channelCount(), 1);
@@ -72,9 +76,12 @@ test("a ping reaches each watcher of its user once, and no other user's watchers
   const aliceOnly = new FakeWatcher();
   const aliceToo = new FakeWatcher();
   const bobOnly = new FakeWatcher();
-  await h.add(['alice'], aliceOnly);
-  await h.add(['alice', 'bob'], aliceToo);
-  await h.add(['bob'], bobOnly);
+  h.add(['alice'], aliceOnly);
+  await h.ready(['alice']);
+  h.add(['alice', 'bob'], aliceToo);
+  await h.ready(['alice', 'bob']);
+  h.add(['bob'], bobOnly);
+  await h.ready(['bob']);
 
   await backend.save('alice', 'phone', 'online');
   await settle();
@@ -89,8 +96,10 @@ test('a watcher that left receives nothing more', async (t) => {
   const { backend, hub: h } = hub();
   const stays = new FakeWatcher();
   const leaves = new FakeWatcher();
-  await h.add(['alice'], stays);
-  await h.add(['alice'], leaves);
+  h.add(['alice'], stays);
+  await h.ready(['alice']);
+  h.add(['alice'], leaves);
+  await h.ready(['alice']);
   h.remove(['alice'], leaves);
 
   await backend.save('alice', '', 'away');
@@ -102,7 +111,8 @@ test('a watcher that left receives nothing more', async (t) => {
 test('a ping of a user nobody watches here is not delivered', async (t) => {
   const { backend, hub: h, delivered } = hub();
   const w = new FakeWatcher();
-  await h.add(['alice'], w);
+  h.add(['alice'], w);
+  await h.ready(['alice']);
   h.onPing('mallory', { time: 1, status: 'x', clientid: '', seq: 1 });
   await backend.save('bob', '', 'online');
   await settle();
@@ -115,8 +125,10 @@ test('watchedUsers counts users with at least one watcher', async (t) => {
   const w1 = new FakeWatcher();
   const w2 = new FakeWatcher();
   t.is(h.watchedUsers(), 0);
-  await h.add(['alice', 'bob'], w1);
-  await h.add(['bob', 'carol'], w2);
+  h.add(['alice', 'bob'], w1);
+  await h.ready(['alice', 'bob']);
+  h.add(['bob', 'carol'], w2);
+  await h.ready(['bob', 'carol']);
   t.is(h.watchedUsers(), 3);
   h.remove(['alice', 'bob'], w1);
   t.is(h.watchedUsers(), 2);
@@ -135,8 +147,10 @@ test('on recovery the last ping of every watched user is read again and delivere
   const alice = new FakeWatcher();
   const bob = new FakeWatcher();
   await backend.save('bob', 'web', 'bob was here');
-  await h.add(['alice'], alice);
-  await h.add(['bob'], bob);
+  h.add(['alice'], alice);
+  await h.ready(['alice']);
+  h.add(['bob'], bob);
+  await h.ready(['bob']);
   await backend.save('alice', 'phone', 'first');
   await backend.save('alice', 'phone', 'before the outage');
   await settle();
@@ -154,7 +168,8 @@ test("on recovery a /client watcher also gets its client's last ping", async (t)
   const phoneWatcher = new FakeWatcher();
   await backend.save('alice', 'phone', 'from the phone');
   await backend.save('alice', 'web', 'from the web');
-  await h.add(['alice'], phoneWatcher, 'phone');
+  h.add(['alice'], phoneWatcher, 'phone');
+  await h.ready(['alice']);
 
   h.onRecovered();
   await settle();
@@ -169,7 +184,8 @@ test('on recovery nothing is delivered for users nobody watches or who never pin
   const { backend, hub: h } = hub();
   const w = new FakeWatcher();
   await backend.save('alice', '', 'x');
-  await h.add(['carol'], w);
+  h.add(['carol'], w);
+  await h.ready(['carol']);
   h.onRecovered();
   await settle();
   t.deepEqual(w.seen(), []);
