@@ -38,6 +38,10 @@ interface WrkResult {
   threads: WrkThread[];
 }
 
+/** Answers other than 200, and socket errors and timeouts, of one wrk run. */
+const non2xxOf = (wrk: WrkResult) => wrk.threads.reduce((sum, t) => sum + t.non200, 0);
+const errorsOf = (wrk: WrkResult) => wrk.errors.connect + wrk.errors.read + wrk.errors.write + wrk.errors.timeout;
+
 function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS): Promise<WrkResult> {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, `http://127.0.0.1:${port}/ping`, '--', tag, String(usersPerThread)];
   return new Promise((resolve, reject) => {
@@ -70,15 +74,13 @@ function expectedStored(tag: string, threads: WrkThread[], usersPerThread: numbe
   return expected;
 }
 
-async function blast(server: Server, redis: Proc, connections: number, threads: number, usersPerThread: number, tag: string) {
+async function blast(server: Server, redis: Proc, connections: number, threads: number, usersPerThread: number, tag: string): Promise<Metrics> {
   const cpu0 = cpuMs(server.pid);
   const r0 = cpuMs(redis.pid);
   const wrk = await runWrk(server.port, threads, connections, tag, usersPerThread);
   const cpu1 = cpuMs(server.pid);
   const r1 = cpuMs(redis.pid);
   const seconds = wrk.durationUs / 1e6;
-  const non2xx = wrk.threads.reduce((sum, t) => sum + t.non200, 0);
-  const errors = wrk.errors.connect + wrk.errors.read + wrk.errors.write + wrk.errors.timeout;
   const metrics: Metrics = {
     connections,
     rps: round(wrk.requests / seconds, 0),
@@ -86,14 +88,14 @@ async function blast(server: Server, redis: Proc, connections: number, threads: 
     p50Ms: round(wrk.p50Us / 1000, 2),
     p99Ms: round(wrk.p99Us / 1000, 2),
     maxMs: round(wrk.maxUs / 1000, 2),
-    non2xx,
-    errors,
+    non2xx: non2xxOf(wrk),
+    errors: errorsOf(wrk),
     timeouts: wrk.errors.timeout,
     serverCpuPct: round(((cpu1 - cpu0) / (seconds * 1000)) * 100, 0),
     redisCpuPct: round(((r1 - r0) / (seconds * 1000)) * 100, 0),
     serverCpuUsPerPing: round(((cpu1 - cpu0) * 1000) / Math.max(1, wrk.requests), 1),
   };
-  return { metrics };
+  return metrics;
 }
 
 export const ping: Scenario = {
@@ -105,15 +107,15 @@ export const ping: Scenario = {
     for (const c of [64, 256]) {
       ctx.log(`wrk ${c} connections, 2 threads, ${SECONDS} s`);
       await ctx.profileWindow(c === 64);
-      const { metrics } = await blast(ctx.server, ctx.redis, c, 2, c, `p${c}`);
+      const metrics = await blast(ctx.server, ctx.redis, c, 2, c, `p${c}`);
       for (const [k, v] of Object.entries(metrics)) if (k !== 'connections') out[`${k}${c}`] = v;
     }
     await ctx.profileWindow(false);
     ctx.log('wrk 64 connections, one thread each, 3 s: the storage check');
     const check = await runWrk(ctx.server.port, 64, 64, 'v64', 2, 3);
     const expected = expectedStored('v64', check.threads, 2);
-    out.non2xxCheck = check.threads.reduce((sum, t) => sum + t.non200, 0);
-    out.errorsCheck = check.errors.connect + check.errors.read + check.errors.write + check.errors.timeout;
+    out.non2xxCheck = non2xxOf(check);
+    out.errorsCheck = errorsOf(check);
     out.non2xx = num(out, 'non2xx64') + num(out, 'non2xx256') + num(out, 'non2xxCheck');
     out.errors = num(out, 'errors64') + num(out, 'errors256') + num(out, 'errorsCheck');
 
