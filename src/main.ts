@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.js';
 import { connectBackend } from './presence/connect.js';
 import { RelayServer } from './presence/relay.js';
 import { HeartbeatService } from './service.js';
+import { exitAfterDrain } from './shutdown.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */
@@ -63,23 +64,15 @@ async function run(config: Config, log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, streams: service.subscriptions.size() }, 'shutting down');
-    const deadline = setTimeout(() => {
-      log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timed out');
-      process.exit(1);
-    }, config.shutdownTimeoutSeconds * 1000);
-    service.shutdown().then(
-      () => {
-        clearTimeout(deadline);
+    exitAfterDrain(
+      async () => {
+        await service.shutdown();
         // Last: /readyz answers "shutting down" for the whole drain.
         admin?.close();
         log.info('shutdown complete');
-        // Let uWS flush the final writes before the process goes.
-        setTimeout(() => process.exit(0), 50);
+        return 0;
       },
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
+      { timeoutSeconds: config.shutdownTimeoutSeconds, log, exit: (code) => process.exit(code) },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -137,21 +130,20 @@ async function runWorkers(config: Config, log: Logger, native: boolean): Promise
     void health.then((instances) =>
       log.info({ signal, streams: instances.reduce((n, i) => n + i.streams, 0), workers: config.workers }, 'shutting down'),
     );
-    const deadline = setTimeout(() => {
-      log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timed out');
-      process.exit(1);
-    }, config.shutdownTimeoutSeconds * 1000);
-    void exits.then(async (codes) => {
-      clearTimeout(deadline);
-      // Last: /readyz answers "shutting down" for the whole drain.
-      admin?.close();
-      await relay?.close().catch(() => {});
-      if (codes.some((code) => code !== 0)) exitCode = 1;
-      if (exitCode === 0) log.info('shutdown complete');
-      else log.error({ codes }, 'shutdown complete, exiting with code 1');
-      // Every worker has exited (its sockets closed): nothing of uWS is left open but the admin port.
-      process.exit(exitCode);
-    });
+    exitAfterDrain(
+      async () => {
+        const codes = await exits;
+        // Last: /readyz answers "shutting down" for the whole drain.
+        admin?.close();
+        await relay?.close().catch(() => {});
+        if (codes.some((code) => code !== 0)) exitCode = 1;
+        if (exitCode === 0) log.info('shutdown complete');
+        else log.error({ codes }, 'shutdown complete, exiting with code 1');
+        // Every worker has exited (its sockets closed): nothing of uWS is left open but the admin port.
+        return exitCode;
+      },
+      { timeoutSeconds: config.shutdownTimeoutSeconds, log, exit: (code) => process.exit(code) },
+    );
   };
   const pool: WorkerPool = new WorkerPool({
     config,

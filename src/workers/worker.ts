@@ -5,6 +5,7 @@ import { connectBackend } from '../presence/connect.js';
 import { RelayPresence } from '../presence/relay.js';
 import type { PresenceBackend } from '../presence/types.js';
 import { HeartbeatService } from '../service.js';
+import { exitAfterDrain } from '../shutdown.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 
 /**
@@ -43,28 +44,20 @@ process.on('uncaughtException', (error) => {
   exit(1);
 });
 
-async function shutdown(): Promise<void> {
+function shutdown(): void {
   if (stopping) return;
   stopping = true;
   if (!service) return; // still starting: start() finishes and shuts down
   // The main thread's deadline is SHUTDOWN_TIMEOUT; give up a little before it, so that this
   // thread still closes its sockets and the process exits instead of aborting.
-  const deadline = setTimeout(
-    () => {
-      log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timed out');
-      exit(1);
+  const running = service;
+  exitAfterDrain(
+    async () => {
+      await running.shutdown();
+      return 0;
     },
-    Math.max(100, config.shutdownTimeoutSeconds * 1000 - 500),
+    { timeoutSeconds: config.shutdownTimeoutSeconds, earlierByMs: 500, log, exit },
   );
-  try {
-    await service.shutdown();
-    clearTimeout(deadline);
-    // Let uWS flush the final writes (the streams' closing retry:) before closing every socket.
-    setTimeout(() => exit(0), 50);
-  } catch (error) {
-    log.error({ err: error }, 'shutdown failed');
-    exit(1);
-  }
 }
 
 port.on('message', (message: ToWorker) => {
@@ -76,7 +69,7 @@ port.on('message', (message: ToWorker) => {
       if (service) post({ type: 'snapshot', id: message.id, snapshot: snapshotOf(service, index) });
       return;
     case 'shutdown':
-      void shutdown();
+      shutdown();
       return;
   }
 });
@@ -89,7 +82,7 @@ async function start(): Promise<void> {
   post({ type: 'listening', port: bound, store: backend.mode });
   if (stopping) {
     stopping = false;
-    await shutdown();
+    shutdown();
   }
 }
 
