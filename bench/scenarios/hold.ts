@@ -9,10 +9,11 @@ const LIMIT_BYTES = 5 * 1024;
 /**
  * Idle streams are held for hours, so the target is checked on the RSS after SETTLED_MS of idling:
  * by then V8's memory reducer has run (it waits ~8 s after the last allocation burst, then
- * compacts and shrinks the young generation; measured here: it finishes 25–40 s after the
- * connect burst). The RSS a few seconds after connecting is reported too (bytesPerConnIdle).
+ * compacts and shrinks the young generation; measured here: it finishes 25–50 s after the
+ * connect burst; a 50 s settle sometimes measured just before it: 7.9 instead of 5.6 KB per stream).
+ * The RSS a few seconds after connecting is reported too (bytesPerConnIdle).
  */
-const SETTLED_MS = 50_000;
+const SETTLED_MS = 60_000;
 
 function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, number> {
   const per = (k: keyof MemSnapshot) => round((b[k] - a[k]) / Math.max(1, n), 0);
