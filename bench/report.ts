@@ -1,4 +1,4 @@
-/** Medians across runs, ours/baseline ratios, PASS/FAIL and the human summary. */
+/** Medians across runs, ours/baseline (and ours/floor) ratios, PASS/FAIL and the human summary. */
 import type { Check, Metrics } from './scenarios/types.js';
 
 export function medianOf(runs: Metrics[]): Metrics {
@@ -35,6 +35,8 @@ function fmt(v: unknown): string {
   return String(v);
 }
 
+type Target = 'ours' | 'baseline' | 'floor';
+
 export function humanSummary(o: {
   scenario: string;
   n: number;
@@ -42,22 +44,38 @@ export function humanSummary(o: {
   /** WORKERS of ours. */
   workers: number;
   headline: string[];
-  results: Partial<Record<'ours' | 'baseline', Metrics>>;
-  errors: Partial<Record<'ours' | 'baseline', string>>;
+  /** the targets asked for, in order: one column each */
+  targets: readonly Target[];
+  results: Partial<Record<Target, Metrics>>;
+  errors: Partial<Record<Target, string>>;
+  /** ours/baseline */
   ratio: Record<string, number>;
-  checks: Partial<Record<'ours' | 'baseline', Check[]>>;
+  /** ours/floor, when the floor was measured */
+  ratioFloor?: Record<string, number>;
+  checks: Partial<Record<Target, Check[]>>;
 }): string {
   const lines: string[] = [];
   lines.push(`== ${o.scenario}  n=${o.n}  runs=${o.runs}${o.runs > 1 ? ' (medians)' : ''}${o.workers > 1 ? `  ours WORKERS=${o.workers}` : ''}`);
   const w = Math.max(...o.headline.map((h) => h.length), 8);
-  lines.push(`${'metric'.padEnd(w)}  ${'ours'.padStart(12)}  ${'baseline'.padStart(12)}  ${'ours/base'.padStart(9)}`);
+  const has = (t: Target) => o.targets.includes(t);
+  const ratioCols: [string, Record<string, number>][] = [];
+  if (has('ours') && has('baseline')) ratioCols.push(['ours/base', o.ratio]);
+  if (has('ours') && has('floor') && o.ratioFloor) ratioCols.push(['ours/floor', o.ratioFloor]);
+  const head = [
+    'metric'.padEnd(w),
+    ...o.targets.map((t) => t.padStart(12)),
+    ...ratioCols.map(([name]) => name.padStart(10)),
+  ];
+  lines.push(head.join('  '));
   for (const k of o.headline) {
-    const a = fmt(o.results.ours?.[k]);
-    const b = fmt(o.results.baseline?.[k]);
-    const r = o.ratio[k] !== undefined ? String(o.ratio[k]) : '';
-    lines.push(`${k.padEnd(w)}  ${a.padStart(12)}  ${b.padStart(12)}  ${r.padStart(9)}`);
+    const row = [
+      k.padEnd(w),
+      ...o.targets.map((t) => fmt(o.results[t]?.[k]).padStart(12)),
+      ...ratioCols.map(([, r]) => (r[k] !== undefined ? String(r[k]) : '').padStart(10)),
+    ];
+    lines.push(row.join('  ').trimEnd());
   }
-  for (const t of ['ours', 'baseline'] as const) {
+  for (const t of o.targets) {
     if (o.errors[t]) lines.push(`${t}: ERROR ${o.errors[t]}`);
     for (const c of o.checks[t] ?? []) lines.push(`${t.padEnd(8)} ${mark(c.pass)}  ${c.name}  [${c.detail}]`);
   }

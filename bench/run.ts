@@ -1,7 +1,11 @@
 /**
  * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
- *                     [--target ours|baseline|both] [--runs 1] [--profile] [--build]
+ *                     [--target ours|baseline|floor|both|all|<list>] [--runs 1] [--profile] [--build]
  *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
+ * Targets: ours (dist/src/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
+ * floor (bench/floor/server.ts: uWebSockets.js + ioredis alone, what the platform costs);
+ * both = ours,baseline (the default), all = ours,baseline,floor, or a comma list like ours,floor.
+ * Ratios in the JSON line: `ratio` = ours/baseline, `ratioFloor` = ours/floor (only when floor ran).
  * Ours runs from a copy of dist/ taken at start (see snapshotOurs) unless --ours
  * names an entry or --no-snapshot is given.
  * Each scenario prints ONE JSON line (stdout) followed by a human summary.
@@ -68,11 +72,22 @@ function parseArgs(argv: string[]) {
   }
   const names = a.scenario === 'all' ? Object.keys(SCENARIOS) : [a.scenario];
   if (!names.every((s) => SCENARIOS[s])) throw new Error(`scenario must be one of: ${Object.keys(SCENARIOS).join(', ')}, all`);
-  if (!['ours', 'baseline', 'both'].includes(a.target)) throw new Error('--target ours|baseline|both');
+  const targets = parseTargets(a.target);
   if (!(a.n > 0 && a.n <= 19000)) throw new Error('--n must be 1..19000 (open-file limit 20,000 per process)');
   if (!(a.runs >= 1 && a.runs <= 5)) throw new Error('--runs must be 1..5');
   if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 8)) throw new Error('--workers must be 1..8');
-  return { ...a, names };
+  return { ...a, names, targets };
+}
+
+const TARGETS: readonly TargetName[] = ['ours', 'baseline', 'floor'];
+
+/** `both` = ours,baseline; `all` = ours,baseline,floor; else one target or a comma list (run in the order ours, baseline, floor). */
+function parseTargets(s: string): TargetName[] {
+  const want = s === 'both' ? ['ours', 'baseline'] : s === 'all' ? [...TARGETS] : s.split(',').map((x) => x.trim());
+  if (!want.length || !want.every((t) => (TARGETS as readonly string[]).includes(t))) {
+    throw new Error('--target ours|baseline|floor|both|all or a comma list like ours,floor');
+  }
+  return TARGETS.filter((t) => want.includes(t));
 }
 
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -247,6 +262,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     checks[t] = sc.checks(results[t]!, opts);
   }
   const ratio = ratios(results.ours, results.baseline);
+  const ratioFloor = results.floor ? ratios(results.ours, results.floor) : undefined;
   const line = {
     scenario: sc.name,
     n: opts.n,
@@ -260,23 +276,23 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     oursEntry: oursEntryPath(),
     results,
     ratio,
+    ratioFloor,
     checks,
     errors,
     raw: opts.runs > 1 ? raw : undefined,
     profiles: profiles.length ? profiles.map((p) => ({ dir: p.dir })) : undefined,
   };
   process.stdout.write(JSON.stringify(line) + '\n');
-  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, results, errors, ratio, checks }) + '\n\n');
+  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, checks }) + '\n\n');
 }
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
   if (a.ours) setOursEntry(a.ours);
-  else if (a.snapshot && a.target !== 'baseline' && fs.existsSync(oursEntryPath())) log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
-  const targets: TargetName[] = a.target === 'both' ? ['ours', 'baseline'] : [a.target as TargetName];
+  else if (a.snapshot && a.targets.includes('ours') && fs.existsSync(oursEntryPath())) log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
   const opts: Opts = { n: a.n, runs: a.runs, profile: a.profile, workers: a.workers };
-  for (const name of a.names) await runScenario(SCENARIOS[name], targets, opts);
+  for (const name of a.names) await runScenario(SCENARIOS[name], a.targets, opts);
 }
 
 process.on('exit', killAll);

@@ -34,10 +34,12 @@ export function setOursEntry(p: string): void {
   oursEntry = path.resolve(p);
 }
 const BASELINE_SRC = path.join(ROOT, 'bench/baseline/server.ts');
+const FLOOR_SRC = path.join(ROOT, 'bench/floor/server.ts');
 const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-export type TargetName = 'ours' | 'baseline';
+/** ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts. */
+export type TargetName = 'ours' | 'baseline' | 'floor';
 
 const live = new Set<ChildProcess>();
 export function killAll(): void {
@@ -127,26 +129,41 @@ export async function startRedis(dir: string): Promise<Proc> {
   return { proc, pid: proc.pid!, port, log };
 }
 
-let baselineBuilt: string | null = null;
-/** Compiles bench/baseline/server.ts once (esbuild transform, no bundling) into a temp dir. */
-export async function buildBaseline(): Promise<string> {
-  if (baselineBuilt) return baselineBuilt;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-baseline-'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  const out = path.join(dir, 'server.mjs');
-  const { transform } = await import('esbuild');
-  const r = await transform(fs.readFileSync(BASELINE_SRC, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
-  fs.writeFileSync(out, r.code);
-  baselineBuilt = out;
-  return out;
+const built = new Map<string, Promise<string>>();
+/**
+ * Compiles a single-file reference server (bench/baseline/server.ts, bench/floor/server.ts) once
+ * per invocation: esbuild transform, no bundling, into a temp dir with node_modules linked.
+ */
+function buildReference(name: 'baseline' | 'floor', src: string): Promise<string> {
+  let p = built.get(name);
+  if (!p) {
+    p = (async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hb-${name}-`));
+      process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      const out = path.join(dir, 'server.mjs');
+      const { transform } = await import('esbuild');
+      const r = await transform(fs.readFileSync(src, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
+      fs.writeFileSync(out, r.code);
+      return out;
+    })();
+    built.set(name, p);
+    p.catch(() => built.delete(name));
+  }
+  return p;
 }
+
+/** Compiles bench/baseline/server.ts (node:http + ioredis). */
+export const buildBaseline = () => buildReference('baseline', BASELINE_SRC);
+/** Compiles bench/floor/server.ts (uWebSockets.js + ioredis, nothing else). */
+export const buildFloor = () => buildReference('floor', FLOOR_SRC);
 
 export interface ServerOpts {
   redisPort: number;
   dir: string;
   admin?: boolean;
   profileDir?: string;
-  /** WORKERS for ours; ignored by the baseline. Default 1. */
+  /** WORKERS for ours; ignored by the baseline and the floor. Default 1. */
   workers?: number;
 }
 
@@ -158,7 +175,7 @@ export interface Server extends Proc {
 export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
   const port = await freePort();
   const adminPort = o.admin ? await freePort() : null;
-  const entry = target === 'ours' ? oursEntry : await buildBaseline();
+  const entry = target === 'ours' ? oursEntry : target === 'floor' ? await buildFloor() : await buildBaseline();
   if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
   const nodeArgs: string[] = [];
   if (o.profileDir) nodeArgs.push('--expose-gc', '--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, '--import', PROF_PRELOAD);
@@ -283,7 +300,8 @@ export async function settledRss(pid: number, settleMs = 2000, n = 3, gapMs = 10
  * /debug/machines.json (machines[].counts for the "subscription" machine) or the
  * sum over states of the /metrics gauge heartbeat_actors{machine="subscription"}.
  * A singleton service actor (the ping machine) is not a per-stream actor and is
- * reported apart. Baseline: its live subscription count.
+ * reported apart. Baseline and floor: their live subscription count
+ * (baseline_live_subscriptions / floor_live_subscriptions on /metrics).
  */
 export async function liveActors(adminPort: number | null): Promise<{ value: number | null; source: string; detail?: Record<string, number> }> {
   if (!adminPort) return { value: null, source: 'no admin port' };
@@ -320,7 +338,7 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
         sums.set(key, (sums.get(key) ?? 0) + Number(m[3]));
       }
       const detail = Object.fromEntries(sums);
-      for (const want of [/actor.*machine="subscription"/, /subscri/]) {
+      for (const want of [/actor.*machine="subscription"/, /^(?:baseline|floor)_live_subscriptions$/, /subscri/]) {
         for (const [k, v] of sums) if (want.test(k)) return { value: v, source: `/metrics ${k} (sum over states)`, detail: pick(detail) };
       }
       return { value: null, source: '/metrics has no per-stream actor gauge' };

@@ -2,7 +2,8 @@
  * Turns the JSON lines of `npm run bench` into the Markdown result tables of BENCHMARKS.md:
  *   npm run bench -- all --runs 3 > out.txt;  node --import tsx bench/tables.ts out.txt
  * One table per scenario: median ours, median baseline, ratio, and every run of each, then the
- * scenario's PASS/FAIL checks evaluated on the medians.
+ * scenario's PASS/FAIL checks evaluated on the medians. A line that measured the floor too
+ * (--target all) gets floor and ours/floor columns; without it the table is as before.
  */
 import fs from 'node:fs';
 import { churn } from './scenarios/churn.js';
@@ -14,16 +15,20 @@ import type { Check, Metrics, Scenario } from './scenarios/types.js';
 
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 
+type Target = 'ours' | 'baseline' | 'floor';
+
 interface Line {
   scenario: string;
   n: number;
   runs: number;
   oursWorkers?: number;
   at: string;
-  results: Partial<Record<'ours' | 'baseline', Metrics>>;
+  results: Partial<Record<Target, Metrics>>;
   ratio: Record<string, number>;
-  checks: Partial<Record<'ours' | 'baseline', Check[]>>;
-  raw?: Partial<Record<'ours' | 'baseline', Metrics[]>>;
+  /** ours/floor, present when the floor was measured */
+  ratioFloor?: Record<string, number>;
+  checks: Partial<Record<Target, Check[]>>;
+  raw?: Partial<Record<Target, Metrics[]>>;
 }
 
 /** The rows of each scenario's table: metric key and its label. */
@@ -98,15 +103,24 @@ export function table(line: Line): string {
   const out: string[] = [];
   const workers = (line.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${line.oursWorkers}` : '';
   out.push(`_${line.runs} run${line.runs > 1 ? 's' : ''} of ${line.n} streams${workers}, finished ${line.at}_`, '');
-  out.push('| metric | ours | baseline | ours/baseline | ours runs | baseline runs |', '|---|---:|---:|---:|---|---|');
+  const floor = line.results.floor !== undefined || line.raw?.floor !== undefined;
+  const targets: Target[] = floor ? ['ours', 'baseline', 'floor'] : ['ours', 'baseline'];
+  if (floor) {
+    out.push(
+      '| metric | ours | baseline | floor | ours/baseline | ours/floor | ours runs | baseline runs | floor runs |',
+      '|---|---:|---:|---:|---:|---:|---|---|---|',
+    );
+  } else out.push('| metric | ours | baseline | ours/baseline | ours runs | baseline runs |', '|---|---:|---:|---:|---|---|');
   for (const [key, label] of ROWS[line.scenario] ?? []) {
-    const runs = (t: 'ours' | 'baseline') => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]!] : [])).map((m) => cell(m[key])).join(', ');
-    out.push(`| ${label} | ${cell(line.results.ours?.[key])} | ${cell(line.results.baseline?.[key])} | ${cell(line.ratio[key])} | ${runs('ours')} | ${runs('baseline')} |`);
+    const runs = (t: Target) => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]!] : [])).map((m) => cell(m[key])).join(', ');
+    const medians = targets.map((t) => cell(line.results[t]?.[key]));
+    const ratios = floor ? [cell(line.ratio[key]), cell(line.ratioFloor?.[key])] : [cell(line.ratio[key])];
+    out.push(`| ${[label, ...medians, ...ratios, ...targets.map(runs)].join(' | ')} |`);
   }
   out.push('');
   // The checks as the scenario defines them now (a JSON line carries those of its own day).
   const opts = { n: line.n, runs: line.runs, profile: false, workers: line.oursWorkers ?? 1 };
-  for (const t of ['ours', 'baseline'] as const) {
+  for (const t of targets) {
     const result = line.results[t];
     const checks = result && SCENARIOS[line.scenario] ? SCENARIOS[line.scenario].checks(result, opts) : (line.checks[t] ?? []);
     for (const c of checks) out.push(`- ${t}: **${c.pass ? 'PASS' : 'FAIL'}** ${c.name} (${c.detail})`);

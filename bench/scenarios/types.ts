@@ -4,7 +4,7 @@ export interface Opts {
   n: number;
   runs: number;
   profile: boolean;
-  /** WORKERS for ours (uWebSockets.js apps in worker threads); the baseline always has one thread. */
+  /** WORKERS for ours (uWebSockets.js apps in worker threads); the baseline and the floor always have one thread. */
   workers: number;
 }
 

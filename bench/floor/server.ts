@@ -1,0 +1,236 @@
+/**
+ * Floor presence server for the benchmarks: what uWebSockets.js and Redis alone cost on this
+ * machine. The same API, Redis layout and wire behaviour as bench/baseline/server.ts, written on
+ * uWebSockets.js the way its docs recommend (no XState, no validation beyond the baseline's):
+ *
+ *   POST /ping                         X-User-Claim: {"userid","clientid"}, body {"status"}
+ *   GET  /subscribe/:userid[/client/:clientid]   text/event-stream
+ *
+ * Redis: hash hb:user:<u> {time,status,clientid,id}; channel hb:ping:<u> carries the ready SSE
+ * frame, which is fanned out as one shared Buffer, written to each subscriber in its own cork.
+ * Where the baseline sends MULTI/HSET/PUBLISH/EXEC per ping, the floor sends one script doing
+ * HSET + PUBLISH (just as atomic), auto-pipelined: the cheapest way to the same Redis state.
+ *
+ * Env: LISTEN=host:port, REDIS=host:port, ADMIN_LISTEN=host:port (optional: GET /metrics with
+ * floor_live_subscriptions / floor_live_users, the floor's "live actors").
+ *
+ * uWS rules kept here: onAborted on every response that answers asynchronously and on every
+ * stream; onWritable(() => true) on every stream; nothing touches a response after abort or end;
+ * every write outside a handler (Redis callbacks, timers) is corked, each response in its own cork.
+ */
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import { Redis } from 'ioredis';
+
+const [listenHost, listenPort] = hostPort(process.env.LISTEN ?? '127.0.0.1:8080');
+const [redisHost, redisPort] = hostPort(process.env.REDIS ?? '127.0.0.1:6379');
+const KEEPALIVE_MS = 25_000;
+const MAX_STATUS = 256;
+const CHANNEL_PREFIX = 'hb:ping:';
+
+function hostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(':');
+  return [i > 0 ? s.slice(0, i) : '0.0.0.0', Number(s.slice(i + 1))];
+}
+
+// As in src/http/uws.ts (isNativeUws): the package silently falls back to a slow JS shim when its native
+// binary does not load; a floor measured on the shim would be meaningless.
+if (!/\[native code\]/.test(Function.prototype.toString.call(uWS.App))) {
+  process.stderr.write('floor: uWebSockets.js fell back to its JS shim (no native binary for this Node/glibc); refusing to start\n');
+  process.exit(1);
+}
+
+// Auto-pipelining: the commands of one event-loop turn go to Redis in one write.
+const redis = new Redis({ host: redisHost, port: redisPort, enableAutoPipelining: true }) as Redis & {
+  savePing(user: string, ch: string, time: string, status: string, clientid: string, id: string, frame: string): Promise<unknown>;
+};
+const sub = new Redis({ host: redisHost, port: redisPort });
+// The baseline's MULTI { HSET, PUBLISH } as one script (EVALSHA): atomic the same way, one command
+// to send and parse instead of four.
+redis.defineCommand('savePing', {
+  numberOfKeys: 2,
+  lua: "redis.call('HSET', KEYS[1], 'time', ARGV[1], 'status', ARGV[2], 'clientid', ARGV[3], 'id', ARGV[4]) redis.call('PUBLISH', KEYS[2], ARGV[5]) return 1",
+});
+/** Live streams per user. A response is in its set from its handler until its onAborted. */
+const subscribers = new Map<string, Set<HttpResponse>>();
+let streams = 0;
+const key = (u: string) => `hb:user:${u}`;
+const channel = (u: string) => `${CHANNEL_PREFIX}${u}`;
+let lastId = 0;
+
+function frame(id: string, time: string, status: string): string {
+  return `id: ${id}\ndata: ${JSON.stringify({ time: Number(time), status })}\n\n`;
+}
+
+// One corked write without a closure per response: cork runs its callback synchronously, so the
+// response and the chunk travel in two module slots.
+let wRes: HttpResponse | null = null;
+let wChunk: Buffer | string = '';
+function writeSlot(): void {
+  wRes!.write(wChunk);
+}
+function corkedWrite(res: HttpResponse, chunk: Buffer | string): void {
+  wRes = res;
+  wChunk = chunk;
+  res.cork(writeSlot);
+  wRes = null;
+  wChunk = '';
+}
+
+sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => {
+  const set = subscribers.get(ch.toString('utf8', CHANNEL_PREFIX.length));
+  if (set) for (const res of set) corkedWrite(res, msg);
+});
+
+// One shared sweep instead of a timer per stream.
+const KEEPALIVE = Buffer.from(': keepalive\n\n');
+const keepalive = setInterval(() => {
+  for (const set of subscribers.values()) for (const res of set) corkedWrite(res, KEEPALIVE);
+}, KEEPALIVE_MS);
+
+const STATUS_LINES: Record<number, string> = { 400: '400 Bad Request', 404: '404 Not Found', 503: '503 Service Unavailable' };
+
+/** An empty answer (Content-Length: 0) with this status; call corked (in a handler or a cork). */
+function reply(res: HttpResponse, code: number, closeConnection = false): void {
+  if (code !== 200) res.writeStatus(STATUS_LINES[code]);
+  res.end(undefined, closeConnection);
+}
+
+function handlePing(res: HttpResponse, req: HttpRequest): void {
+  let claim: { userid?: unknown; clientid?: unknown };
+  try {
+    claim = JSON.parse(req.getHeader('x-user-claim'));
+  } catch {
+    return reply(res, 400, true); // body not read: close rather than parse what follows
+  }
+  if (typeof claim?.userid !== 'string' || claim.userid === '') return reply(res, 400, true);
+  const user = claim.userid;
+  const clientid = typeof claim.clientid === 'string' ? claim.clientid : '';
+  let done = false;
+  res.onAborted(() => {
+    done = true;
+  });
+  let chunks: Buffer[] | null = null;
+  res.onData((chunk, isLast) => {
+    if (!isLast) {
+      // uWS neuters the chunk when this callback returns: copy it
+      (chunks ??= []).push(Buffer.from(chunk.slice(0)));
+      return;
+    }
+    const body = chunks ? Buffer.concat([...chunks, Buffer.from(chunk)]) : Buffer.from(chunk);
+    let status: unknown;
+    try {
+      status = JSON.parse(body.toString('utf8')).status;
+    } catch {
+      return answer(400);
+    }
+    if (typeof status !== 'string' || status.length > MAX_STATUS) return answer(400);
+    const time = String(Math.floor(Date.now() / 1000));
+    const id = String(Math.max(Date.now(), ++lastId));
+    lastId = Number(id);
+    redis.savePing(key(user), channel(user), time, status, clientid, id, frame(id, time, status)).then(
+      () => answer(200),
+      () => answer(503),
+    );
+  });
+  function answer(code: number): void {
+    if (done) return;
+    done = true;
+    res.cork(() => reply(res, code));
+  }
+}
+
+const keepOpen = () => true;
+const HEAD = ': heartbeat\n\nretry: 2000\n\n';
+
+function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
+  let user: string;
+  try {
+    user = decodeURIComponent(req.getParameter(0));
+  } catch {
+    return reply(res, 400);
+  }
+  if (user === '') return reply(res, 404);
+  let done = false;
+  res.onWritable(keepOpen);
+  res.onAborted(() => {
+    done = true;
+    streams--;
+    const s = subscribers.get(user);
+    if (!s) return;
+    s.delete(res);
+    if (s.size === 0) {
+      subscribers.delete(user);
+      void sub.unsubscribe(channel(user));
+    }
+  });
+  // in the handler: already corked
+  res
+    .writeStatus('200 OK')
+    .writeHeader('Content-Type', 'text/event-stream')
+    .writeHeader('Cache-Control', 'no-cache')
+    .writeHeader('X-Accel-Buffering', 'no')
+    .write(HEAD);
+  let set = subscribers.get(user);
+  if (!set) {
+    set = new Set();
+    subscribers.set(user, set);
+    void sub.subscribe(channel(user));
+  }
+  set.add(res);
+  streams++;
+  redis.hmget(key(user), 'id', 'time', 'status').then(
+    ([id, time, status]) => {
+      if (id !== null && time !== null && status !== null && !done) corkedWrite(res, frame(id, time, status));
+    },
+    () => {
+      /* cache miss on redis error: stream stays open */
+    },
+  );
+}
+
+const listenSockets: us_listen_socket[] = [];
+function listenOrDie(app: uWS.TemplatedApp, host: string, port: number, what: string): void {
+  app.listen(host, port, (ls) => {
+    if (!ls) {
+      process.stderr.write(`floor: cannot listen on ${host}:${port} (${what})\n`);
+      process.exit(1);
+    }
+    listenSockets.push(ls);
+  });
+}
+
+const app = uWS
+  .App()
+  .post('/ping', handlePing)
+  .get('/subscribe/:userid', handleSubscribe)
+  .get('/subscribe/:userid/client/:clientid', handleSubscribe)
+  // the baseline accepts a trailing slash too
+  .get('/subscribe/:userid/', handleSubscribe)
+  .get('/subscribe/:userid/client/:clientid/', handleSubscribe)
+  .any('/*', (res) => reply(res, 404));
+listenOrDie(app, listenHost, listenPort, 'api');
+
+const adminListen = process.env.ADMIN_LISTEN ?? '';
+if (adminListen) {
+  const [h, p] = hostPort(adminListen);
+  const admin = uWS
+    .App()
+    .get('/metrics', (res) => {
+      res.end(
+        `# TYPE floor_live_subscriptions gauge\nfloor_live_subscriptions ${streams}\n` +
+          `# TYPE floor_live_users gauge\nfloor_live_users ${subscribers.size}\n`,
+      );
+    })
+    .any('/*', (res) => reply(res, 404));
+  listenOrDie(admin, h, p, 'admin');
+}
+
+function shutdown(): void {
+  clearInterval(keepalive);
+  for (const ls of listenSockets.splice(0)) uWS.us_listen_socket_close(ls);
+  void Promise.allSettled([redis.quit(), sub.quit()]).then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
