@@ -177,7 +177,8 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
   const adminPort = o.admin ? await freePort() : null;
   const entry = target === 'ours' ? oursEntry : target === 'floor' ? await buildFloor() : await buildBaseline();
   if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
-  const nodeArgs: string[] = [];
+  // BENCH_NODE_ARGS: extra Node/V8 flags for the server under test (experiments with GC settings).
+  const nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (o.profileDir) nodeArgs.push('--expose-gc', '--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, '--import', PROF_PRELOAD);
   const env = {
     ...process.env,
