@@ -170,6 +170,8 @@ export interface ServerOpts {
 export interface Server extends Proc {
   target: TargetName;
   adminPort: number | null;
+  /** Date.now() when the process was spawned. */
+  startedAt: number;
 }
 
 export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
@@ -191,9 +193,10 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
     BENCH_PROF_DIR: o.profileDir ?? '',
   };
   const log = path.join(o.dir, `${target}.log`);
+  const startedAt = Date.now();
   const proc = spawnLogged(process.execPath, [...nodeArgs, entry], env, log);
   await waitFor(`${target} server`, () => canConnect(port), 30000, proc);
-  return { proc, pid: proc.pid!, port, log, target, adminPort };
+  return { proc, pid: proc.pid!, port, log, target, adminPort, startedAt };
 }
 
 export async function stopProc(p: Proc | undefined, graceMs = 12000): Promise<void> {
@@ -294,6 +297,18 @@ export async function settledRss(pid: number, settleMs = 2000, n = 3, gapMs = 10
     samples.push(rssKiB(pid));
   }
   return { last: samples[samples.length - 1], samples };
+}
+
+/**
+ * The server's RSS once its startup garbage is gone, for "before" figures. V8's memory reducer
+ * first runs about 8 s after start (kLongDelayMs) and gives back 11–13 MB of module-loading
+ * garbage (measured idle, no streams: ours 75 → 63.5 MB, baseline 66 → 52.7, floor 69 → 55.6
+ * between 5 and 10 s). A "before" taken earlier is too high by that much, and every per-stream
+ * figure computed from it too low (~800 B per stream at 15,000). So: not before 15 s after start.
+ */
+export async function startupSettledRss(server: Server, afterStartMs = 15_000): Promise<number> {
+  await sleep(Math.max(0, server.startedAt + afterStartMs - Date.now()));
+  return (await settledRss(server.pid, 0, 3, 1000)).last;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** churn: open a stream, wait for its first comment, destroy the socket; many in parallel for 10 s. */
 import { Pool } from '../client/pool.js';
-import { cpuMs, liveActors, rssKiB, settledRss } from '../server-proc.js';
+import { cpuMs, liveActors, rssKiB, settledRss, startupSettledRss } from '../server-proc.js';
 import { num, round, type Scenario } from './types.js';
 
 const DURATION_MS = 10_000;
@@ -19,7 +19,7 @@ export const churn: Scenario = {
     // 2 workers x 8 source addresses: the TIME_WAIT of ~30k closed streams never runs out of ports
     const pool = new Pool(2, 8);
     ctx.defer(() => pool.close());
-    const rss0 = (await settledRss(pid, 1000, 1)).last;
+    const rss0 = await startupSettledRss(ctx.server);
     const before = await liveActors(ctx.server.adminPort);
     const mem0 = await ctx.memSnapshot();
     const cpu0 = cpuMs(pid);

@@ -1,7 +1,7 @@
 /** hold: N idle streams (one user each); RSS per connection idle and after one ping to each user. */
 import { Pool } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
-import { cpuMs, settledRss, type MemSnapshot } from '../server-proc.js';
+import { cpuMs, settledRss, startupSettledRss, type MemSnapshot } from '../server-proc.js';
 import { waitDelivered } from './util.js';
 import { num, round, type Scenario } from './types.js';
 
@@ -52,7 +52,7 @@ export const hold: Scenario = {
     const pid = ctx.server.pid;
     const pool = Pool.forSockets(n);
     ctx.defer(() => pool.close());
-    const rss0 = (await settledRss(pid, 1000, 1)).last;
+    const rss0 = await startupSettledRss(ctx.server);
     const mem0 = await ctx.memSnapshot();
     await ctx.profileWindow(true);
     const cpu0 = cpuMs(pid);
