@@ -7,13 +7,19 @@ import { num, round, type Scenario } from './types.js';
 
 const LIMIT_BYTES = 5 * 1024;
 /**
- * Idle streams are held for hours, so the target is checked on the RSS after SETTLED_MS of idling:
- * by then V8's memory reducer has run (it waits ~8 s after the last allocation burst, then
- * compacts and shrinks the young generation; measured here: it finishes 25–50 s after the
- * connect burst; a 50 s settle sometimes measured just before it: 7.9 instead of 5.6 KB per stream).
- * The RSS a few seconds after connecting is reported too (bytesPerConnIdle).
+ * Idle streams are held for hours, so the target is checked on the RSS after SETTLED_MS of idling,
+ * once V8's memory reducer has compacted the heap and shrunk the young generation the connect
+ * burst grew. When the process looks idle it runs ~8 s after the burst's last full GC; when the
+ * keepalives' allocations make it look busy, V8 still runs it once 100 s have passed since the last
+ * full GC (memory-reducer.cc: kLongDelayMs 8 s, kWatchdogDelayMs 100 s). Measured here: at 60 s
+ * it had run in some runs and not in others (ours at 15,000: 5.9 KB in one run, 9.2–9.6 KB in
+ * two), so the figure is taken at 110 s. The samples every 5 s are in the JSON
+ * (rssSettledSamplesKiB); the figures 5 s and 60 s after connecting are reported too.
  */
-const SETTLED_MS = 60_000;
+const SETTLED_MS = 110_000;
+const SAMPLE_MS = 5_000;
+/** When bytesPerConn60s is read: what the target was checked on before SETTLED_MS was raised. */
+const EARLY_MS = 60_000;
 
 function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, number> {
   const per = (k: keyof MemSnapshot) => round((b[k] - a[k]) / Math.max(1, n), 0);
@@ -29,12 +35,13 @@ function perStream(a: MemSnapshot, b: MemSnapshot, n: number): Record<string, nu
 
 export const hold: Scenario = {
   name: 'hold',
-  budgetMs: (o) => 120_000 + o.n * 6,
+  budgetMs: (o) => 180_000 + o.n * 6,
   headline: [
     'connected',
     'failed',
     'connectSec',
     'bytesPerConnSettled',
+    'bytesPerConn60s',
     'bytesPerConnIdle',
     'bytesPerConnAfterPing',
     'rssStartKiB',
@@ -64,7 +71,9 @@ export const hold: Scenario = {
     const idle = await settledRss(pid, 3000, 3, 1000);
     const mem1 = await ctx.memSnapshot();
     ctx.log(`holding the idle streams until ${SETTLED_MS / 1000} s after connecting`);
-    const settled = await settledRss(pid, Math.max(0, SETTLED_MS - 5000 - 10_000), 3, 5000);
+    // idle.last was read ~5 s after connecting; then one sample every SAMPLE_MS until SETTLED_MS.
+    const settled = await settledRss(pid, SAMPLE_MS, (SETTLED_MS - 5_000) / SAMPLE_MS, SAMPLE_MS);
+    const at60 = settled.samples[(EARLY_MS - 5_000) / SAMPLE_MS - 1];
 
     const pinger = new Pinger(t.host, t.port, 64);
     ctx.defer(() => pinger.close());
@@ -88,6 +97,7 @@ export const hold: Scenario = {
       rssSettledSamplesKiB: settled.samples.join(' '),
       bytesPerConnIdle: round(((idle.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
       bytesPerConnSettled: round(((settled.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
+      bytesPerConn60s: round(((at60 - rss0) * 1024) / Math.max(1, conn.ok), 0),
       bytesPerConnAfterPing: round(((after.last - rss0) * 1024) / Math.max(1, conn.ok), 0),
       serverCpuConnectMs: round(cpu1 - cpu0, 0),
       // --profile only: where the idle-stream memory sits, per stream, after a full GC
@@ -109,7 +119,7 @@ export const hold: Scenario = {
       {
         name: `RSS per idle stream ≤ 5 KiB at ${o.n} (after ${SETTLED_MS / 1000} s idle)`,
         pass: b <= LIMIT_BYTES,
-        detail: `${b} B/stream (${m.bytesPerConnIdle} B 5 s after connecting)`,
+        detail: `${b} B/stream (${m.bytesPerConn60s} B 60 s and ${m.bytesPerConnIdle} B 5 s after connecting)`,
       },
       { name: `0 failed of ${o.n}`, pass: num(m, 'failed') === 0 && num(m, 'connected') === o.n, detail: `${m.failed} failed` },
     ];
