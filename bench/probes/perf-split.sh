@@ -17,7 +17,7 @@ perf record -q -g -F 2999 -p "$pid" -o "$out/perf.data" -- sleep "$secs" 2>/dev/
 report() { perf report -i "$out/perf.data" --stdio --no-demangle -g none "$@" 2>/dev/null; }
 kernel=$(report --no-children --sort dso | awk '/\[kernel/ {gsub("%","",$1); s+=$1} END {printf "%.1f", s}')
 # "Children" share of a kernel symbol: the first column of its line in a --children report.
-children() { report --children --sort symbol | awk -v sym="$1" '$3=="[k]" && $4==sym {gsub("%","",$1); print $1; exit}'; }
+children() { report --children --sort symbol | awk -v sym="$1" '!found && $3=="[k]" && $4==sym {gsub("%","",$1); print $1; found=1}'; }
 rx=$(children net_rx_action)
 sendto=$(children __sys_sendto)
 echo "samples in kernel:                      ${kernel}%"
