@@ -33,8 +33,6 @@ export function snapshotOurs(): string {
 export function setOursEntry(p: string): void {
   oursEntry = path.resolve(p);
 }
-const BASELINE_SRC = path.join(ROOT, 'bench/baseline/server.ts');
-const FLOOR_SRC = path.join(ROOT, 'bench/floor/server.ts');
 const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -134,7 +132,7 @@ const built = new Map<string, Promise<string>>();
  * Compiles a single-file reference server (bench/baseline/server.ts, bench/floor/server.ts) once
  * per invocation: esbuild transform, no bundling, into a temp dir with node_modules linked.
  */
-function buildReference(name: 'baseline' | 'floor', src: string): Promise<string> {
+function buildReference(name: Exclude<TargetName, 'ours'>): Promise<string> {
   let p = built.get(name);
   if (!p) {
     p = (async () => {
@@ -143,6 +141,7 @@ function buildReference(name: 'baseline' | 'floor', src: string): Promise<string
       fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
       const out = path.join(dir, 'server.mjs');
       const { transform } = await import('esbuild');
+      const src = path.join(ROOT, 'bench', name, 'server.ts');
       const r = await transform(fs.readFileSync(src, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
       fs.writeFileSync(out, r.code);
       return out;
@@ -152,11 +151,6 @@ function buildReference(name: 'baseline' | 'floor', src: string): Promise<string
   }
   return p;
 }
-
-/** Compiles bench/baseline/server.ts (node:http + ioredis). */
-export const buildBaseline = () => buildReference('baseline', BASELINE_SRC);
-/** Compiles bench/floor/server.ts (uWebSockets.js + ioredis, nothing else). */
-export const buildFloor = () => buildReference('floor', FLOOR_SRC);
 
 export interface ServerOpts {
   redisPort: number;
@@ -177,7 +171,7 @@ export interface Server extends Proc {
 export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
   const port = await freePort();
   const adminPort = o.admin ? await freePort() : null;
-  const entry = target === 'ours' ? oursEntry : target === 'floor' ? await buildFloor() : await buildBaseline();
+  const entry = target === 'ours' ? oursEntry : await buildReference(target);
   if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
   // BENCH_NODE_ARGS: extra Node/V8 flags for the server under test (experiments with GC settings).
   const nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -354,7 +348,8 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
         sums.set(key, (sums.get(key) ?? 0) + Number(m[3]));
       }
       const detail = Object.fromEntries(sums);
-      for (const want of [/actor.*machine="subscription"/, /^(?:baseline|floor)_live_subscriptions$/, /subscri/]) {
+      // ours' per-state gauge first; then any live-subscriptions gauge (baseline_…, floor_…)
+      for (const want of [/actor.*machine="subscription"/, /subscri/]) {
         for (const [k, v] of sums) if (want.test(k)) return { value: v, source: `/metrics ${k} (sum over states)`, detail: pick(detail) };
       }
       return { value: null, source: '/metrics has no per-stream actor gauge' };
