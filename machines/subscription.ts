@@ -1,12 +1,24 @@
 import { setup } from 'xstate';
 
-/** Where a subscription writes: its own SSE response. Implemented over uWebSockets.js in src/. */
+/** Who a sink reports its socket to: the subscription actor that opened it. */
+export interface SinkOwner {
+  send(event: SubscriptionEvent): void;
+}
+
+/**
+ * Where a subscription writes: its own SSE response. Implemented over uWebSockets.js in src/.
+ * The sink reports what happens to its socket as events to the owner that opened it:
+ * `socket.full` when a write could not be taken whole (backpressure), `socket.drained` when the
+ * socket can take more again, `socket.aborted` when the client went away. A sink may send its
+ * writes later in the same task (batched with other streams' writes), so `socket.full` can
+ * arrive after the write that caused it: nothing written meanwhile is lost, the socket buffers it.
+ */
 export interface StreamSink {
-  /** Sends the response head, a first comment and the `retry:` hint, flushed at once. */
-  open(): void;
-  /** Writes bytes; false when the socket could not take them all (backpressure). */
-  write(chunk: Uint8Array): boolean;
-  /** Writes `retry: <ms>` and ends the response (server shutdown). */
+  /** Sends the response head, a first comment and the `retry:` hint; reports to `owner` from now on. */
+  open(owner: SinkOwner): void;
+  /** Writes bytes, in order with every earlier write of this stream. */
+  write(chunk: Uint8Array): void;
+  /** Writes `retry: <ms>` and ends the response (server shutdown), after every earlier write. */
   endWithRetry(retryMs: number): void;
   /** Closes the connection at once (slow client). */
   close(): void;
@@ -81,27 +93,25 @@ function isNewer(context: SubscriptionContext, ping: PresencePing): boolean {
   return ping.seq > sentSeqOf(context, ping.userid);
 }
 
-/** Writes one ping and reports whether the socket took it. */
-function send(context: SubscriptionContext, ping: PresencePing): boolean {
+/** Writes one ping. */
+function send(context: SubscriptionContext, ping: PresencePing): void {
   const withId = ping.seq > context.highestId;
   if (withId) context.highestId = ping.seq;
   if (context.sentPerUser === null) context.sentSeq = ping.seq;
   else context.sentPerUser.set(ping.userid, ping.seq);
-  return context.sink.write(ping.frame(context.format, withId));
+  context.sink.write(ping.frame(context.format, withId));
 }
 
-/** Writes every ping still newer than what was sent, oldest first; false on backpressure. */
-function sendInOrder(context: SubscriptionContext, pings: Iterable<PresencePing>): boolean {
-  let ok = true;
-  for (const ping of [...pings].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) ok = send(context, ping) && ok;
-  return ok;
+/** Writes every ping still newer than what was sent, oldest first. */
+function sendInOrder(context: SubscriptionContext, pings: Iterable<PresencePing>): void {
+  for (const ping of [...pings].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) send(context, ping);
 }
 
 /** Writes every pending ping still newer than what was sent, oldest first. */
-function flushPending(context: SubscriptionContext): boolean {
+function flushPending(context: SubscriptionContext): void {
   const pending = context.pending;
   context.pending = null;
-  return pending === null || sendInOrder(context, pending.values());
+  if (pending !== null) sendInOrder(context, pending.values());
 }
 
 export const subscriptionMachine = setup({
@@ -126,16 +136,12 @@ export const subscriptionMachine = setup({
     countSlowClient: () => {},
     /** Counts a held ping replaced by a newer one before it was written (injected for metrics). */
     countCoalesced: () => {},
-    openStream: ({ context }) => context.sink.open(),
-    writePing: ({ context, event, self }) => {
-      if (event.type === 'presence' && !send(context, event.ping)) self.send({ type: 'socket.full' });
+    openStream: ({ context, self }) => context.sink.open(self),
+    writePing: ({ context, event }) => {
+      if (event.type === 'presence') send(context, event.ping);
     },
-    announceReady: ({ context, self }) => {
-      if (!context.sink.write(READY)) self.send({ type: 'socket.full' });
-    },
-    writeKeepalive: ({ context, self }) => {
-      if (!context.sink.write(KEEPALIVE)) self.send({ type: 'socket.full' });
-    },
+    announceReady: ({ context }) => context.sink.write(READY),
+    writeKeepalive: ({ context }) => context.sink.write(KEEPALIVE),
     /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
     keepNewest: ({ context, event }) => {
       if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
@@ -143,14 +149,12 @@ export const subscriptionMachine = setup({
       const held = pending.get(event.ping.userid);
       if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
     },
-    writeCachedThenPending: ({ context, event, self }) => {
+    writeCachedThenPending: ({ context, event }) => {
       if (event.type !== 'replay.loaded') return;
-      const ok = sendInOrder(context, event.pings);
-      if (!flushPending(context) || !ok) self.send({ type: 'socket.full' });
+      sendInOrder(context, event.pings);
+      flushPending(context);
     },
-    writePending: ({ context, self }) => {
-      if (!flushPending(context)) self.send({ type: 'socket.full' });
-    },
+    writePending: ({ context }) => flushPending(context),
     endWithRetry: ({ context, event }) => {
       if (event.type === 'server.shutdown') context.sink.endWithRetry(event.retryMs);
     },

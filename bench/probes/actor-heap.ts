@@ -17,7 +17,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
 const machine = subscriptionMachine.provide({ actions: { register: () => {}, unregister: () => {}, loadCachedPings: () => {} } });
-const sink: StreamSink = { open: () => {}, write: () => true, endWithRetry: () => {}, close: () => {} };
+const sink: StreamSink = { open: () => {}, write: () => {}, endWithRetry: () => {}, close: () => {} };
 const input = (i: number): SubscriptionInput => ({ sink, users: [`user-${i}`], format: 'single' });
 
 function heapPer(make: (i: number) => unknown): number {

@@ -19,7 +19,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
 const FRAME = new Uint8Array(40);
-const sink: StreamSink = { open: () => {}, write: () => true, endWithRetry: () => {}, close: () => {} };
+const sink: StreamSink = { open: () => {}, write: () => {}, endWithRetry: () => {}, close: () => {} };
 const ping = (seq: number): PresencePing => ({ userid: 'u', clientid: 'c', seq, frame: () => FRAME });
 
 let gcsSeen = 0;

@@ -1,38 +1,56 @@
-import type { StreamSink } from '../../machines/subscription.js';
+import type { SinkOwner, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
 import type { HttpResponse } from './uws.js';
+import { WriteBatch, type BatchTarget } from './write-batch.js';
 
 const HEAD_COMMENT = ': heartbeat\n';
 const EMPTY = new Uint8Array(0);
+const SOCKET_FULL: SubscriptionEvent = { type: 'socket.full' };
+const SOCKET_DRAINED: SubscriptionEvent = { type: 'socket.drained' };
+const SOCKET_ABORTED: SubscriptionEvent = { type: 'socket.aborted' };
 
-// A delivery writes inside `res.cork`. One shared callback and three module slots (cork runs it
+/** The writes of every stream of this thread (uWebSockets.js is single-threaded per thread). */
+const batch = new WriteBatch();
+
+// A write runs inside `res.cork`. One shared callback and three module slots (cork runs it
 // synchronously) instead of a closure per delivery or a bound function per stream: at 15,000
 // streams both the garbage and the per-stream bytes show.
-let pendingResponse: HttpResponse | null = null;
-let pendingChunk: Uint8Array = EMPTY;
-let pendingResult = true;
-function writePending(): void {
-  pendingResult = pendingResponse!.write(pendingChunk);
+let corkedResponse: HttpResponse | null = null;
+let corkedChunk: Uint8Array = EMPTY;
+let corkedResult = true;
+function writeCorked(): void {
+  corkedResult = corkedResponse!.write(corkedChunk);
 }
 
 /**
  * A subscription's SSE response over uWebSockets.js. After abort or end the response must never
  * be touched again (uWS would crash the process), so every method checks `done` first. Writes
- * come from Redis callbacks and timers, outside any handler, so each is corked.
+ * come from Redis callbacks and timers, outside any handler, so each is corked; they are queued
+ * in the thread's WriteBatch and sent together once the actors have run (see WriteBatch).
+ *
+ * Constructed inside the request handler: uWS needs `onAborted` before the handler returns, and
+ * `onWritable` on every streaming response (a response that once saw backpressure without it is
+ * closed by uWS about ten seconds later).
  */
-export class UwsStreamSink implements StreamSink {
+export class UwsStreamSink implements StreamSink, BatchTarget {
   private done = false;
+  private owner: SinkOwner | null = null;
 
   constructor(
     private readonly res: HttpResponse,
     private readonly retryMs: number,
-  ) {}
-
-  /** The client went away (onAborted): nothing may be written from now on. */
-  markAborted(): void {
-    this.done = true;
+  ) {
+    res.onAborted(() => {
+      this.done = true;
+      this.owner?.send(SOCKET_ABORTED);
+    });
+    res.onWritable(() => {
+      this.owner?.send(SOCKET_DRAINED);
+      return true;
+    });
   }
 
-  open(): void {
+  open(owner: SinkOwner): void {
+    this.owner = owner;
     if (this.done) return;
     this.res.cork(() => {
       this.res
@@ -44,17 +62,23 @@ export class UwsStreamSink implements StreamSink {
     });
   }
 
-  write(chunk: Uint8Array): boolean {
-    if (this.done) return true;
-    pendingResponse = this.res;
-    pendingChunk = chunk;
-    this.res.cork(writePending);
-    pendingChunk = EMPTY;
-    return pendingResult;
+  write(chunk: Uint8Array): void {
+    if (!this.done) batch.push(this, chunk);
+  }
+
+  /** Called by the batch: the socket write itself; a refused write is reported as `socket.full`. */
+  writeNow(chunk: Uint8Array): void {
+    if (this.done) return;
+    corkedResponse = this.res;
+    corkedChunk = chunk;
+    this.res.cork(writeCorked);
+    corkedChunk = EMPTY;
+    if (!corkedResult) this.owner?.send(SOCKET_FULL);
   }
 
   endWithRetry(retryMs: number): void {
     if (this.done) return;
+    batch.flush();
     this.done = true;
     this.res.cork(() => {
       this.res.write(`retry: ${retryMs}\n\n`);

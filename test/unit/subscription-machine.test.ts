@@ -5,6 +5,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import {
   subscriptionMachine,
   type PresencePing,
+  type SinkOwner,
   type StreamSink,
   type SubscriptionInput,
 } from '../../machines/subscription.js';
@@ -14,7 +15,8 @@ const SLOW_CLIENT_TIMEOUT = 60_000;
 const decoder = new TextDecoder();
 
 /**
- * Records what reaches the client, as text; `accepts` false simulates a full socket. The `ready`
+ * Records what reaches the client, as text; `accepts` false simulates a full socket, reported to
+ * the owner as `socket.full` the way the uWebSockets.js sink does. The `ready`
  * event is counted apart (`readyAfter` is how many log entries preceded it), so the other tests
  * read as the data a client's onmessage sees.
  */
@@ -22,14 +24,16 @@ class FakeSink implements StreamSink {
   readonly log: string[] = [];
   readyAfter: number[] = [];
   accepts = true;
-  open(): void {
+  private owner: SinkOwner | null = null;
+  open(owner: SinkOwner): void {
+    this.owner = owner;
     this.log.push('open');
   }
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array): void {
     const text = decoder.decode(chunk);
     if (text.startsWith('event: ready\n')) this.readyAfter.push(this.log.length);
     else this.log.push(text);
-    return this.accepts;
+    if (!this.accepts) this.owner?.send({ type: 'socket.full' });
   }
   endWithRetry(retryMs: number): void {
     this.log.push(`endWithRetry ${retryMs}`);

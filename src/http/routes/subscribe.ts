@@ -27,18 +27,8 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
     if (options.isClosing()) return answerError(res, Errors.SHUTTING_DOWN);
     if (!options.subscriptions.hasRoom()) return answerError(res, Errors.TOO_MANY_CONNECTIONS);
     const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
-    const sink = new UwsStreamSink(res, options.retryMs);
-    const actor = options.subscriptions.open({ sink, ...target, resumeAfter });
-    res.onAborted(() => {
-      sink.markAborted();
-      actor.send({ type: 'socket.aborted' });
-    });
-    // Always registered: a response that once saw backpressure without a writable handler
-    // is closed by uWS about ten seconds later.
-    res.onWritable(() => {
-      actor.send({ type: 'socket.drained' });
-      return true;
-    });
+    // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
+    options.subscriptions.open({ sink: new UwsStreamSink(res, options.retryMs), ...target, resumeAfter });
   };
 }
 
