@@ -192,7 +192,9 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
     for (const fn of deferred.reverse()) await withTimeout(Promise.resolve().then(fn), 15000, 'cleanup').catch(() => {});
     await stopProc(server);
     await stopProc(redis);
-    if (!failed) fs.rmSync(dir, { recursive: true, force: true });
+    // BENCH_KEEP_LOGS=1 keeps the server and Redis logs (e.g. with BENCH_NODE_ARGS=--trace-gc).
+    if (!failed && !process.env.BENCH_KEEP_LOGS) fs.rmSync(dir, { recursive: true, force: true });
+    else log(`${sc.name}/${target}: logs kept in ${dir}`);
   }
   await sleep(300); // let exited workers be reaped so their CPU shows in our children's times
   // CPU used on this machine by anything that is not this benchmark (other jobs = noise)
