@@ -35,13 +35,25 @@ export class WriteBatch {
     }
   }
 
-  /** Sends everything queued, oldest first. Also called before a stream ends, to keep order. */
+  /**
+   * Sends everything queued, oldest first. Also called before a stream ends, to keep order. A
+   * target that throws (a bug) neither stops the other streams' writes nor wedges the batch: the
+   * first error is rethrown once the batch is empty again.
+   */
   flush(): void {
+    let failure: { error: unknown } | null = null;
     // By index: a write queued by a target while flushing (an actor reacting at once) joins this flush.
-    for (let i = 0; i < this.targets.length; i++) this.targets[i].writeNow(this.chunks[i]);
+    for (let i = 0; i < this.targets.length; i++) {
+      try {
+        this.targets[i].writeNow(this.chunks[i]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
     this.targets.length = 0;
     this.chunks.length = 0;
     this.scheduled = false;
+    if (failure) throw failure.error;
   }
 
   /** Writes waiting to be sent. */

@@ -69,6 +69,27 @@ test('flushing early (a stream ending) sends what is queued; the scheduled flush
   t.deepEqual(sent, ['a:1']);
 });
 
+test('a target that throws does not stop the others, and the batch keeps working', (t) => {
+  const { batch, scheduled, sent, target } = batchByHand();
+  const broken: BatchTarget = {
+    writeNow: () => {
+      throw new Error('broken target');
+    },
+  };
+  const a = target('a');
+  batch.push(a, bytes('1'));
+  batch.push(broken, bytes('2'));
+  batch.push(a, bytes('3'));
+  t.throws(() => scheduled[0](), { message: 'broken target' }, 'the error surfaces once the batch is sent');
+  t.deepEqual(sent, ['a:1', 'a:3']);
+  t.is(batch.size, 0);
+
+  batch.push(a, bytes('4'));
+  t.is(scheduled.length, 2, 'the next write schedules a flush again');
+  scheduled[1]();
+  t.deepEqual(sent, ['a:1', 'a:3', 'a:4']);
+});
+
 test('by default the flush runs at the end of the current task (a microtask)', async (t) => {
   const batch = new WriteBatch();
   const sent: string[] = [];
