@@ -4,6 +4,10 @@
 // snapshot (after a full GC; the server runs with --expose-gc) to
 // $BENCH_PROF_DIR/mem-<pid>-<n>.json. SIGTERM also forces a clean exit after
 // 3 s so that --cpu-prof can write the whole-run profile.
+// BENCH_HEAP_WINDOW=promoted makes the window sample allocations instead (one per
+// BENCH_HEAP_INTERVAL bytes, default 4096) and, at its end, run two scavenges (no full GC)
+// before stopping: what remains are the window's objects that outlived the young generation,
+// live or promoted garbage. Written to $BENCH_PROF_DIR/window-<pid>-<n>.heapprofile.
 import inspector from 'node:inspector';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +19,24 @@ session.connect();
 session.post('Profiler.enable');
 let active = false;
 let n = 0;
+const heapWindow = process.env.BENCH_HEAP_WINDOW === 'promoted';
+if (heapWindow) session.post('HeapProfiler.enable');
 process.on('SIGUSR2', () => {
+  if (heapWindow) {
+    if (!active) {
+      active = true;
+      session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096) });
+      return;
+    }
+    active = false;
+    globalThis.gc?.({ type: 'minor' });
+    globalThis.gc?.({ type: 'minor' });
+    const k = n++;
+    session.post('HeapProfiler.stopSampling', (err, res) => {
+      if (!err) fs.writeFileSync(path.join(dir, `window-${process.pid}-${k}.heapprofile`), JSON.stringify(res.profile));
+    });
+    return;
+  }
   if (!active) {
     active = true;
     session.post('Profiler.start');

@@ -1,4 +1,4 @@
-/** Summarises a V8 .cpuprofile: self time per function (sum of sample time deltas). */
+/** Summarises a V8 .cpuprofile (self time per function) or a .heapprofile (bytes per allocating stack). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './server-proc.js';
@@ -85,12 +85,48 @@ export function formatTop(t: { totalMs: number; entries: SelfEntry[] }): string 
   return lines.join('\n');
 }
 
-// CLI: node --import tsx bench/profile.ts <file.cpuprofile> [top]
+interface HeapNode {
+  callFrame: Node['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * Summarises a sampling heap profile (.heapprofile, as written by BENCH_HEAP_WINDOW): bytes per
+ * allocating stack, the innermost `depth` frames, largest first.
+ */
+export function topAllocations(file: string, top = 15, depth = 8): string {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { head: HeapNode };
+  const short = (cf: Node['callFrame']) => {
+    const url = cf.url.replace(/^.*\/(node_modules|dist)\//, '$1/').replace(/^file:\/\/.*\//, '');
+    return `${cf.functionName || '(anonymous)'}${url ? ` ${url}:${cf.lineNumber + 1}` : ''}`;
+  };
+  const stacks = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode, path: string[]) => {
+    const here = [...path, short(n.callFrame)];
+    if (n.selfSize) {
+      const key = here.slice(-depth).reverse().join(' < ');
+      stacks.set(key, (stacks.get(key) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c, here);
+  };
+  walk(p.head, []);
+  const lines = [`total ${Math.round(total / 1024)} KB sampled`];
+  for (const [stack, bytes] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    lines.push(`${String(Math.round(bytes / 1024)).padStart(8)} KB  ${stack}`);
+  }
+  return lines.join('\n');
+}
+
+// CLI: node --import tsx bench/profile.ts <file.cpuprofile|file.heapprofile> [top]
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
   const f = process.argv[2];
   if (!f) {
-    console.error('usage: profile.ts <file.cpuprofile> [top]');
+    console.error('usage: profile.ts <file.cpuprofile|file.heapprofile> [top]');
     process.exit(2);
   }
-  console.log(formatTop(topSelf(f, Number(process.argv[3] ?? 15))));
+  const top = Number(process.argv[3] ?? 15);
+  console.log(f.endsWith('.heapprofile') ? topAllocations(f, top) : formatTop(topSelf(f, top)));
 }

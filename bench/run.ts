@@ -44,7 +44,7 @@ import { ping } from './scenarios/ping.js';
 import { churn } from './scenarios/churn.js';
 import type { Check, Ctx, Metrics, Opts, Scenario } from './scenarios/types.js';
 import { humanSummary, medianOf, ratios } from './report.js';
-import { formatTop, topSelf } from './profile.js';
+import { formatTop, topAllocations, topSelf } from './profile.js';
 
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 
@@ -220,6 +220,12 @@ function summarizeProfiles(dir: string): Record<string, unknown> {
     } catch (e) {
       res[kind] = { file: f, error: String(e) };
     }
+  }
+  // BENCH_HEAP_WINDOW=promoted: what the window allocated that outlived the young generation
+  const heap = fs.readdirSync(dir).find((f) => f.endsWith('.heapprofile'));
+  if (heap) {
+    res.heapWindow = path.join(dir, heap);
+    process.stdout.write(`\n-- allocations of the window that outlived the young generation (${heap}):\n${topAllocations(path.join(dir, heap), 10)}\n`);
   }
   return res;
 }
