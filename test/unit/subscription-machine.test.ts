@@ -213,6 +213,22 @@ test('a full socket holds only the newest ping per user, then writes them oldest
   t.deepEqual(s.sink.statuses(), ['a10', 'b17', 'a18', 'b19']);
 });
 
+test('a socket.full reported after the write (a batching sink) congests the stream from then on', async (t) => {
+  const s = await openLive();
+  s.presence(ping('a', 5));
+  t.deepEqual(s.sink.statuses(), ['a5']);
+
+  // The uWebSockets.js sink sends its writes at the end of the task and only then learns that
+  // the socket is full; a5 is in the socket's buffer and must not be written again.
+  s.actor.send({ type: 'socket.full' });
+  t.is(s.state(), 'congested');
+  s.presence(ping('a', 6), ping('a', 7));
+  t.deepEqual(s.sink.statuses(), ['a5']);
+
+  s.actor.send({ type: 'socket.drained' });
+  t.deepEqual(s.sink.statuses(), ['a5', 'a7']);
+});
+
 test('a keepalive that fills the socket congests the stream too', async (t) => {
   const s = await openLive();
   s.sink.accepts = false;
