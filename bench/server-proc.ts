@@ -21,7 +21,8 @@ export const oursEntryPath = () => oursEntry;
  */
 export function snapshotOurs(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-ours-'));
-  fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  // preserveTimestamps: oursBuild (the newest mtime under dist/) must name the build, not the copy.
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   oursEntry = path.join(dir, 'dist/src/main.js');
