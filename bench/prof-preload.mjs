@@ -8,6 +8,8 @@
 // BENCH_HEAP_INTERVAL bytes, default 4096) and, at its end, run two scavenges (no full GC)
 // before stopping: what remains are the window's objects that outlived the young generation,
 // live or promoted garbage. Written to $BENCH_PROF_DIR/window-<pid>-<n>.heapprofile.
+// BENCH_HEAP_WINDOW=snapshots writes a heap snapshot at the window's start and at its end
+// (window-<pid>-<n>-start/-end.heapsnapshot; compare with bench/probes/snapshot-diff.mjs).
 import inspector from 'node:inspector';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +23,15 @@ let active = false;
 let n = 0;
 const heapWindow = process.env.BENCH_HEAP_WINDOW === 'promoted';
 if (heapWindow) session.post('HeapProfiler.enable');
+const snapshots = process.env.BENCH_HEAP_WINDOW === 'snapshots';
 process.on('SIGUSR2', () => {
+  if (snapshots) {
+    const edge = active ? 'end' : 'start';
+    const k = active ? n++ : n;
+    active = !active;
+    v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-${edge}.heapsnapshot`));
+    return;
+  }
   if (heapWindow) {
     if (!active) {
       active = true;
