@@ -19,45 +19,46 @@ const dir = process.env.BENCH_PROF_DIR || '.';
 const session = new inspector.Session();
 session.connect();
 session.post('Profiler.enable');
+/** Writes a window's result atomically (the bench waits for a file named window-…). */
+function writeResult(name, text) {
+  const tmp = path.join(dir, `.${name}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, path.join(dir, name));
+}
+
+/** What a measurement window records, by BENCH_HEAP_WINDOW: start(n) and stop(n) for window n. */
+const windows = {
+  // default: a CPU profile of the window
+  cpu: {
+    start: () => session.post('Profiler.start'),
+    stop: (k) =>
+      session.post('Profiler.stop', (err, res) => writeResult(`window-${process.pid}-${k}.cpuprofile`, err ? '{}' : JSON.stringify(res.profile))),
+  },
+  promoted: {
+    start: () => session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096) }),
+    stop: (k) => {
+      // two scavenges, no full GC: young garbage leaves the profile, promoted garbage stays
+      globalThis.gc?.({ type: 'minor' });
+      globalThis.gc?.({ type: 'minor' });
+      session.post('HeapProfiler.stopSampling', (err, res) => {
+        if (!err) writeResult(`window-${process.pid}-${k}.heapprofile`, JSON.stringify(res.profile));
+      });
+    },
+  },
+  snapshots: {
+    start: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-start.heapsnapshot`)),
+    stop: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-end.heapsnapshot`)),
+  },
+};
+const window = windows[process.env.BENCH_HEAP_WINDOW || 'cpu'] ?? windows.cpu;
+if (window === windows.promoted) session.post('HeapProfiler.enable');
+
 let active = false;
 let n = 0;
-const heapWindow = process.env.BENCH_HEAP_WINDOW === 'promoted';
-if (heapWindow) session.post('HeapProfiler.enable');
-const snapshots = process.env.BENCH_HEAP_WINDOW === 'snapshots';
 process.on('SIGUSR2', () => {
-  if (snapshots) {
-    const edge = active ? 'end' : 'start';
-    const k = active ? n++ : n;
-    active = !active;
-    v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-${edge}.heapsnapshot`));
-    return;
-  }
-  if (heapWindow) {
-    if (!active) {
-      active = true;
-      session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096) });
-      return;
-    }
-    active = false;
-    globalThis.gc?.({ type: 'minor' });
-    globalThis.gc?.({ type: 'minor' });
-    const k = n++;
-    session.post('HeapProfiler.stopSampling', (err, res) => {
-      if (!err) fs.writeFileSync(path.join(dir, `window-${process.pid}-${k}.heapprofile`), JSON.stringify(res.profile));
-    });
-    return;
-  }
-  if (!active) {
-    active = true;
-    session.post('Profiler.start');
-    return;
-  }
-  session.post('Profiler.stop', (err, res) => {
-    active = false;
-    const tmp = path.join(dir, `.window-${process.pid}-${n}.tmp`);
-    fs.writeFileSync(tmp, err ? '{}' : JSON.stringify(res.profile));
-    fs.renameSync(tmp, path.join(dir, `window-${process.pid}-${n++}.cpuprofile`));
-  });
+  active = !active;
+  if (active) window.start(n);
+  else window.stop(n++);
 });
 process.on('SIGTERM', () => setTimeout(() => process.exit(0), 3000));
 

@@ -24,6 +24,18 @@ export interface SelfEntry {
   pct: number;
 }
 
+/** Where a frame is, repo-relative (also for a snapshot copy of dist/ in a temp dir); '' for natives. */
+function frameLocation(cf: Node['callFrame']): string {
+  let url = cf.url;
+  // ES modules are file:// URLs, CommonJS modules plain paths
+  if (url.startsWith('file://') || url.startsWith('/')) {
+    const abs = url.startsWith('/') ? url : new URL(url).pathname;
+    const m = /\/(node_modules|dist)\/.*$/.exec(abs);
+    url = m ? m[0].slice(1) : path.relative(ROOT, abs);
+  }
+  return url ? `${url}:${cf.lineNumber + 1}` : '';
+}
+
 export function topSelf(file: string, top = 15): { totalMs: number; entries: SelfEntry[] } {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map<number, Node>();
@@ -32,16 +44,6 @@ export function topSelf(file: string, top = 15): { totalMs: number; entries: Sel
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
-  const loc = (cf: Node['callFrame']) => {
-    let url = cf.url;
-    if (url.startsWith('file://')) {
-      // repo-relative, also for a snapshot copy of dist/ in a temp dir
-      const abs = new URL(url).pathname;
-      const m = /\/(node_modules|dist)\/.*$/.exec(abs);
-      url = m ? m[0].slice(1) : path.relative(ROOT, abs);
-    }
-    return url ? `${url}:${cf.lineNumber + 1}` : '';
-  };
   const selfUs = new Map<number, number>();
   if (p.samples && p.timeDeltas && p.samples.length) {
     // delta i+1 is the time the sample i was "on CPU" for
@@ -58,12 +60,12 @@ export function topSelf(file: string, top = 15): { totalMs: number; entries: Sel
   for (const [id, us] of selfUs) {
     const cf = byId.get(id)!.callFrame;
     const fn = cf.functionName || '(anonymous)';
-    let where = loc(cf);
+    let where = frameLocation(cf);
     // native functions have no location: name the JS caller instead
     const pid = parent.get(id);
     if (!where && !fn.startsWith('(') && pid !== undefined) {
       const pcf = byId.get(pid)!.callFrame;
-      where = `native, called from ${pcf.functionName || '(anonymous)'} ${loc(pcf)}`;
+      where = `native, called from ${pcf.functionName || '(anonymous)'} ${frameLocation(pcf)}`;
     }
     const k = fn + '|' + where;
     const e = agg.get(k) ?? { fn, where, selfMs: 0, pct: 0 };
@@ -97,10 +99,7 @@ interface HeapNode {
  */
 export function topAllocations(file: string, top = 15, depth = 8): string {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { head: HeapNode };
-  const short = (cf: Node['callFrame']) => {
-    const url = cf.url.replace(/^.*\/(node_modules|dist)\//, '$1/').replace(/^file:\/\/.*\//, '');
-    return `${cf.functionName || '(anonymous)'}${url ? ` ${url}:${cf.lineNumber + 1}` : ''}`;
-  };
+  const short = (cf: Node['callFrame']) => `${cf.functionName || '(anonymous)'} ${frameLocation(cf)}`.trim();
   const stacks = new Map<string, number>();
   let total = 0;
   const walk = (n: HeapNode, path: string[]) => {

@@ -205,6 +205,27 @@ export async function stopProc(p: Proc | undefined, graceMs = 12000): Promise<vo
   clearTimeout(t);
 }
 
+/**
+ * Runs `work` against one server under test on a fresh Redis (both in a temp dir), and always
+ * stops both and removes the dir: the set-up of the probes in bench/probes/.
+ */
+export async function withServer<T>(target: TargetName, o: Omit<ServerOpts, 'redisPort' | 'dir'>, work: (server: Server, redis: Proc) => Promise<T>): Promise<T> {
+  if (target === 'ours') snapshotOurs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hb-probe-${target}-`));
+  let redis: Proc | undefined;
+  let server: Server | undefined;
+  try {
+    redis = await startRedis(dir);
+    server = await startServer(target, { ...o, redisPort: redis.port, dir });
+    return await work(server, redis);
+  } finally {
+    await stopProc(server);
+    await stopProc(redis);
+    killAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function alive(p: Proc): boolean {
   return p.proc.exitCode === null && p.proc.signalCode === null;
 }
@@ -306,6 +327,17 @@ export async function startupSettledRss(server: Server, afterStartMs = 15_000): 
   return (await settledRss(server.pid, 0, 3, 1000)).last;
 }
 
+/** The samples of a Prometheus text exposition: metric name, its `{labels}` text ('' if none), value. */
+export function prometheusSamples(text: string): { name: string; labels: string; value: number }[] {
+  const samples: { name: string; labels: string; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line);
+    if (m) samples.push({ name: m[1], labels: m[2] ?? '', value: Number(m[3]) });
+  }
+  return samples;
+}
+
 /**
  * Live per-stream actors from the admin port, null if not available. Ours:
  * /debug/machines.json (machines[].counts for the "subscription" machine) or the
@@ -340,13 +372,11 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
     const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
     if (r.ok) {
       const sums = new Map<string, number>();
-      for (const line of (await r.text()).split('\n')) {
-        if (line.startsWith('#')) continue;
-        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line);
-        if (!m || /_total$|_bucket$|_sum$|_count$|_created$/.test(m[1])) continue;
-        const machine = /machine="([^"]*)"/.exec(m[2] ?? '')?.[1];
-        const key = machine ? `${m[1]}{machine="${machine}"}` : m[1];
-        sums.set(key, (sums.get(key) ?? 0) + Number(m[3]));
+      for (const { name, labels, value } of prometheusSamples(await r.text())) {
+        if (/_total$|_bucket$|_sum$|_count$|_created$/.test(name)) continue;
+        const machine = /machine="([^"]*)"/.exec(labels)?.[1];
+        const key = machine ? `${name}{machine="${machine}"}` : name;
+        sums.set(key, (sums.get(key) ?? 0) + value);
       }
       const detail = Object.fromEntries(sums);
       // ours' per-state gauge first; then any live-subscriptions gauge (baseline_…, floor_…)

@@ -7,49 +7,39 @@
  * are shown for ours only; RSS is read from /proc for every target. It shows where an idle
  * stream's bytes sit (old space, new space, outside the heap) and when V8's memory reducer runs.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Pool } from '../client/pool.js';
-import { killAll, rssKiB, sleep, snapshotOurs, startRedis, startServer, stopProc, type TargetName } from '../server-proc.js';
+import { prometheusSamples, rssKiB, sleep, withServer, type Server, type TargetName } from '../server-proc.js';
 
 const n = Number(process.argv[2] ?? 15_000);
 const seconds = Number(process.argv[3] ?? 120);
 const target = (process.argv[4] ?? 'ours') as TargetName;
 const MiB = 1024 * 1024;
 
-if (target === 'ours') snapshotOurs();
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-idle-heap-'));
-const redis = await startRedis(dir);
-const server = await startServer(target, { redisPort: redis.port, dir, admin: true });
-
-async function heapSpaces(): Promise<string> {
+async function heapSpaces(server: Server): Promise<string> {
   if (target !== 'ours' || !server.adminPort) return '';
-  const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+  const samples = prometheusSamples(await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text());
   const read = (kind: 'used' | 'total', space: string) =>
-    Number(new RegExp(`nodejs_heap_space_size_${kind}_bytes\\{space="${space}"[^}]*\\} (\\S+)`).exec(text)?.[1] ?? NaN) / MiB;
+    (samples.find((s) => s.name === `nodejs_heap_space_size_${kind}_bytes` && s.labels.includes(`space="${space}"`))?.value ?? NaN) / MiB;
   return ['new', 'old', 'code', 'large_object']
     .map((space) => `${space} ${read('used', space).toFixed(1)}/${read('total', space).toFixed(1)} MiB`)
     .join('  ');
 }
 
-const pool = Pool.forSockets(n);
-try {
-  await sleep(15_000); // V8 gives back the startup garbage ~8 s after start (see Method)
-  const rss0 = rssKiB(server.pid);
-  console.log(`before: RSS ${rss0} KiB  ${await heapSpaces()}`);
-  const conn = await pool.connect({ host: '127.0.0.1', port: server.port }, n, { users: n });
-  console.log(`connected ${conn.ok}, failed ${conn.failed}`);
-  for (let s = 5; s <= seconds; s += 5) {
-    await sleep(5_000);
-    const rss = rssKiB(server.pid);
-    const per = Math.round(((rss - rss0) * 1024) / Math.max(1, conn.ok));
-    console.log(`${String(s).padStart(4)} s: RSS ${rss} KiB, ${per} B per stream  ${await heapSpaces()}`);
+await withServer(target, { admin: true }, async (server) => {
+  const pool = Pool.forSockets(n);
+  try {
+    await sleep(15_000); // V8 gives back the startup garbage ~8 s after start (see Method)
+    const rss0 = rssKiB(server.pid);
+    console.log(`before: RSS ${rss0} KiB  ${await heapSpaces(server)}`);
+    const conn = await pool.connect({ host: '127.0.0.1', port: server.port }, n, { users: n });
+    console.log(`connected ${conn.ok}, failed ${conn.failed}`);
+    for (let s = 5; s <= seconds; s += 5) {
+      await sleep(5_000);
+      const rss = rssKiB(server.pid);
+      const per = Math.round(((rss - rss0) * 1024) / Math.max(1, conn.ok));
+      console.log(`${String(s).padStart(4)} s: RSS ${rss} KiB, ${per} B per stream  ${await heapSpaces(server)}`);
+    }
+  } finally {
+    await pool.close();
   }
-} finally {
-  await pool.close();
-  await stopProc(server);
-  await stopProc(redis);
-  killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
+});

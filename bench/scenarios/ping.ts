@@ -28,7 +28,7 @@ interface WrkThread {
   non200: number;
 }
 
-interface WrkResult {
+export interface WrkResult {
   requests: number;
   durationUs: number;
   errors: Record<'connect' | 'read' | 'write' | 'status' | 'timeout', number>;
@@ -42,10 +42,11 @@ interface WrkResult {
 const non2xxOf = (wrk: WrkResult) => wrk.threads.reduce((sum, t) => sum + t.non200, 0);
 const errorsOf = (wrk: WrkResult) => wrk.errors.connect + wrk.errors.read + wrk.errors.write + wrk.errors.timeout;
 
-function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS): Promise<WrkResult> {
+/** One wrk run of bench/wrk/ping.lua against `POST /ping` on 127.0.0.1:port (also used by bench/probes/redis-io.ts). */
+export function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS): Promise<WrkResult> {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, `http://127.0.0.1:${port}/ping`, '--', tag, String(usersPerThread)];
   return new Promise((resolve, reject) => {
-    execFile('wrk', args, { timeout: (SECONDS + 30) * 1000 }, (error, stdout, stderr) => {
+    execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`wrk failed (apt-get install wrk): ${error.message} ${stderr}`));
       const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
       if (!line) return reject(new Error(`wrk printed no WRK_JSON line: ${stdout.slice(-500)}`));
