@@ -1,4 +1,4 @@
-/** Medians across runs, ours/baseline (and ours/floor) ratios, PASS/FAIL and the human summary. */
+/** Medians across runs, ours/baseline (and ours/floor, ours/xstate-floor) ratios, PASS/FAIL and the human summary. */
 import type { Check, Metrics } from './scenarios/types.js';
 
 export function medianOf(runs: Metrics[]): Metrics {
@@ -35,7 +35,7 @@ function fmt(v: unknown): string {
   return String(v);
 }
 
-type Target = 'ours' | 'baseline' | 'floor';
+type Target = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
 
 export function humanSummary(o: {
   scenario: string;
@@ -52,6 +52,8 @@ export function humanSummary(o: {
   ratio: Record<string, number>;
   /** ours/floor, when the floor was measured */
   ratioFloor?: Record<string, number>;
+  /** ours/xstate-floor, when it was measured */
+  ratioXstateFloor?: Record<string, number>;
   checks: Partial<Record<Target, Check[]>>;
 }): string {
   const lines: string[] = [];
@@ -61,6 +63,7 @@ export function humanSummary(o: {
   const ratioCols: [string, Record<string, number>][] = [];
   if (has('ours') && has('baseline')) ratioCols.push(['ours/base', o.ratio]);
   if (has('ours') && has('floor') && o.ratioFloor) ratioCols.push(['ours/floor', o.ratioFloor]);
+  if (has('ours') && has('xstate-floor') && o.ratioXstateFloor) ratioCols.push(['ours/xfloor', o.ratioXstateFloor]);
   const head = [
     'metric'.padEnd(w),
     ...o.targets.map((t) => t.padStart(12)),
@@ -77,7 +80,7 @@ export function humanSummary(o: {
   }
   for (const t of o.targets) {
     if (o.errors[t]) lines.push(`${t}: ERROR ${o.errors[t]}`);
-    for (const c of o.checks[t] ?? []) lines.push(`${t.padEnd(8)} ${mark(c.pass)}  ${c.name}  [${c.detail}]`);
+    for (const c of o.checks[t] ?? []) lines.push(`${t.padEnd(12)} ${mark(c.pass)}  ${c.name}  [${c.detail}]`);
   }
   return lines.join('\n');
 }

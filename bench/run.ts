@@ -1,11 +1,13 @@
 /**
  * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
- *                     [--target ours|baseline|floor|both|all|<list>] [--runs 1] [--profile] [--build]
+ *                     [--target ours|baseline|floor|xstate-floor|both|all|<list>] [--runs 1] [--profile] [--build]
  *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
  * Targets: ours (dist/src/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
- * floor (bench/floor/server.ts: uWebSockets.js + ioredis alone, what the platform costs);
- * both = ours,baseline (the default), all = ours,baseline,floor, or a comma list like ours,floor.
- * Ratios in the JSON line: `ratio` = ours/baseline, `ratioFloor` = ours/floor (only when floor ran).
+ * floor (bench/floor/server.ts: uWebSockets.js + ioredis alone, what the platform costs),
+ * xstate-floor (the floor plus an XState root actor per stream and a ping actor: what the design costs);
+ * both = ours,baseline (the default), all = ours,baseline,floor, or a comma list like ours,xstate-floor.
+ * Ratios in the JSON line: `ratio` = ours/baseline, `ratioFloor` = ours/floor (only when floor ran),
+ * `ratioXstateFloor` = ours/xstate-floor (only when it ran).
  * Ours runs from a copy of dist/ taken at start (see snapshotOurs) unless --ours
  * names an entry or --no-snapshot is given.
  * Each scenario prints ONE JSON line (stdout) followed by a human summary.
@@ -79,13 +81,16 @@ function parseArgs(argv: string[]) {
   return { ...a, names, targets };
 }
 
-const TARGETS: readonly TargetName[] = ['ours', 'baseline', 'floor'];
+const TARGETS: readonly TargetName[] = ['ours', 'baseline', 'floor', 'xstate-floor'];
 
-/** `both` = ours,baseline; `all` = ours,baseline,floor; else one target or a comma list (run in the order ours, baseline, floor). */
+/**
+ * `both` = ours,baseline; `all` = ours,baseline,floor; else one target or a comma list (run in the
+ * order ours, baseline, floor, xstate-floor).
+ */
 function parseTargets(s: string): TargetName[] {
-  const want = s === 'both' ? ['ours', 'baseline'] : s === 'all' ? [...TARGETS] : s.split(',').map((x) => x.trim());
+  const want = s === 'both' ? ['ours', 'baseline'] : s === 'all' ? ['ours', 'baseline', 'floor'] : s.split(',').map((x) => x.trim());
   if (!want.length || !want.every((t) => (TARGETS as readonly string[]).includes(t))) {
-    throw new Error('--target ours|baseline|floor|both|all or a comma list like ours,floor');
+    throw new Error('--target ours|baseline|floor|xstate-floor|both|all or a comma list like ours,xstate-floor');
   }
   return TARGETS.filter((t) => want.includes(t));
 }
@@ -271,6 +276,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
   }
   const ratio = ratios(results.ours, results.baseline);
   const ratioFloor = results.floor ? ratios(results.ours, results.floor) : undefined;
+  const ratioXstateFloor = results['xstate-floor'] ? ratios(results.ours, results['xstate-floor']) : undefined;
   const line = {
     scenario: sc.name,
     n: opts.n,
@@ -285,13 +291,14 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     results,
     ratio,
     ratioFloor,
+    ratioXstateFloor,
     checks,
     errors,
     raw: opts.runs > 1 ? raw : undefined,
     profiles: profiles.length ? profiles.map((p) => ({ dir: p.dir })) : undefined,
   };
   process.stdout.write(JSON.stringify(line) + '\n');
-  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, checks }) + '\n\n');
+  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, ratioXstateFloor, checks }) + '\n\n');
 }
 
 async function main(): Promise<void> {

@@ -37,8 +37,11 @@ export function setOursEntry(p: string): void {
 const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts. */
-export type TargetName = 'ours' | 'baseline' | 'floor';
+/**
+ * ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts;
+ * xstate-floor: the floor with FLOOR_XSTATE=1 (the design's actors and nothing else).
+ */
+export type TargetName = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
 
 const live = new Set<ChildProcess>();
 export function killAll(): void {
@@ -133,7 +136,7 @@ const built = new Map<string, Promise<string>>();
  * Compiles a single-file reference server (bench/baseline/server.ts, bench/floor/server.ts) once
  * per invocation: esbuild transform, no bundling, into a temp dir with node_modules linked.
  */
-function buildReference(name: Exclude<TargetName, 'ours'>): Promise<string> {
+function buildReference(name: 'baseline' | 'floor'): Promise<string> {
   let p = built.get(name);
   if (!p) {
     p = (async () => {
@@ -172,7 +175,7 @@ export interface Server extends Proc {
 export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
   const port = await freePort();
   const adminPort = o.admin ? await freePort() : null;
-  const entry = target === 'ours' ? oursEntry : await buildReference(target);
+  const entry = target === 'ours' ? oursEntry : await buildReference(target === 'xstate-floor' ? 'floor' : target);
   if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
   // BENCH_NODE_ARGS: extra Node/V8 flags for the server under test (experiments with GC settings).
   const nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -186,6 +189,7 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
     WORKERS: String(o.workers ?? 1),
     NODE_ENV: 'production',
     BENCH_PROF_DIR: o.profileDir ?? '',
+    FLOOR_XSTATE: target === 'xstate-floor' ? '1' : '',
   };
   const log = path.join(o.dir, `${target}.log`);
   const startedAt = Date.now();

@@ -2,8 +2,9 @@
  * Turns the JSON lines of `npm run bench` into the Markdown result tables of BENCHMARKS.md:
  *   npm run bench -- all --runs 3 > out.txt;  node --import tsx bench/tables.ts out.txt
  * One table per scenario: median ours, median baseline, ratio, and every run of each, then the
- * scenario's PASS/FAIL checks evaluated on the medians. A line that measured the floor too
- * (--target all) gets floor and ours/floor columns; without it the table is as before.
+ * scenario's PASS/FAIL checks evaluated on the medians. Each target the line measured gets a
+ * column (ours, baseline, floor, xstate-floor), and each of the others measured beside ours a
+ * ratio column (ours/baseline, ours/floor, ours/xstate-floor).
  */
 import fs from 'node:fs';
 import { churn } from './scenarios/churn.js';
@@ -15,7 +16,8 @@ import type { Check, Metrics, Scenario } from './scenarios/types.js';
 
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 
-type Target = 'ours' | 'baseline' | 'floor';
+type Target = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
+const TARGETS: readonly Target[] = ['ours', 'baseline', 'floor', 'xstate-floor'];
 
 interface Line {
   scenario: string;
@@ -27,6 +29,8 @@ interface Line {
   ratio: Record<string, number>;
   /** ours/floor, present when the floor was measured */
   ratioFloor?: Record<string, number>;
+  /** ours/xstate-floor, present when it was measured */
+  ratioXstateFloor?: Record<string, number>;
   checks: Partial<Record<Target, Check[]>>;
   raw?: Partial<Record<Target, Metrics[]>>;
 }
@@ -104,18 +108,21 @@ export function table(line: Line): string {
   const out: string[] = [];
   const workers = (line.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${line.oursWorkers}` : '';
   out.push(`_${line.runs} run${line.runs > 1 ? 's' : ''} of ${line.n} streams${workers}, finished ${line.at}_`, '');
-  const floor = line.results.floor !== undefined || line.raw?.floor !== undefined;
-  const targets: Target[] = floor ? ['ours', 'baseline', 'floor'] : ['ours', 'baseline'];
-  if (floor) {
-    out.push(
-      '| metric | ours | baseline | floor | ours/baseline | ours/floor | ours runs | baseline runs | floor runs |',
-      '|---|---:|---:|---:|---:|---:|---|---|---|',
-    );
-  } else out.push('| metric | ours | baseline | ours/baseline | ours runs | baseline runs |', '|---|---:|---:|---:|---|---|');
+  const measured = (t: Target) => line.results[t] !== undefined || line.raw?.[t] !== undefined;
+  const targets = TARGETS.filter(measured);
+  const ratioOf: Record<Exclude<Target, 'ours'>, Record<string, number> | undefined> = {
+    baseline: line.ratio,
+    floor: line.ratioFloor,
+    'xstate-floor': line.ratioXstateFloor,
+  };
+  const others = measured('ours') ? targets.filter((t): t is Exclude<Target, 'ours'> => t !== 'ours') : [];
+  const columns = [...targets, ...others.map((t) => `ours/${t}`), ...targets.map((t) => `${t} runs`)];
+  out.push(`| metric | ${columns.join(' | ')} |`);
+  out.push(`|---|${[...targets, ...others].map(() => '---:').join('|')}|${targets.map(() => '---').join('|')}|`);
   for (const [key, label] of ROWS[line.scenario] ?? []) {
     const runs = (t: Target) => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]!] : [])).map((m) => cell(m[key])).join(', ');
     const medians = targets.map((t) => cell(line.results[t]?.[key]));
-    const ratios = floor ? [cell(line.ratio[key]), cell(line.ratioFloor?.[key])] : [cell(line.ratio[key])];
+    const ratios = others.map((t) => cell(ratioOf[t]?.[key]));
     out.push(`| ${[label, ...medians, ...ratios, ...targets.map(runs)].join(' | ')} |`);
   }
   out.push('');

@@ -14,6 +14,15 @@
  * Env: LISTEN=host:port, REDIS=host:port, ADMIN_LISTEN=host:port (optional: GET /metrics with
  * floor_live_subscriptions / floor_live_users, the floor's "live actors").
  *
+ * FLOOR_XSTATE=1 (the bench's `xstate-floor` target): the same server plus the least that
+ * heartbeat's fixed design asks for, and nothing else. Every stream is owned by an independent
+ * XState root actor (`createActor`, its response as input) that receives each delivery, its
+ * replay and each keepalive as an event and writes it; one long-lived ping actor receives
+ * `ping.received` and then `ping.stored` or `ping.failed` for every ping. The writes the actors
+ * queue in one task go out back to back after them, as in heartbeat (src/http/write-batch.ts).
+ * This mode measures the price of the design itself: an implementation that follows the design
+ * cannot do better than this on this machine.
+ *
  * uWS rules kept here: onAborted on every response that answers asynchronously and on every
  * stream; onWritable(() => true) on every stream; nothing touches a response after abort or end;
  * every write outside a handler (Redis callbacks, timers) is corked, each response in its own cork.
@@ -21,9 +30,11 @@
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { Redis } from 'ioredis';
+import type { Actor, AnyStateMachine } from 'xstate';
 
 const [listenHost, listenPort] = hostPort(process.env.LISTEN ?? '127.0.0.1:8080');
 const [redisHost, redisPort] = hostPort(process.env.REDIS ?? '127.0.0.1:6379');
+const WITH_ACTORS = process.env.FLOOR_XSTATE === '1';
 const KEEPALIVE_MS = 25_000;
 const MAX_STATUS = 256;
 const CHANNEL_PREFIX = 'hb:ping:';
@@ -51,8 +62,10 @@ redis.defineCommand('savePing', {
   numberOfKeys: 2,
   lua: "redis.call('HSET', KEYS[1], 'time', ARGV[1], 'status', ARGV[2], 'clientid', ARGV[3], 'id', ARGV[4]) redis.call('PUBLISH', KEYS[2], ARGV[5]) return 1",
 });
-/** Live streams per user. A response is in its set from its handler until its onAborted. */
-const subscribers = new Map<string, Set<HttpResponse>>();
+/** A stream as the fan-out sees it: its response, or (FLOOR_XSTATE=1) the actor that owns it. */
+type Subscriber = HttpResponse | Actor<AnyStateMachine>;
+/** Live streams per user. A stream is in its set from its handler until its onAborted. */
+const subscribers = new Map<string, Set<Subscriber>>();
 let streams = 0;
 const key = (u: string) => `hb:user:${u}`;
 const channel = (u: string) => `${CHANNEL_PREFIX}${u}`;
@@ -77,15 +90,102 @@ function corkedWrite(res: HttpResponse, chunk: Buffer | string): void {
   wChunk = '';
 }
 
-sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => {
-  const set = subscribers.get(ch.toString('utf8', CHANNEL_PREFIX.length));
-  if (set) for (const res of set) corkedWrite(res, msg);
-});
+/**
+ * FLOOR_XSTATE=1 only: the stream and ping actors. Built from a dynamic import, so the floor
+ * proper does not even load XState.
+ */
+function designActors(xstate: typeof import('xstate')) {
+  // Writes queued by the actors of one task, sent back to back in a microtask after them.
+  const queuedRes: HttpResponse[] = [];
+  const queuedChunks: (Buffer | string)[] = [];
+  let flushQueued = false;
+  const flush = () => {
+    for (let i = 0; i < queuedRes.length; i++) corkedWrite(queuedRes[i], queuedChunks[i]);
+    queuedRes.length = 0;
+    queuedChunks.length = 0;
+    flushQueued = false;
+  };
+  type StreamEvent = { type: 'presence'; chunk: Buffer | string } | { type: 'keepalive'; chunk: Buffer } | { type: 'aborted' };
+  const stream = xstate
+    .setup({
+      types: { context: {} as { res: HttpResponse }, input: {} as HttpResponse, events: {} as StreamEvent },
+      actions: {
+        write: ({ context, event }) => {
+          if (event.type === 'aborted') return;
+          queuedRes.push(context.res);
+          queuedChunks.push(event.chunk);
+          if (!flushQueued) {
+            flushQueued = true;
+            queueMicrotask(flush);
+          }
+        },
+      },
+    })
+    .createMachine({
+      context: ({ input }) => ({ res: input }),
+      initial: 'live',
+      states: {
+        live: { on: { presence: { actions: 'write' }, keepalive: { actions: 'write' }, aborted: 'closed' } },
+        closed: { type: 'final' },
+      },
+    });
+  type Answer = (code: number) => void;
+  type PingEvent =
+    | { type: 'ping.received'; args: Parameters<typeof redis.savePing>; answer: Answer }
+    | { type: 'ping.stored' | 'ping.failed'; answer: Answer };
+  const ping = xstate
+    .setup({
+      types: { events: {} as PingEvent },
+      actions: {
+        store: ({ event, self }) => {
+          if (event.type !== 'ping.received') return;
+          const answer = event.answer;
+          redis.savePing(...event.args).then(
+            () => self.send({ type: 'ping.stored', answer }),
+            () => self.send({ type: 'ping.failed', answer }),
+          );
+        },
+        answerStored: ({ event }) => event.answer(200),
+        answerFailed: ({ event }) => event.answer(503),
+      },
+    })
+    .createMachine({
+      on: {
+        'ping.received': { actions: 'store' },
+        'ping.stored': { actions: 'answerStored' },
+        'ping.failed': { actions: 'answerFailed' },
+      },
+    });
+  const pingActor = xstate.createActor(ping).start();
+  const ABORTED = { type: 'aborted' } as const;
+  const KEEPALIVE_EVENT = { type: 'keepalive', chunk: KEEPALIVE } as const;
+  return {
+    open: (res: HttpResponse) => xstate.createActor(stream, { input: res }).start(),
+    aborted: (actor: Subscriber) => (actor as Actor<typeof stream>).send(ABORTED),
+    deliver: (set: Set<Subscriber>, chunk: Buffer | string) => {
+      const event: StreamEvent = chunk === KEEPALIVE ? KEEPALIVE_EVENT : { type: 'presence', chunk };
+      for (const actor of set as Set<Actor<typeof stream>>) actor.send(event);
+    },
+    submitPing: (args: PingEvent & { type: 'ping.received' }) => pingActor.send(args),
+  };
+}
 
 // One shared sweep instead of a timer per stream.
 const KEEPALIVE = Buffer.from(': keepalive\n\n');
+const actors = WITH_ACTORS ? designActors(await import('xstate')) : null;
+
+function deliverToResponses(set: Set<Subscriber>, chunk: Buffer | string): void {
+  for (const res of set as Set<HttpResponse>) corkedWrite(res, chunk);
+}
+const deliver = actors ? actors.deliver : deliverToResponses;
+
+sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => {
+  const set = subscribers.get(ch.toString('utf8', CHANNEL_PREFIX.length));
+  if (set) deliver(set, msg);
+});
+
 const keepalive = setInterval(() => {
-  for (const set of subscribers.values()) for (const res of set) corkedWrite(res, KEEPALIVE);
+  for (const set of subscribers.values()) deliver(set, KEEPALIVE);
 }, KEEPALIVE_MS);
 
 const STATUS_LINES: Record<number, string> = { 400: '400 Bad Request', 404: '404 Not Found', 503: '503 Service Unavailable' };
@@ -128,7 +228,9 @@ function handlePing(res: HttpResponse, req: HttpRequest): void {
     const time = String(Math.floor(Date.now() / 1000));
     const id = String(Math.max(Date.now(), ++lastId));
     lastId = Number(id);
-    redis.savePing(key(user), channel(user), time, status, clientid, id, frame(id, time, status)).then(
+    const args: Parameters<typeof redis.savePing> = [key(user), channel(user), time, status, clientid, id, frame(id, time, status)];
+    if (actors) actors.submitPing({ type: 'ping.received', args, answer });
+    else redis.savePing(...args).then(
       () => answer(200),
       () => answer(503),
     );
@@ -152,13 +254,15 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
   }
   if (user === '') return reply(res, 404);
   let done = false;
+  const subscriber = actors ? actors.open(res) : res;
   res.onWritable(keepOpen);
   res.onAborted(() => {
     done = true;
     streams--;
+    if (actors) actors.aborted(subscriber);
     const s = subscribers.get(user);
     if (!s) return;
-    s.delete(res);
+    s.delete(subscriber);
     if (s.size === 0) {
       subscribers.delete(user);
       void sub.unsubscribe(channel(user));
@@ -177,11 +281,13 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
     subscribers.set(user, set);
     void sub.subscribe(channel(user));
   }
-  set.add(res);
+  set.add(subscriber);
   streams++;
   redis.hmget(key(user), 'id', 'time', 'status').then(
     ([id, time, status]) => {
-      if (id !== null && time !== null && status !== null && !done) corkedWrite(res, frame(id, time, status));
+      if (id === null || time === null || status === null || done) return;
+      if (actors) actors.deliver(new Set([subscriber]), frame(id, time, status));
+      else corkedWrite(res, frame(id, time, status));
     },
     () => {
       /* cache miss on redis error: stream stays open */
