@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { DEFAULT_TRUSTED_PROXIES } from '../../src/config.js';
-import { ProxyTrust } from '../../src/http/trust.js';
+import { ProxyTrust, addressText } from '../../src/http/trust.js';
 import { uWS, textOf, type us_listen_socket } from '../../src/http/uws.js';
 import { startBackend, type TestBackend } from '../support/backends.js';
 import { request, send, type RawResult } from '../support/raw-http.js';
@@ -145,7 +145,11 @@ test('on a dual-stack listener uWS reports an IPv4 peer as a full-form IPv4-mapp
   const app = uWS.App();
   const seen: string[] = [];
   app.get('/*', (res) => {
-    seen.push(textOf(res.getRemoteAddressAsText()));
+    const text = textOf(res.getRemoteAddressAsText());
+    seen.push(text);
+    // ProxyTrust reads the binary form and writes the text itself, only on a cache miss: it must
+    // write exactly what uWS would (the form the BlockList rules are checked against).
+    if (addressText(new Uint8Array(res.getRemoteAddress())) !== text) seen.push(`mismatch: ${addressText(new Uint8Array(res.getRemoteAddress()))}`);
     res.end('ok');
   });
   const socket = await new Promise<us_listen_socket>((resolve, reject) => app.listen(0, (s) => (s ? resolve(s) : reject(new Error('cannot listen')))));
@@ -158,6 +162,7 @@ test('on a dual-stack listener uWS reports an IPv4 peer as a full-form IPv4-mapp
     if (ipv6) t.is(statusOf(await send({ port, host: '::1' }, request('GET', '/'))), 200);
     t.deepEqual(seen.slice(0, 2), ['0000:0000:0000:0000:0000:ffff:7f00:0001', '0000:0000:0000:0000:0000:ffff:7f00:0002']);
     if (ipv6) t.is(seen[2], '0000:0000:0000:0000:0000:0000:0000:0001');
+    t.is(seen.length, ipv6 ? 3 : 2, seen.join(', '));
   } finally {
     uWS.us_listen_socket_close(socket);
   }

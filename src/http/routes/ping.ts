@@ -41,11 +41,11 @@ export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (
     res.onAborted(() => {
       finished = true;
     });
-    readBody(res, (result) => {
+    readBody(res, (body, tooLarge) => {
       const request: PingRequest = {
         claim,
-        body: result.tooLarge ? '' : utf8(result.body),
-        bodyTooLarge: result.tooLarge,
+        body: tooLarge ? '' : body,
+        bodyTooLarge: tooLarge,
         headerRejection: rejection,
         fromTrustedPeer,
         answer: (status, code) => {
