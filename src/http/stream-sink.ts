@@ -4,6 +4,8 @@ import { WriteBatch, type BatchTarget } from './write-batch.js';
 
 const HEAD_COMMENT = ': heartbeat\n';
 const EMPTY = new Uint8Array(0);
+/** An SSE comment line: every client ignores it, and the stream is always at a line start here. */
+const DRAIN_COMMENT = new TextEncoder().encode(':\n');
 const SOCKET_FULL: SubscriptionEvent = { type: 'socket.full' };
 const SOCKET_DRAINED: SubscriptionEvent = { type: 'socket.drained' };
 const SOCKET_ABORTED: SubscriptionEvent = { type: 'socket.aborted' };
@@ -44,7 +46,15 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
       this.owner?.send(SOCKET_ABORTED);
     });
     res.onWritable(() => {
-      this.owner?.send(SOCKET_DRAINED);
+      if (this.done) return true;
+      // uWS (v20.30, HttpContext.h) does not send the bytes it buffered itself on a writable event
+      // when an onWritable handler is registered: only a write from the handler does. Without one,
+      // a stream whose last write met backpressure keeps its newest ping (or half a frame) until
+      // the next ping. An empty write does not help (uWS returns before touching the socket), so
+      // write a comment: it sends the held bytes first. Drained only once the kernel took it all;
+      // otherwise uWS calls this again when the socket can take more.
+      this.writeCorked(DRAIN_COMMENT);
+      if (corkedResult) this.owner?.send(SOCKET_DRAINED);
       return true;
     });
   }
@@ -69,11 +79,16 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
   /** Called by the batch: the socket write itself; a refused write is reported as `socket.full`. */
   writeNow(chunk: Uint8Array): void {
     if (this.done) return;
+    this.writeCorked(chunk);
+    if (!corkedResult) this.owner?.send(SOCKET_FULL);
+  }
+
+  /** Writes through the shared cork callback; the outcome is left in `corkedResult`. */
+  private writeCorked(chunk: Uint8Array): void {
     corkedResponse = this.res;
     corkedChunk = chunk;
     this.res.cork(writeCorked);
     corkedChunk = EMPTY;
-    if (!corkedResult) this.owner?.send(SOCKET_FULL);
   }
 
   endWithRetry(retryMs: number): void {

@@ -1,9 +1,10 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startBackend, type TestBackend } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { SlowReader } from '../support/slow-reader.js';
+import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -14,16 +15,19 @@ import { ping, StreamClient } from '../support/sse.js';
 let backend: TestBackend;
 let service: ServiceProcess;
 let patient: ServiceProcess;
+/** Sends no keepalive during the test: only a drain can bring held bytes to a recovered reader. */
+let quiet: ServiceProcess;
 const SLOW_CLIENT_TIMEOUT = 4;
 
 test.before(async () => {
   backend = await startBackend('redis');
   service = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT) });
   patient = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: '120' });
+  quiet = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: '120', KEEPALIVE: '600' });
 });
 
 test.after.always(async () => {
-  await Promise.all([service?.stop(), patient?.stop()]);
+  await Promise.all([service?.stop(), patient?.stop(), quiet?.stop()]);
   await backend?.close();
 });
 
@@ -104,4 +108,74 @@ test.serial('a reader stuck longer than SLOW_CLIENT_TIMEOUT is closed; the other
   t.true(got.closed, 'the server closed the stuck stream');
   t.false(got.events.some((e) => e.includes('after-timeout')));
   t.is(good.events.length, 6001);
+});
+
+/**
+ * Posts `total` big pings spread over `users` from 32 senders at once, so that many pings arrive
+ * in one event-loop turn: the socket that fills up then has several frames queued behind it.
+ */
+async function burst(users: string[], total: number, url: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const res = await ping(url, users[i % users.length], `${String(i).padStart(6, '0')}-${FILLER}`);
+        if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+      }
+    }),
+  );
+}
+
+/** Streams of the service in `congested` (their socket refused a write and has not drained). */
+async function congestedStreams(service: ServiceProcess): Promise<number> {
+  const metrics = await scrape(service.adminUrl!);
+  return metrics.get(series('heartbeat_actors', { machine: 'subscription', state: 'congested', worker: '0' })) ?? 0;
+}
+
+/**
+ * Readers stuck while big pings are posted, one at a time at the end, until every reader's
+ * stream is congested: the newest ping is then the one whose write met backpressure, held by
+ * uWebSockets.js (not by the actor). Then they read, with NOTHING posted afterwards and no
+ * keepalive due. Each must end on every user's newest ping, with no frame cut in half.
+ */
+async function recoverWithoutFurtherPings(t: ExecutionContext, path: string, users: string[], readers: number): Promise<void> {
+  const slow = await Promise.all(Array.from({ length: readers }, () => SlowReader.connect(quiet.port, path)));
+  await burst(users, 1500, quiet.url);
+  const newest = new Map<string, string>();
+  for (let i = 1500; (await congestedStreams(quiet)) < readers; i++) {
+    if (i > 20_000) throw new Error('the readers never congested');
+    const user = users[i % users.length];
+    const status = `n${i}-${FILLER}`;
+    t.is((await ping(quiet.url, user, status)).status, 200);
+    newest.set(user, status);
+  }
+  // The other users' newest, too, so that every user's newest was posted while congesting.
+  for (const user of users) if (!newest.has(user)) newest.set(user, '');
+  const results = await Promise.all(slow.map((reader) => reader.read()));
+  await Promise.all(slow.map((reader) => reader.close()));
+  for (const [i, got] of results.entries()) {
+    t.false(got.closed);
+    const seen = new Map<string, string>();
+    for (const data of got.events) {
+      const e = JSON.parse(data) as { userid?: string; status: string };
+      seen.set(e.userid ?? users[0], e.status);
+    }
+    for (const user of users) if (newest.get(user)) t.is(seen.get(user)?.split('-')[0], newest.get(user)!.split('-')[0], `reader ${i}: newest ping of ${user}`);
+    t.regex(got.tail, /\n\n(:[^\n]*\n)*$/, `reader ${i} ends on a whole event: …${JSON.stringify(got.tail.slice(-40))}`);
+  }
+}
+
+test.serial('one stuck reader that recovers gets the held bytes and the newest ping without a further ping', async (t) => {
+  const user = `held-${randomUUID()}`;
+  await recoverWithoutFurtherPings(t, `/subscribe/${user}`, [user], 1);
+});
+
+test.serial('four stuck readers of one user all recover to the newest ping without a further ping', async (t) => {
+  const user = `held4-${randomUUID()}`;
+  await recoverWithoutFurtherPings(t, `/subscribe/${user}`, [user], 4);
+});
+
+test.serial('stuck readers of a multi-user stream recover to every user\'s newest ping without a further ping', async (t) => {
+  const users = [`m1-${randomUUID()}`, `m2-${randomUUID()}`];
+  await recoverWithoutFurtherPings(t, `/subscribe?${users.map((u) => `user=${u}`).join('&')}`, users, 3);
 });

@@ -9,6 +9,8 @@ export interface ReadResult {
   readonly closed: boolean;
   readonly events: string[];
   readonly bytes: number;
+  /** The last bytes received, chunked-encoding framing removed (to see whether a frame was cut). */
+  readonly tail: string;
 }
 
 /** A subscriber that does not read until asked (see slow_reader.py). */

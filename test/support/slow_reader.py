@@ -6,7 +6,7 @@ usage: slow_reader.py HOST PORT PATH
 stdin commands: "read" -> read until the server closes or 1 s of silence, then print one JSON line
 {"closed": bool, "events": [data, ...], "bytes": n}. Prints "connected" once the request is sent.
 Node cannot set SO_RCVBUF on a socket, hence Python."""
-import json, socket, sys
+import json, re, socket, sys
 
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -35,4 +35,6 @@ for line in sys.stdin:
     raw = b"".join(chunks)
     # Good enough for assertions: the SSE data lines (chunk-size lines never start with "data: ").
     events = [l[6:].decode(errors="replace") for l in raw.split(b"\n") if l.startswith(b"data: ")]
-    print(json.dumps({"closed": closed, "events": events, "bytes": len(raw)}), flush=True)
+    # The SSE text without chunk framing ("\r\n<hex>\r\n" before each chunk), to check the end.
+    text = re.sub(rb"\r\n[0-9a-fA-F]+\r\n", b"", raw[-8192:])
+    print(json.dumps({"closed": closed, "events": events, "bytes": len(raw), "tail": text[-512:].decode(errors="replace")}), flush=True)
