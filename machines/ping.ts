@@ -16,8 +16,11 @@ export interface PingRequest {
   readonly headerRejection?: 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE';
   /** The peer is a trusted proxy (TRUSTED_PROXIES) and may speak for a user. */
   readonly fromTrustedPeer: boolean;
-  /** Answers the request once (the edge ignores a second call and calls after abort). */
-  readonly answer: (status: 200 | 400 | 403 | 413 | 503, code?: string) => void;
+  /**
+   * Answers the request once (the edge ignores a second call and calls after abort);
+   * `retryAfterSeconds` with a 429.
+   */
+  readonly answer: (status: 200 | 400 | 403 | 413 | 429 | 503, code?: string, retryAfterSeconds?: number) => void;
   /** Parsed once, on first use by a guard. */
   parsed?: ParsedPing;
 }
@@ -26,6 +29,8 @@ export type PingEvent =
   | { type: 'ping.received'; request: PingRequest }
   | { type: 'ping.stored'; request: PingRequest }
   | { type: 'ping.failed'; request: PingRequest }
+  /** The store refused the ping: its client is over PING_RATE (nothing stored or published). */
+  | { type: 'ping.limited'; request: PingRequest; retryAfterSeconds: number }
   | { type: 'store.down' }
   | { type: 'store.up' }
   | { type: 'shutdown' };
@@ -71,6 +76,8 @@ export const pingMachine = setup({
     answerBadRequest: ({ event }) => void ('request' in event && event.request.answer(400, rejection(event.request))),
     answerForbidden: ({ event }) => void ('request' in event && event.request.answer(403, 'CLAIM_UNTRUSTED')),
     answerPayloadTooLarge: ({ event }) => void ('request' in event && event.request.answer(413, 'BODY_TOO_LARGE')),
+    answerRateLimited: ({ event }) =>
+      void (event.type === 'ping.limited' && event.request.answer(429, 'RATE_LIMITED', event.retryAfterSeconds)),
     answerStoreUnavailable: ({ event }) => void ('request' in event && event.request.answer(503, 'STORE_UNAVAILABLE')),
     answerShuttingDown: ({ event }) => void ('request' in event && event.request.answer(503, 'SHUTTING_DOWN')),
   },
@@ -90,6 +97,7 @@ export const pingMachine = setup({
     // Answers to pings stored before a mode change still arrive, in every state.
     'ping.stored': { actions: ['countAnswered', 'answerStored'] },
     'ping.failed': { actions: ['countAnswered', 'answerStoreUnavailable'] },
+    'ping.limited': { actions: ['countAnswered', 'answerRateLimited'] },
   },
   states: {
     accepting: {

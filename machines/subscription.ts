@@ -44,6 +44,8 @@ export interface SubscriptionInput {
   readonly format: StreamFormat;
   /** The client's Last-Event-ID: nothing at or below it is sent again. */
   readonly resumeAfter?: number;
+  /** The user the stream was opened by (a trusted X-User-Claim), counted against MAX_STREAMS_PER_USER. */
+  readonly claimant?: string;
 }
 
 export type SubscriptionEvent =
@@ -64,6 +66,7 @@ interface SubscriptionContext {
   readonly clientid: string | undefined;
   readonly format: StreamFormat;
   readonly resumeAfter: number;
+  readonly claimant: string | undefined;
   /**
    * Highest seq sent: for a single-user stream in `sentSeq`, for a multi-user stream per user in
    * `sentPerUser`. Newest unsent ping per user while replaying or congested in `pending`, created
@@ -177,6 +180,7 @@ export const subscriptionMachine = setup({
     clientid: input.clientid,
     format: input.format,
     resumeAfter: input.resumeAfter ?? 0,
+    claimant: input.claimant,
     sentSeq: input.resumeAfter ?? 0,
     sentPerUser: input.users.length === 1 ? null : new Map(),
     pending: null,

@@ -32,6 +32,14 @@ export interface Config {
   readonly maxUsersPerStream: number;
   /** MAX_CONNECTIONS, default: the open-file limit less 1,000 for Redis, logs and headroom. */
   readonly maxConnections: number;
+  /** MAX_STREAMS_PER_USER, default 100 streams per claimed user per instance (worker thread). */
+  readonly maxStreamsPerUser: number;
+  /** PING_RATE, default 2 pings per second per user+client (a token bucket in Redis); 0 disables the limit. */
+  readonly pingRate: number;
+  /** PING_BURST, default 10 pings a quiet client may send at once (the bucket's size). */
+  readonly pingBurst: number;
+  /** CLIENT_KEY_TTL, default 30 days (2,592,000 s) a per-client key outlives its last ping; 0 keeps it. */
+  readonly clientKeyTtlSeconds: number;
   /** TRUSTED_PROXIES, default loopback and private ranges; `*` trusts every peer. */
   readonly trustedProxies: readonly string[] | '*';
   /** SHUTDOWN_TIMEOUT, default 10 seconds from SIGTERM to exit. */
@@ -110,6 +118,14 @@ function nonNegative(variable: string, value: string | undefined): number {
   return Number(value);
 }
 
+/** A number of 0 or more (0 switches the feature off), with `fallback` when unset. */
+function zeroOrMore(variable: string, value: string | undefined, fallback: number, integer: boolean, accepted: string): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new ConfigError(variable, value, accepted);
+  return n;
+}
+
 function boolean(variable: string, value: string | undefined): boolean {
   if (value === undefined || value === '') return false;
   if (/^(1|true|yes)$/i.test(value)) return true;
@@ -154,6 +170,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
     slowClientTimeoutSeconds: positive('SLOW_CLIENT_TIMEOUT', env.SLOW_CLIENT_TIMEOUT, 60),
     maxUsersPerStream: positive('MAX_USERS_PER_STREAM', env.MAX_USERS_PER_STREAM, 500, true),
     maxConnections: positive('MAX_CONNECTIONS', env.MAX_CONNECTIONS, Math.max(100, openFileLimit - 1_000), true),
+    maxStreamsPerUser: positive('MAX_STREAMS_PER_USER', env.MAX_STREAMS_PER_USER, 100, true),
+    pingRate: zeroOrMore('PING_RATE', env.PING_RATE, 2, false, 'pings per second (a number, 0 for no limit)'),
+    pingBurst: positive('PING_BURST', env.PING_BURST, 10, true),
+    clientKeyTtlSeconds: zeroOrMore('CLIENT_KEY_TTL', env.CLIENT_KEY_TTL, 30 * 86_400, true, 'whole seconds (0: never expire)'),
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
     shutdownTimeoutSeconds: positive('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, 10),
     adminListen: admin === undefined ? { host: '127.0.0.1', port: 9090 } : admin.trim() === '' ? null : parseListen('ADMIN_LISTEN', admin),

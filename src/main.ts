@@ -5,7 +5,7 @@ import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { isNativeUws } from './http/uws.js';
 import { createLogger, type Logger } from './logger.js';
-import { connectBackend } from './presence/connect.js';
+import { backendOptionsOf, connectBackend } from './presence/connect.js';
 import { RelayServer } from './presence/relay.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
@@ -55,7 +55,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
   if (config.workers > 1) return runWorkers(config, log, native);
   // WORKERS=1: everything in this thread, no worker thread at all.
-  const backend = await connectBackend(config.redis, config.keyPrefix, log, config.redisWaitReplicas);
+  const backend = await connectBackend(config.redis, backendOptionsOf(config), log);
   const service = new HeartbeatService({ config, backend, log });
   let admin: AdminServer | null = null;
   // Signal handlers first: a signal that arrives while starting must still shut down cleanly.
@@ -101,7 +101,7 @@ async function workerStore(config: Config, log: Logger): Promise<{ store: Worker
   const target = config.redis;
   if (target.kind !== 'memory' && target.kind !== 'auto') return { store: { kind: 'redis', target }, relay: null };
   // connectBackend makes (and logs) the auto-fallback decision exactly as with WORKERS=1.
-  const backend = await connectBackend(target, config.keyPrefix, log, config.redisWaitReplicas);
+  const backend = await connectBackend(target, backendOptionsOf(config), log);
   if (target.kind === 'auto' && backend.mode !== 'memory') {
     // Redis answered on the default address: each worker connects to it; this probe is done.
     await backend.close();

@@ -19,7 +19,8 @@ export function startPingPipeline(backend: PresenceBackend): PingActor {
       actions: {
         storePing: ({ self }, { request, ping }) => {
           backend.save(ping.userid, ping.clientid, ping.status).then(
-            () => self.send({ type: 'ping.stored', request }),
+            (saved) =>
+              self.send('retryAfterSeconds' in saved ? { type: 'ping.limited', request, retryAfterSeconds: saved.retryAfterSeconds } : { type: 'ping.stored', request }),
             () => self.send({ type: 'ping.failed', request }),
           );
         },

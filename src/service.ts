@@ -53,6 +53,7 @@ export class HeartbeatService {
       keepaliveMs: config.keepaliveSeconds * 1000,
       slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
       maxStreams: config.maxConnections,
+      maxStreamsPerUser: config.maxStreamsPerUser,
       clock: options.clock,
       onSlowClient: () => this.stats.slowClientsClosed++,
       onCoalesced: () => this.stats.coalesced++,
@@ -85,6 +86,7 @@ export class HeartbeatService {
       maxUsersPerStream: config.maxUsersPerStream,
       isClosing: () => this.closing,
       onPingAnswered: (status, code) => this.stats.countPing(status, code),
+      onRefused: (code) => this.stats.countStreamRefused(code),
       onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),
     });
     this.app = app;

@@ -13,9 +13,15 @@ export class Stats {
   slowClientsClosed = 0;
   /** Times the store came back after being unavailable. */
   storeRecoveries = 0;
+  /** `GET /subscribe…` refused, by error code (TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN). */
+  readonly streamsRefused = new Map<string, number>();
 
   countPing(status: number, code?: string): void {
     const key = code ? `${status}:${code}` : String(status);
     this.pings.set(key, (this.pings.get(key) ?? 0) + 1);
+  }
+
+  countStreamRefused(code: string): void {
+    this.streamsRefused.set(code, (this.streamsRefused.get(code) ?? 0) + 1);
   }
 }

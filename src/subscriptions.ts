@@ -16,6 +16,8 @@ export interface SubscriptionsOptions {
   slowClientTimeoutMs?: number;
   /** Streams beyond this many are refused with 503. Default Infinity. */
   maxStreams?: number;
+  /** Streams one claimed user may hold open here; beyond, 429. Default Infinity. */
+  maxStreamsPerUser?: number;
   /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
   clock?: Clock;
   /** Called when a slow client is dropped (metrics). */
@@ -51,10 +53,14 @@ export class Subscriptions {
   private readonly sweep: KeepaliveSweep<SubscriptionActor>;
   private readonly machine;
   private readonly maxStreams: number;
+  private readonly maxStreamsPerUser: number;
+  /** Open streams per claimant (only users with at least one). */
+  private readonly claimed = new Map<string, number>();
 
   constructor(private readonly options: SubscriptionsOptions) {
     const { hub, backend } = options;
     this.maxStreams = options.maxStreams ?? Infinity;
+    this.maxStreamsPerUser = options.maxStreamsPerUser ?? Infinity;
     this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
     // Provided once for all actors: a per-actor .provide() would build a machine per stream.
     this.machine = subscriptionMachine.provide({
@@ -68,6 +74,7 @@ export class Subscriptions {
           const actor = self as SubscriptionActor;
           this.sweep.delete(actor);
           hub.remove(context.users, actor, context.clientid);
+          if (context.claimant !== undefined) this.release(context.claimant);
         },
         loadCachedPings: ({ context, self }) => {
           const actor = self as SubscriptionActor;
@@ -98,11 +105,23 @@ export class Subscriptions {
     return this.sweep.size < this.maxStreams;
   }
 
+  /** Whether `claimant` may open one more stream (MAX_STREAMS_PER_USER). */
+  hasRoomFor(claimant: string): boolean {
+    return (this.claimed.get(claimant) ?? 0) < this.maxStreamsPerUser;
+  }
+
   /** Creates and starts the actor of a new stream; it registers itself and writes the head. */
   open(input: SubscriptionInput): SubscriptionActor {
+    if (input.claimant !== undefined) this.claimed.set(input.claimant, (this.claimed.get(input.claimant) ?? 0) + 1);
     const actor = createActor(this.machine, { input });
     actor.start();
     return actor;
+  }
+
+  private release(claimant: string): void {
+    const left = (this.claimed.get(claimant) ?? 1) - 1;
+    if (left > 0) this.claimed.set(claimant, left);
+    else this.claimed.delete(claimant);
   }
 
   start(): void {

@@ -77,6 +77,18 @@ export function createMetrics(source: AdminSource): Metrics {
       });
     },
   });
+  new Counter({
+    name: 'heartbeat_streams_refused_total',
+    help: 'GET /subscribe refused, by error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN.',
+    labelNames: ['reason', 'worker'] as const,
+    registers,
+    collect() {
+      this.reset();
+      each((i, worker) => {
+        for (const [reason, n] of Object.entries(i.streamsRefused)) this.inc({ reason, worker }, n);
+      });
+    },
+  });
   counter(
     'heartbeat_deliveries_total',
     'Presence events handed to subscription actors (one per watching stream per ping).',

@@ -36,6 +36,8 @@ export interface InstanceSnapshot extends InstanceHealth {
   readonly coalesced: number;
   readonly slowClientsClosed: number;
   readonly storeRecoveries: number;
+  /** `GET /subscribe…` refusals by error code. */
+  readonly streamsRefused: Record<string, number>;
 }
 
 /**
@@ -90,6 +92,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     coalesced: stats.coalesced,
     slowClientsClosed: stats.slowClientsClosed,
     storeRecoveries: stats.storeRecoveries,
+    streamsRefused: Object.fromEntries(stats.streamsRefused),
   };
 }
 

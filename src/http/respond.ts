@@ -9,21 +9,25 @@ const STATUS_LINES: Record<number, string> = {
   404: '404 Not Found',
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
 
-/** Seconds a client should wait before retrying a 503. */
+/** Seconds a client should wait before retrying a 503 (or a 429 that names no other wait). */
 export const RETRY_AFTER_SECONDS = '1';
 
 /**
  * Answers with an error from the catalogue: the status, a short plain-text reason, and
- * `Retry-After` on 503. `closeConnection` when the request body was not read to its end.
+ * `Retry-After` on 503 and 429 (`headers` may name another wait). `closeConnection` when the
+ * request body was not read to its end.
  */
 export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection = false, headers?: Record<string, string>): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', 'text/plain; charset=utf-8');
-    if (error.status === 503) res.writeHeader('Retry-After', RETRY_AFTER_SECONDS);
+    if ((error.status === 503 || error.status === 429) && headers?.['Retry-After'] === undefined) {
+      res.writeHeader('Retry-After', RETRY_AFTER_SECONDS);
+    }
     for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
     res.end(`${error.message}\n`, closeConnection);
   });

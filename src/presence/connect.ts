@@ -1,9 +1,27 @@
 import { createConnection } from 'node:net';
-import type { RedisTarget } from '../config.js';
+import type { Config, RedisTarget } from '../config.js';
 import type { Logger } from '../logger.js';
 import { MemoryPresence } from './memory.js';
 import { RedisPresence } from './redis.js';
-import type { PresenceBackend } from './types.js';
+import type { PresenceBackend, StoreLimits } from './types.js';
+
+export interface BackendOptions {
+  /** KEY_PREFIX. */
+  keyPrefix: string;
+  /** REDIS_WAIT_REPLICAS. */
+  waitReplicas: number;
+  /** PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
+  limits: StoreLimits;
+}
+
+/** The store's options from the configuration. */
+export function backendOptionsOf(config: Config): BackendOptions {
+  return {
+    keyPrefix: config.keyPrefix,
+    waitReplicas: config.redisWaitReplicas,
+    limits: { pingRate: config.pingRate, pingBurst: config.pingBurst, clientKeyTtlSeconds: config.clientKeyTtlSeconds },
+  };
+}
 
 /** Whether something answers PING on host:port within `timeoutMs`. */
 function answersPing(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -25,19 +43,21 @@ function answersPing(host: string, port: number, timeoutMs = 500): Promise<boole
  * embedded backend (so `npm start` works on a fresh machine) and say so loudly. When REDIS is set
  * there is never a fallback: a wrong address must fail the start, not split the cluster.
  */
-export async function connectBackend(target: RedisTarget, keyPrefix: string, log: Logger, waitReplicas = 0): Promise<PresenceBackend> {
-  if (target.kind === 'memory') return new MemoryPresence();
+export async function connectBackend(target: RedisTarget, options: BackendOptions, log: Logger): Promise<PresenceBackend> {
+  if (target.kind === 'memory') return new MemoryPresence(options.limits);
   if (target.kind === 'auto' && !(await answersPing('127.0.0.1', 6379))) {
     log.warn(
       'REDIS is not set and nothing answers on 127.0.0.1:6379: running with the EMBEDDED single-instance store. ' +
         'Pings are kept in memory only and are not shared with other instances. Set REDIS for production.',
     );
-    return new MemoryPresence();
+    return new MemoryPresence(options.limits);
   }
   const redis = new RedisPresence({
     target: target.kind === 'cluster' ? { seeds: target.seeds } : { url: target.url },
-    keyPrefix,
-    waitReplicas,
+    keyPrefix: options.keyPrefix,
+    waitReplicas: options.waitReplicas,
+    limits: options.limits,
+    log,
   });
   await redis.connect();
   return redis;

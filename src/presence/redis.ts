@@ -1,10 +1,12 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { ChannelBatcher } from './channel-batcher.js';
+import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
-import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
+import { DEFAULT_STORE_LIMITS, type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 export interface RedisPresenceOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */
@@ -18,6 +20,10 @@ export interface RedisPresenceOptions {
    * it. Default 0: the master's acknowledgement (and its AOF policy) is enough.
    */
   waitReplicas?: number;
+  /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. Default DEFAULT_STORE_LIMITS. */
+  limits?: StoreLimits;
+  /** Where the causes of failures are logged (FailureLog). Default: not logged. */
+  log?: Logger;
 }
 
 type SaveReply = [string, string];
@@ -46,11 +52,16 @@ export class RedisPresence implements PresenceBackend {
   private closing = false;
   private readonly waitReplicas: number;
   private readonly commandTimeoutMs: number;
+  /** The save script's last three arguments: PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
+  private readonly limitArgs: readonly string[];
+  private readonly failures: FailureLog;
 
   constructor(options: RedisPresenceOptions) {
     this.keys = new KeySpace(options.keyPrefix ?? 'heartbeat:');
     this.waitReplicas = options.waitReplicas ?? 0;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
+    const limits = options.limits ?? DEFAULT_STORE_LIMITS;
+    this.limitArgs = [String(limits.pingRate), String(limits.pingBurst), String(limits.clientKeyTtlSeconds)];
     const base: RedisOptions = {
       // Fail at once while disconnected instead of queueing: a ping must get 503 within a second.
       enableOfflineQueue: false,
@@ -61,6 +72,7 @@ export class RedisPresence implements PresenceBackend {
     };
     const target = options.target;
     this.mode = 'url' in target ? 'redis' : 'cluster';
+    this.failures = new FailureLog(options.log, this.mode);
     const open = (role: 'commands' | 'subscriber'): Redis | Cluster => {
       if ('url' in target) {
         // Subscriptions must come back by themselves after a reconnect, so the subscriber may
@@ -116,19 +128,22 @@ export class RedisPresence implements PresenceBackend {
     this.setAvailable(true);
   }
 
-  async save(userid: string, clientid: string, status: string): Promise<StoredPing> {
+  async save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited> {
     const user = this.keys.user(userid);
     const client = this.keys.client(userid, clientid);
     const tail = encodeMessageTail(clientid, status);
     const args =
       this.mode === 'cluster'
-        ? [user, client, status, clientid, tail, '1']
-        : [user, client, this.keys.sequence(), status, clientid, tail, '0'];
+        ? [user, client, status, clientid, tail, '1', ...this.limitArgs]
+        : [user, client, this.keys.sequence(), status, clientid, tail, '0', ...this.limitArgs];
     try {
       const saving = this.waitReplicas === 0 ? this.writer.savePing(...args) : this.saveOnReplicas(args);
       const [seq, time] = await this.withinDeadline(saving);
+      this.failures.succeeded();
+      if (seq === 'limited') return { retryAfterSeconds: Number(time) };
       return { seq: Number(seq), time: Number(time), status, clientid };
     } catch (error) {
+      this.failures.failed(error);
       throw new StoreUnavailableError(error);
     }
   }
@@ -176,6 +191,7 @@ export class RedisPresence implements PresenceBackend {
         }),
       ));
     } catch (error) {
+      this.failures.failed(error);
       throw new StoreUnavailableError(error);
     }
   }
@@ -224,7 +240,8 @@ export class RedisPresence implements PresenceBackend {
   private watchAvailability(): void {
     const connections = [...new Set([this.commands, this.writer, this.subscriber])];
     for (const connection of connections) {
-      connection.on('error', () => {}); // reported through 'close' / 'ready'; never crash on it
+      // Availability follows 'close' / 'ready'; the error only says why (and must never crash).
+      connection.on('error', (error: unknown) => this.failures.failed(error));
       connection.on('close', () => this.setAvailable(false));
       connection.on('end', () => this.setAvailable(false));
       connection.on('ready', () => void this.whenReady());
@@ -243,6 +260,7 @@ export class RedisPresence implements PresenceBackend {
       return;
     }
     this.setAvailable(true);
+    this.failures.succeeded();
     if (this.wasDown) {
       this.wasDown = false;
       this.listener?.onRecovered();

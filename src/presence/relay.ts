@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
+import type { PresenceBackend, PresenceListener, RateLimited, StoredPing } from './types.js';
 
 /**
  * The embedded store with WORKERS > 1: the one MemoryPresence lives in the main thread
@@ -44,8 +44,8 @@ export class RelayPresence implements PresenceBackend {
     port.on('close', () => this.fail('the main thread closed the store relay'));
   }
 
-  save(userid: string, clientid: string, status: string): Promise<StoredPing> {
-    return this.request({ op: 'save', args: [userid, clientid, status] }) as Promise<StoredPing>;
+  save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited> {
+    return this.request({ op: 'save', args: [userid, clientid, status] }) as Promise<StoredPing | RateLimited>;
   }
 
   lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]> {

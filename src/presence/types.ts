@@ -11,6 +11,24 @@ export interface StoredPing {
   readonly seq: number;
 }
 
+/** A ping the rate limit refused (PING_RATE, PING_BURST): nothing was stored or published. */
+export interface RateLimited {
+  /** Whole seconds until the client may ping again (Retry-After). */
+  readonly retryAfterSeconds: number;
+}
+
+/** The limits every store applies the same way. */
+export interface StoreLimits {
+  /** PING_RATE: pings per second per user+client, refilled continuously; 0 disables. Default 2. */
+  readonly pingRate: number;
+  /** PING_BURST: pings a quiet client may send at once. Default 10. */
+  readonly pingBurst: number;
+  /** CLIENT_KEY_TTL: seconds a per-client entry outlives its last ping; 0 keeps it. Default 30 days. */
+  readonly clientKeyTtlSeconds: number;
+}
+
+export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({ pingRate: 2, pingBurst: 10, clientKeyTtlSeconds: 30 * 86_400 });
+
 /** Called by a backend for every ping published on a channel this instance subscribed. */
 export interface PresenceListener {
   /** A ping of `userid` was stored (here or on another instance). */
@@ -27,8 +45,8 @@ export interface PresenceListener {
  */
 export interface PresenceBackend {
   readonly mode: 'memory' | 'redis' | 'cluster';
-  /** Stores the ping and publishes it to every instance in one atomic step. */
-  save(userid: string, clientid: string, status: string): Promise<StoredPing>;
+  /** Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. */
+  save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited>;
   /** The last ping of each user (or of `clientid` of each user), null where there is none. */
   lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]>;
   /** Starts receiving `userid`'s pings; resolves once nothing published afterwards can be missed. */

@@ -191,6 +191,7 @@ function gone(worker: number, type: 'health' | 'snapshot'): InstanceHealth | Ins
     coalesced: 0,
     slowClientsClosed: 0,
     storeRecoveries: 0,
+    streamsRefused: {},
   } satisfies InstanceSnapshot;
 }
 

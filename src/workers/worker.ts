@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { healthOf, snapshotOf } from '../admin/source.js';
 import { createLogger } from '../logger.js';
-import { connectBackend } from '../presence/connect.js';
+import { backendOptionsOf, connectBackend } from '../presence/connect.js';
 import { RelayPresence } from '../presence/relay.js';
 import type { PresenceBackend } from '../presence/types.js';
 import { HeartbeatService } from '../service.js';
@@ -76,7 +76,7 @@ port.on('message', (message: ToWorker) => {
 
 async function start(): Promise<void> {
   const backend: PresenceBackend =
-    store.kind === 'relay' ? new RelayPresence(store.port) : await connectBackend(store.target, config.keyPrefix, log, config.redisWaitReplicas);
+    store.kind === 'relay' ? new RelayPresence(store.port) : await connectBackend(store.target, backendOptionsOf(config), log);
   service = new HeartbeatService({ config, backend, log });
   const bound = await service.listen();
   post({ type: 'listening', port: bound, store: backend.mode });

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startBackend, type BackendName, type TestBackend } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -13,6 +14,10 @@ export function apiSuite(name: BackendName): void {
   let backend: TestBackend;
   let a: ServiceProcess;
   let b: ServiceProcess | null = null;
+  /** Instances with a tight rate limit and a short CLIENT_KEY_TTL (the others have PING_RATE=0). */
+  let limitedA: ServiceProcess;
+  let limitedB: ServiceProcess | null = null;
+  const LIMITED = { PING_RATE: '0.2', PING_BURST: '3', CLIENT_KEY_TTL: '2' };
   const clients: StreamClient[] = [];
   const user = () => `user-${randomUUID()}`;
   const stream = (url: string, headers?: Record<string, string>) => {
@@ -28,11 +33,13 @@ export function apiSuite(name: BackendName): void {
     backend = await startBackend(name);
     a = await startService({ REDIS: backend.redis });
     if (backend.shared) b = await startService({ REDIS: backend.redis });
+    limitedA = await startService({ REDIS: backend.redis, ...LIMITED });
+    if (backend.shared) limitedB = await startService({ REDIS: backend.redis, ...LIMITED });
   });
 
   test.after.always(async () => {
     for (const c of clients) c.close();
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), limitedA?.stop(), limitedB?.stop()]);
     await backend?.close();
   });
 
@@ -237,6 +244,76 @@ export function apiSuite(name: BackendName): void {
       t.is((await ping(a.url, u, 'across')).status, 200);
       await onB.count(1);
       t.deepEqual(onB.statuses(), ['across']);
+    });
+  }
+
+  test('beyond PING_BURST a client gets 429 RATE_LIMITED with Retry-After, across instances; nothing is stored or published', async (t) => {
+    const u = user();
+    const watcher = stream(`${limitedA.url}/subscribe/${u}`);
+    await watcher.ready;
+    // Alternating instances: the bucket lives in the store, so every instance sees the same one.
+    const instances = [limitedA, limitedB ?? limitedA];
+    const answers: Response[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await ping(instances[i % 2].url, u, `p${i}`, 'phone'));
+    t.deepEqual(answers.map((r) => r.status), [200, 200, 200, 429, 429]);
+    const refused = answers[3];
+    t.is(await refused.text(), 'too many pings from this client, retry after the Retry-After seconds\n');
+    // 0.2 pings per second: the next token is at most 5 s away.
+    const wait = Number(refused.headers.get('retry-after'));
+    t.true(Number.isInteger(wait) && wait >= 1 && wait <= 5, `Retry-After: ${wait}`);
+    // Another client of the same user has a bucket of its own.
+    t.is((await ping(limitedA.url, u, 'laptop', 'laptop')).status, 200);
+    await watcher.count(4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.deepEqual(watcher.statuses(), ['p0', 'p1', 'p2', 'laptop']);
+    const last = (await (await fetch(`${limitedA.url}/lastseen/${u}`)).json()) as { status: string };
+    t.is(last.status, 'laptop');
+    const phone = stream(`${limitedA.url}/subscribe/${u}/client/phone`);
+    await phone.count(1);
+    t.deepEqual(phone.statuses(), ['p2']);
+  });
+
+  test('a per-client entry expires after CLIENT_KEY_TTL of silence; the user\'s last ping stays', async (t) => {
+    const u = user();
+    t.is((await ping(limitedA.url, u, 'old', 'tablet')).status, 200);
+    const before = stream(`${limitedA.url}/subscribe/${u}/client/tablet`);
+    await before.count(1);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const after = stream(`${limitedA.url}/subscribe/${u}/client/tablet`);
+    await after.ready;
+    t.deepEqual(after.statuses(), [], 'the client entry expired');
+    const last = await fetch(`${limitedA.url}/lastseen/${u}`);
+    t.is(last.status, 200);
+    t.is(((await last.json()) as { status: string }).status, 'old');
+  });
+
+  test('a malformed Last-Event-ID is ignored: the reconnect works and replays the last ping', async (t) => {
+    const u = user();
+    await ping(a.url, u, 'seen');
+    for (const id of ['abc', '-1', '1e5', '99999999999999999999', ' ']) {
+      const resumed = stream(`${a.url}/subscribe/${u}`, { 'Last-Event-ID': id });
+      await resumed.count(1);
+      t.deepEqual(resumed.statuses(), ['seen'], `Last-Event-ID: ${JSON.stringify(id)}`);
+      resumed.close();
+    }
+  });
+
+  if (name === 'redis') {
+    test('Redis: the save script sets the client key\'s TTL (CLIENT_KEY_TTL, default 30 days); the user key has none', async (t) => {
+      const redis = new Redis(`redis://${backend.server!.address}`);
+      try {
+        const u = user();
+        t.is((await ping(a.url, u, 'default ttl', 'phone')).status, 200);
+        t.is((await ping(limitedA.url, u, 'short ttl', 'watch')).status, 200);
+        const key = (clientid: string) => `heartbeat:{${encodeURIComponent(u)}}:client:${clientid}`;
+        const phoneTtl = await redis.ttl(key('phone'));
+        t.true(phoneTtl > 30 * 86_400 - 60 && phoneTtl <= 30 * 86_400, `phone TTL ${phoneTtl}`);
+        const watchTtl = await redis.ttl(key('watch'));
+        t.true(watchTtl > 0 && watchTtl <= 2, `watch TTL ${watchTtl}`);
+        t.is(await redis.ttl(`heartbeat:{${encodeURIComponent(u)}}`), -1);
+      } finally {
+        redis.disconnect();
+      }
     });
   }
 }

@@ -33,7 +33,8 @@ export interface ServiceProcess {
 export async function startService(env: Record<string, string>, timeoutMs = 15_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', ...env },
+    // PING_RATE=0: most tests post thousands of pings from one client; the rate-limit tests set it.
+    env: { PATH: process.env.PATH, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', PING_RATE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -20,6 +20,21 @@ test('defaults', (t) => {
   t.is(config.logLevel, 'info');
   t.is(config.workers, 1);
   t.false(config.allowUwsFallback);
+  t.is(config.maxStreamsPerUser, 100);
+  t.is(config.pingRate, 2);
+  t.is(config.pingBurst, 10);
+  t.is(config.clientKeyTtlSeconds, 30 * 86_400);
+});
+
+test('abuse limits and CLIENT_KEY_TTL: 0 switches PING_RATE and CLIENT_KEY_TTL off', (t) => {
+  const config = loadConfig({ MAX_STREAMS_PER_USER: '3', PING_RATE: '0.5', PING_BURST: '4', CLIENT_KEY_TTL: '60' });
+  t.is(config.maxStreamsPerUser, 3);
+  t.is(config.pingRate, 0.5);
+  t.is(config.pingBurst, 4);
+  t.is(config.clientKeyTtlSeconds, 60);
+  const off = loadConfig({ PING_RATE: '0', CLIENT_KEY_TTL: '0' });
+  t.is(off.pingRate, 0);
+  t.is(off.clientKeyTtlSeconds, 0);
 });
 
 test('empty values fall back to the defaults', (t) => {
@@ -121,6 +136,13 @@ const invalid: [variable: string, value: string, mentions: string[]][] = [
   ['MAX_CONNECTIONS', '0', ['positive integer']],
   ['WORKERS', 'many', ['positive integer']],
   ['ALLOW_UWS_FALLBACK', 'maybe', ['`1`', '`0`']],
+  ['MAX_STREAMS_PER_USER', '0', ['positive integer']],
+  ['PING_RATE', '-1', ['pings per second', '0 for no limit']],
+  ['PING_RATE', 'fast', ['pings per second']],
+  ['PING_BURST', '0', ['positive integer']],
+  ['PING_BURST', '2.5', ['positive integer']],
+  ['CLIENT_KEY_TTL', '1.5', ['whole seconds', '0: never']],
+  ['CLIENT_KEY_TTL', '-1', ['whole seconds']],
 ];
 
 for (const [variable, value, mentions] of invalid) {

@@ -48,11 +48,12 @@ export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (
         bodyTooLarge: tooLarge,
         headerRejection: rejection,
         fromTrustedPeer,
-        answer: (status, code) => {
+        answer: (status, code, retryAfterSeconds) => {
           if (finished) return;
           finished = true;
           onAnswered?.(status, code);
           if (status === 200) answerEmpty(res, 200);
+          else if (retryAfterSeconds !== undefined) answerError(res, errorByCode(code), false, { 'Retry-After': String(retryAfterSeconds) });
           // The body was not read to its end, or its length is unknown: close the connection.
           else answerError(res, errorByCode(code), status === 413 || code === 'BAD_CONTENT_LENGTH');
         },

@@ -1,13 +1,22 @@
 import type { StreamFormat } from '../../../machines/subscription.js';
-import { Errors } from '../../errors.js';
+import { Errors, type ErrorCode } from '../../errors.js';
 import type { Subscriptions } from '../../subscriptions.js';
 import { decodeId, parseLastEventId, usersOfQuery } from '../ids.js';
 import { answerError } from '../respond.js';
 import { UwsStreamSink } from '../stream-sink.js';
+import { claimedUser } from '../claimed-user.js';
+import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
+
+/** How long a client refused TOO_MANY_STREAMS should wait: streams close on their owner's schedule. */
+const STREAMS_RETRY_AFTER = { 'Retry-After': '10' };
 
 export interface SubscribeRouteOptions {
   subscriptions: Subscriptions;
+  /** Who may speak for a user (TRUSTED_PROXIES): only their claims count against MAX_STREAMS_PER_USER. */
+  trust: ProxyTrust;
+  /** A refused stream, by error code (metrics). */
+  onRefused?: (code: ErrorCode) => void;
   /** The `retry:` hint sent at open, in ms. */
   retryMs: number;
   maxUsersPerStream: number;
@@ -24,11 +33,20 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const target = resolve(res, req);
     if (target === null) return;
-    if (options.isClosing()) return answerError(res, Errors.SHUTTING_DOWN);
-    if (!options.subscriptions.hasRoom()) return answerError(res, Errors.TOO_MANY_CONNECTIONS);
+    const refuse = (code: ErrorCode, headers?: Record<string, string>) => {
+      options.onRefused?.(code);
+      answerError(res, Errors[code], false, headers);
+    };
+    if (options.isClosing()) return refuse('SHUTTING_DOWN');
+    if (!options.subscriptions.hasRoom()) return refuse('TOO_MANY_CONNECTIONS');
+    // A claim counts only from a trusted proxy: anyone else could exhaust another user's streams.
+    const claimant = options.trust.isTrustedPeer(res) ? claimedUser(req.getHeader('x-user-claim')) : undefined;
+    if (claimant !== undefined && !options.subscriptions.hasRoomFor(claimant)) return refuse('TOO_MANY_STREAMS', STREAMS_RETRY_AFTER);
+    // A malformed Last-Event-ID (never sent by a browser, but a proxy may mangle it) resumes nothing:
+    // the stream replays everything rather than failing the reconnect.
     const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
     // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
-    options.subscriptions.open({ sink: new UwsStreamSink(res, options.retryMs), ...target, resumeAfter });
+    options.subscriptions.open({ sink: new UwsStreamSink(res, options.retryMs), ...target, resumeAfter, claimant });
   };
 }
 

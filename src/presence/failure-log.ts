@@ -1,0 +1,51 @@
+import type { Logger } from '../logger.js';
+
+/** Why Redis could not serve, in the words an operator acts on. */
+export type FailureCause = 'refused' | 'timeout' | 'auth' | 'cluster down' | 'connection lost' | 'other';
+
+/** The cause of a failed connection or command, from its error code and message. */
+export function causeOf(error: unknown): FailureCause {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return 'refused';
+  if (/NOAUTH|WRONGPASS|invalid (username-)?password|AUTH .*(fail|error)/i.test(message)) return 'auth';
+  if (/CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|cluster is down/i.test(message)) return 'cluster down';
+  if (code === 'ETIMEDOUT' || /timed? ?out|deadline/i.test(message)) return 'timeout';
+  if (['ECONNRESET', 'EPIPE', 'ENOTCONN'].includes(String(code)) || /Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)) {
+    return 'connection lost';
+  }
+  return 'other';
+}
+
+/**
+ * Logs why the store fails, once per change of cause (never once per failed command), and when
+ * it works again, with how many failures of that cause were not logged (`repeats`). Fed by every
+ * connection error and every failed command; a success costs one comparison.
+ */
+export class FailureLog {
+  private cause: FailureCause | null = null;
+  private repeats = 0;
+  private sinceMs = 0;
+
+  constructor(private readonly log: Logger | undefined, private readonly store: string) {}
+
+  failed(error: unknown): void {
+    const cause = causeOf(error);
+    if (cause === this.cause) {
+      this.repeats++;
+      return;
+    }
+    const previous = this.cause === null ? {} : { previousCause: this.cause, previousRepeats: this.repeats };
+    if (this.cause === null) this.sinceMs = Date.now();
+    this.cause = cause;
+    this.repeats = 0;
+    this.log?.warn({ store: this.store, cause, error: error instanceof Error ? error.message : String(error), ...previous }, 'presence store failing');
+  }
+
+  succeeded(): void {
+    if (this.cause === null) return;
+    this.log?.info({ store: this.store, cause: this.cause, repeats: this.repeats, failingMs: Date.now() - this.sinceMs }, 'presence store works again');
+    this.cause = null;
+    this.repeats = 0;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The rate limit of the embedded store: a token bucket per user+client, the same arithmetic as
+ * the save script's (src/presence/scripts/save-ping.lua), so both stores refuse the same pings.
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; refilledMs: number }>();
+
+  /** `rate`: tokens per second (0: no limit); `burst`: the bucket's size. */
+  constructor(private readonly rate: number, private readonly burst: number) {}
+
+  /** Takes a token for `key`: 0 when there was one, else the whole seconds until there is. */
+  take(key: string, nowMs: number): number {
+    if (this.rate <= 0) return 0;
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, refilledMs: nowMs };
+    const tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, nowMs - bucket.refilledMs) * this.rate) / 1000);
+    if (tokens < 1) return Math.ceil((1 - tokens) / this.rate);
+    this.buckets.set(key, { tokens: tokens - 1, refilledMs: nowMs });
+    return 0;
+  }
+
+  /** Forgets a key's bucket (its client expired). */
+  delete(key: string): void {
+    this.buckets.delete(key);
+  }
+}
