@@ -74,7 +74,7 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
   const text = await res.text();
   for (const name of ['heartbeat_streams_open', 'heartbeat_watched_users', 'heartbeat_actors', 'heartbeat_pings_total',
     'heartbeat_deliveries_total', 'heartbeat_coalesced_total', 'heartbeat_slow_clients_closed_total', 'heartbeat_store_up',
-    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'nodejs_eventloop_lag_seconds',
+    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'heartbeat_streams_refused_total', 'nodejs_eventloop_lag_seconds',
     'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
     t.true(text.includes(`# TYPE ${name} `), `${name} is exported`);
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startBackend, type BackendName, type TestBackend } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
+import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -271,6 +272,8 @@ export function apiSuite(name: BackendName): void {
     const phone = stream(`${limitedA.url}/subscribe/${u}/client/phone`);
     await phone.count(1);
     t.deepEqual(phone.statuses(), ['p2']);
+    const metrics = await scrape(limitedA.adminUrl!);
+    t.true((metrics.get(series('heartbeat_pings_total', { status: '429', reason: 'RATE_LIMITED', worker: '0' })) ?? 0) >= 1);
   });
 
   test('a per-client entry expires after CLIENT_KEY_TTL of silence; the user\'s last ping stays', async (t) => {

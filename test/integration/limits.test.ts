@@ -1,16 +1,19 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startService, type ServiceProcess } from '../support/service.js';
+import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 let service: ServiceProcess;
+let perUser: ServiceProcess;
 
 test.before(async () => {
   service = await startService({ REDIS: 'memory', MAX_CONNECTIONS: '3', MAX_USERS_PER_STREAM: '4' });
+  perUser = await startService({ REDIS: 'memory', MAX_STREAMS_PER_USER: '2' });
 });
 
 test.after.always(async () => {
-  await service?.stop();
+  await Promise.all([service?.stop(), perUser?.stop()]);
 });
 
 test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open ones are untouched', async (t) => {
@@ -47,4 +50,37 @@ test.serial('MAX_USERS_PER_STREAM bounds /subscribe and /lastseen; duplicates do
   t.is((await fetch(`${service.url}/lastseen?${withDuplicates}`)).status, 200);
   t.is((await fetch(`${service.url}/subscribe`)).status, 400);
   t.is((await fetch(`${service.url}/lastseen`)).status, 400);
+});
+
+test.serial('beyond MAX_STREAMS_PER_USER a claimed subscriber gets 429 TOO_MANY_STREAMS with Retry-After; its open streams, other users and unclaimed streams are untouched', async (t) => {
+  const watched = `watched-${randomUUID()}`;
+  const claim = (userid: string) => ({ 'X-User-Claim': JSON.stringify({ userid, clientid: 'web' }) });
+  const alice = `alice-${randomUUID()}`;
+  const open = [0, 1].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(alice)));
+  await Promise.all(open.map((s) => s.ready));
+  const refused = await fetch(`${perUser.url}/subscribe?user=${watched}`, { headers: claim(alice) });
+  t.is(refused.status, 429);
+  t.truthy(refused.headers.get('retry-after'));
+  t.is(await refused.text(), 'too many open streams for this user, close one or retry later\n');
+  // Another user, and a request without a claim (local development), are not counted against alice.
+  const bob = new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(`bob-${randomUUID()}`));
+  const unclaimed = [0, 1, 2].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`));
+  await Promise.all([bob.ready, ...unclaimed.map((s) => s.ready)]);
+  t.is((await ping(perUser.url, watched, 'everyone')).status, 200);
+  await Promise.all([...open, bob, ...unclaimed].map((s) => s.count(1)));
+  for (const s of [...open, bob, ...unclaimed]) t.deepEqual(s.statuses(), ['everyone']);
+  const metrics = await scrape(perUser.adminUrl!);
+  t.is(metrics.get(series('heartbeat_streams_refused_total', { reason: 'TOO_MANY_STREAMS', worker: '0' })), 1);
+  // Closing one of alice's streams frees her a slot once the server saw the close.
+  open[0].close();
+  await t.notThrowsAsync(async () => {
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${perUser.url}/subscribe/${watched}`, { headers: claim(alice) });
+      if (res.status === 200) return void (await res.body!.cancel());
+      await res.text();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no slot freed');
+  });
+  for (const s of [...open, bob, ...unclaimed]) s.close();
 });
