@@ -32,6 +32,8 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Graceful SHUTDOWN (SAVE when AOF is on), then waits for exit. */
   stop(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: connections stay open, nothing answers. */
+  freeze(frozen: boolean): void;
   /** (Re)starts on the same port, dir and config; resolves once PING answers PONG. */
   start(): Promise<void>;
   /**
@@ -191,6 +193,10 @@ class Server implements RedisServer {
     child.ref(); // keep the event loop alive until the exit is observed
     child.kill('SIGKILL');
     await this.exited;
+  }
+
+  freeze(frozen: boolean): void {
+    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
   }
 
   async stop(): Promise<void> {
