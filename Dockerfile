@@ -40,11 +40,13 @@ COPY package.json ./
 USER node
 # 8080 public API (behind traefik), 9090 admin: /healthz, /readyz.
 EXPOSE 8080 9090
-# Node's own fetch: slim has no curl. readyz (not healthz) so "healthy" means
-# Redis is usable and we are not draining. Hard-codes 9090: keep in step with
-# ADMIN_LISTEN if you change it.
+# Node's own fetch: slim has no curl. Liveness (/healthz), not readiness: an
+# orchestrator restarts unhealthy containers, and a Redis outage must not
+# restart every replica (it would drop every stream and not bring Redis back).
+# Load balancers use /readyz (traefik does, see deploy/traefik). Hard-codes
+# 9090: keep in step with ADMIN_LISTEN if you change it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The service drains on SIGTERM; exec-form CMD makes node PID 1 so it gets it.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/main.js"]
