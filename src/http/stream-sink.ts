@@ -52,9 +52,10 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
       // a stream whose last write met backpressure keeps its newest ping (or half a frame) until
       // the next ping. An empty write does not help (uWS returns before touching the socket), so
       // write a comment: it sends the held bytes first. Drained only once the kernel took it all;
-      // otherwise uWS calls this again when the socket can take more.
+      // otherwise still full (a stream that looked live learns it now), and uWS calls this again
+      // when the socket can take more.
       this.writeCorked(DRAIN_COMMENT);
-      if (corkedResult) this.owner?.send(SOCKET_DRAINED);
+      this.owner?.send(corkedResult ? SOCKET_DRAINED : SOCKET_FULL);
       return true;
     });
   }
