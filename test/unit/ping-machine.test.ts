@@ -4,7 +4,7 @@ import test from 'ava';
 import { createActor } from 'xstate';
 import { pingMachine, type PingRequest } from '../../machines/ping.js';
 
-type Answer = [status: number, code?: string];
+type Answer = [status: number, code?: string, retryAfterSeconds?: number];
 
 interface Stored {
   userid: string;
@@ -13,6 +13,8 @@ interface Stored {
   /** The store confirms (the client gets 200) or fails (503). */
   ok(): Promise<void>;
   fail(): Promise<void>;
+  /** The store's rate limit refused it (the client gets 429 with Retry-After). */
+  limit(retryAfterSeconds: number): Promise<void>;
 }
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -24,13 +26,14 @@ function pipeline() {
       actions: {
         // Wired like src/ping-pipeline.ts: a store call whose outcome is reported back.
         storePing: ({ self }, { request, ping }) => {
-          let confirm!: () => void;
+          let confirm!: (limited?: number) => void;
           let refuse!: (error: Error) => void;
-          new Promise<void>((resolve, reject) => {
+          new Promise<number | undefined>((resolve, reject) => {
             confirm = resolve;
             refuse = reject;
           }).then(
-            () => self.send({ type: 'ping.stored', request }),
+            (limited) =>
+              self.send(limited === undefined ? { type: 'ping.stored', request } : { type: 'ping.limited', request, retryAfterSeconds: limited }),
             () => self.send({ type: 'ping.failed', request }),
           );
           stored.push({
@@ -39,6 +42,7 @@ function pipeline() {
             status: ping.status,
             ok: () => (confirm(), settle()),
             fail: () => (refuse(new Error('redis away')), settle()),
+            limit: (seconds) => (confirm(seconds), settle()),
           });
         },
       },
@@ -56,7 +60,8 @@ function pipeline() {
         body: '{"status":"online"}',
         bodyTooLarge: false,
         fromTrustedPeer: true,
-        answer: (status, code) => void answers.push(code === undefined ? [status] : [status, code]),
+        answer: (status, code, retryAfterSeconds) =>
+          void answers.push(code === undefined ? [status] : retryAfterSeconds === undefined ? [status, code] : [status, code, retryAfterSeconds]),
         ...request,
       },
     });
@@ -83,6 +88,14 @@ test('a store failure is answered 503 STORE_UNAVAILABLE', async (t) => {
   await p.stored[0].fail();
   t.deepEqual(answers, [[503, 'STORE_UNAVAILABLE']]);
   t.is(p.state(), 'accepting', 'the next ping is still tried');
+});
+
+test('a ping the store rate-limited is answered 429 RATE_LIMITED with the seconds to wait', async (t) => {
+  const p = pipeline();
+  const answers = p.post();
+  await p.stored[0].limit(3);
+  t.deepEqual(answers, [[429, 'RATE_LIMITED', 3]]);
+  t.is(p.state(), 'accepting');
 });
 
 test('answers go to their own request when the store answers out of order', async (t) => {
