@@ -157,7 +157,13 @@ async function recoverWithoutFurtherPings(t: ExecutionContext, path: string, use
     t.false(got.closed);
     const seen = new Map<string, string>();
     for (const data of got.events) {
-      const e = JSON.parse(data) as { userid?: string; status: string };
+      let e: { userid?: string; status: string };
+      try {
+        e = JSON.parse(data) as typeof e;
+      } catch {
+        t.fail(`reader ${i} got a frame cut in half: …${JSON.stringify(data.slice(-40))}`);
+        continue;
+      }
       seen.set(e.userid ?? users[0], e.status);
     }
     for (const user of users) if (newest.get(user)) t.is(seen.get(user)?.split('-')[0], newest.get(user)!.split('-')[0], `reader ${i}: newest ping of ${user}`);
