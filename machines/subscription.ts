@@ -44,7 +44,11 @@ export interface SubscriptionInput {
   readonly format: StreamFormat;
   /** The client's Last-Event-ID: nothing at or below it is sent again. */
   readonly resumeAfter?: number;
-  /** The user the stream was opened by (a trusted X-User-Claim), counted against MAX_STREAMS_PER_USER. */
+  /**
+   * The user the stream was opened by (a trusted X-User-Claim): counted against
+   * MAX_STREAMS_PER_USER, and if it is among `users` the stream sees that user's invisible pings
+   * too (its own view). Absent: the public view of everyone.
+   */
   readonly claimant?: string;
 }
 

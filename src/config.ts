@@ -40,8 +40,12 @@ export interface Config {
   readonly pingBurst: number;
   /** CLIENT_KEY_TTL, default 30 days (2,592,000 s) a per-client key outlives its last ping; 0 keeps it. */
   readonly clientKeyTtlSeconds: number;
-  /** TRUSTED_PROXIES, default loopback and private ranges; `*` trusts every peer. */
+  /** TRUSTED_PROXIES, default loopback only (`127.0.0.0/8,::1/128`); `*` trusts every peer. */
   readonly trustedProxies: readonly string[] | '*';
+  /** INVISIBLE_STATUSES, default `3`: statuses only the user's own devices see; empty disables. */
+  readonly invisibleStatuses: readonly string[];
+  /** CORS_ORIGINS, default none (no CORS headers); a list of origins, or `*` for any origin. */
+  readonly corsOrigins: readonly string[] | '*';
   /** SHUTDOWN_TIMEOUT, default 10 seconds from SIGTERM to exit. */
   readonly shutdownTimeoutSeconds: number;
   /** ADMIN_LISTEN, default `127.0.0.1:9090`; empty disables the admin port. */
@@ -54,9 +58,14 @@ export interface Config {
   readonly allowUwsFallback: boolean;
 }
 
-export const DEFAULT_TRUSTED_PROXIES = Object.freeze([
-  '127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7',
-]);
+/**
+ * Loopback only: on a shared network (Kubernetes, a compose network) any neighbour could
+ * otherwise send X-User-Claim for any user. The proxy's network is named in TRUSTED_PROXIES.
+ */
+export const DEFAULT_TRUSTED_PROXIES = Object.freeze(['127.0.0.0/8', '::1/128']);
+
+/** The private ranges: a claim refused from one of them is most likely the proxy, not yet trusted. */
+export const PRIVATE_RANGES = Object.freeze(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
 
 const LISTEN_FORMS = '`:8080`, `8080`, `127.0.0.1:8080` or `[::1]:8080`';
 
@@ -136,8 +145,8 @@ function boolean(variable: string, value: string | undefined): boolean {
 function trustedProxies(value: string | undefined): readonly string[] | '*' {
   if (value === undefined || value.trim() === '') return DEFAULT_TRUSTED_PROXIES;
   if (value.trim() === '*') return '*';
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const entry of list) {
+  const entries = list(value);
+  for (const entry of entries) {
     const [address, bits, extra] = entry.split('/');
     const version = isIP(address);
     const prefixOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
@@ -145,7 +154,36 @@ function trustedProxies(value: string | undefined): readonly string[] | '*' {
       throw new ConfigError('TRUSTED_PROXIES', value, 'comma-separated addresses or CIDRs (`10.0.0.0/8,::1`) or `*`');
     }
   }
-  return list;
+  return entries;
+}
+
+/** A comma-separated list; blanks around entries and empty entries are dropped. */
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function invisibleStatuses(value: string | undefined): readonly string[] {
+  if (value === undefined) return ['3'];
+  return list(value);
+}
+
+const ORIGIN_FORMS = 'comma-separated origins (`https://app.example.com,http://localhost:3000`) or `*`';
+
+/** Each entry must be an origin exactly as a browser sends it in `Origin`, so matching is a string compare. */
+function corsOrigins(value: string | undefined): readonly string[] | '*' {
+  if (value === undefined || value.trim() === '') return [];
+  if (value.trim() === '*') return '*';
+  const origins = list(value);
+  for (const origin of origins) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', value, ORIGIN_FORMS);
+    }
+    if (!/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) throw new ConfigError('CORS_ORIGINS', value, ORIGIN_FORMS);
+  }
+  return origins;
 }
 
 function workers(value: string | undefined): number {
@@ -175,6 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
     pingBurst: positive('PING_BURST', env.PING_BURST, 10, true),
     clientKeyTtlSeconds: zeroOrMore('CLIENT_KEY_TTL', env.CLIENT_KEY_TTL, 30 * 86_400, true, 'whole seconds (0: never expire)'),
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    invisibleStatuses: invisibleStatuses(env.INVISIBLE_STATUSES),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
     shutdownTimeoutSeconds: positive('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, 10),
     adminListen: admin === undefined ? { host: '127.0.0.1', port: 9090 } : admin.trim() === '' ? null : parseListen('ADMIN_LISTEN', admin),
     logLevel: level,

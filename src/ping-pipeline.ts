@@ -12,13 +12,14 @@ export interface PingPipelineHooks {
 /**
  * The one long-lived ping actor of this process, wired to the store. Its state is the
  * pipeline's mode (accepting, degraded, draining, drained); each request is an event.
+ * A ping whose status is in `invisibleStatuses` (INVISIBLE_STATUSES) is stored as invisible.
  */
-export function startPingPipeline(backend: PresenceBackend): PingActor {
+export function startPingPipeline(backend: PresenceBackend, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
   const actor = createActor(
     pingMachine.provide({
       actions: {
         storePing: ({ self }, { request, ping }) => {
-          backend.save(ping.userid, ping.clientid, ping.status).then(
+          backend.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
             (saved) =>
               self.send('retryAfterSeconds' in saved ? { type: 'ping.limited', request, retryAfterSeconds: saved.retryAfterSeconds } : { type: 'ping.stored', request }),
             () => self.send({ type: 'ping.failed', request }),

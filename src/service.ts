@@ -1,6 +1,7 @@
 import { waitFor } from 'xstate';
 import type { Config } from './config.js';
 import { createPublicApp } from './http/app.js';
+import { CorsPolicy } from './http/cors.js';
 import { ProxyTrust } from './http/trust.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './logger.js';
@@ -58,7 +59,7 @@ export class HeartbeatService {
       onSlowClient: () => this.stats.slowClientsClosed++,
       onCoalesced: () => this.stats.coalesced++,
     });
-    this.pipeline = startPingPipeline(backend);
+    this.pipeline = startPingPipeline(backend, new Set(config.invisibleStatuses));
   }
 
   get backend(): PresenceBackend {
@@ -80,7 +81,15 @@ export class HeartbeatService {
     const app = createPublicApp({
       pipeline: this.pipeline,
       backend: this.options.backend,
-      trust: new ProxyTrust(config.trustedProxies),
+      trust: new ProxyTrust(config.trustedProxies, {
+        onPrivatePeerRefused: (peer) =>
+          this.options.log.warn(
+            { peer, trustedProxies: config.trustedProxies },
+            `X-User-Claim refused from ${peer}, a private address outside TRUSTED_PROXIES: if this is your proxy (traefik), ` +
+              `add its address or network to TRUSTED_PROXIES (e.g. TRUSTED_PROXIES=127.0.0.0/8,::1/128,${peer.includes(':') ? peer : `${peer}/32`}). Logged once per peer.`,
+          ),
+      }),
+      cors: new CorsPolicy(config.corsOrigins),
       subscriptions: this.subscriptions,
       retryMs: RETRY_MS,
       maxUsersPerStream: config.maxUsersPerStream,

@@ -4,6 +4,7 @@ import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Hub } from './presence/hub.js';
 import { PresenceEvent } from './presence/presence-event.js';
 import type { PresenceBackend } from './presence/types.js';
+import { lastPingsAsSeenBy } from './presence/views.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
@@ -68,18 +69,18 @@ export class Subscriptions {
         register: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.add(actor);
-          hub.add(context.users, actor, context.clientid);
+          hub.add(context.users, actor, context.clientid, context.claimant);
         },
         unregister: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.delete(actor);
-          hub.remove(context.users, actor, context.clientid);
+          hub.remove(context.users, actor, context.clientid, context.claimant);
           if (context.claimant !== undefined) this.release(context.claimant);
         },
         loadCachedPings: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           // A stream closed meanwhile ignores the answer (a stopped actor drops events).
-          this.readCached(context.users, context.clientid).then(
+          this.readCached(context.users, context.clientid, context.claimant).then(
             (pings) => actor.send({ type: 'replay.loaded', pings }),
             () => actor.send({ type: 'replay.failed' }),
           );
@@ -93,10 +94,13 @@ export class Subscriptions {
     });
   }
 
-  /** Waits until the users' channels are subscribed, then reads their stored last pings. */
-  private async readCached(users: readonly string[], clientid: string | undefined): Promise<PresencePing[]> {
-    await this.options.hub.ready(users);
-    const pings = await readWithRetries(() => this.options.backend.lastMany(users, clientid));
+  /**
+   * Waits until the users' channels are subscribed, then reads their stored last pings: the public
+   * view, but the own view of the stream's owner (its invisible pings included).
+   */
+  private async readCached(users: readonly string[], clientid: string | undefined, owner: string | undefined): Promise<PresencePing[]> {
+    await this.options.hub.ready(users, owner);
+    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.backend, users, owner, clientid));
     return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(users[i], ping)] : []));
   }
 

@@ -4,6 +4,7 @@ import type { PresenceBackend } from '../presence/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
 import { pingRoute } from './routes/ping.js';
 import { subscribeManyRoute, subscribeUserRoute, type SubscribeRouteOptions } from './routes/subscribe.js';
+import type { CorsPolicy, Headers } from './cors.js';
 import { answerEmpty, answerError } from './respond.js';
 import type { ProxyTrust } from './trust.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
@@ -12,25 +13,28 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
   pipeline: PingActor;
   backend: PresenceBackend;
   trust: ProxyTrust;
+  /** CORS_ORIGINS: which browser origins may call the API. */
+  cors: CorsPolicy;
   onPingAnswered?: (status: number, code?: string) => void;
   /** A handler threw: a bug. The request gets a 500 instead of the process dying. */
   onHandlerError?: (error: unknown) => void;
 }
 
-type Handler = (res: HttpResponse, req: HttpRequest) => void;
+/** `cors`: the CORS headers every answer to this request carries (undefined: none). */
+type Handler = (res: HttpResponse, req: HttpRequest, cors?: Headers) => void;
 type Method = 'get' | 'post';
 
 type Report = (error: unknown) => void;
 
 /** A throwing handler must not take the process (and every open stream) down with it. */
 function guarded(handler: Handler, report: Report): Handler {
-  return (res, req) => {
+  return (res, req, cors) => {
     try {
-      handler(res, req);
+      handler(res, req, cors);
     } catch (error) {
       report(error);
       try {
-        answerError(res, Errors.INTERNAL, true);
+        answerError(res, Errors.INTERNAL, true, cors);
       } catch {
         // already answered or aborted
       }
@@ -40,25 +44,37 @@ function guarded(handler: Handler, report: Report): Handler {
 
 /**
  * Registers a path with its handlers, an OPTIONS answer (2xx with Allow: browsers behind traefik
- * preflight POST /ping) and a 405 with Allow for every other method.
+ * preflight POST /ping; with the CORS preflight headers for an allowed Origin) and a 405 with
+ * Allow for every other method. With CORS_ORIGINS empty no handler reads Origin at all.
  */
-function route(app: TemplatedApp, report: Report, pattern: string, handlers: Partial<Record<Method, Handler>>): void {
-  const allow = [...Object.keys(handlers).map((m) => m.toUpperCase()), 'OPTIONS'].join(', ');
-  for (const [method, handler] of Object.entries(handlers) as [Method, Handler][]) app[method](pattern, guarded(handler, report));
-  app.options(pattern, (res) => answerEmpty(res, 204, { Allow: allow }));
-  app.any(pattern, (res) => answerError(res, Errors.METHOD_NOT_ALLOWED, false, { Allow: allow }));
+function route(app: TemplatedApp, report: Report, cors: CorsPolicy, pattern: string, handlers: Partial<Record<Method, Handler>>): void {
+  const methods = Object.keys(handlers).map((m) => m.toUpperCase());
+  const allow = [...methods, 'OPTIONS'].join(', ');
+  for (const [method, handler] of Object.entries(handlers) as [Method, Handler][]) {
+    const safe = guarded(handler, report);
+    app[method](pattern, cors.enabled ? (res, req) => safe(res, req, cors.headersFor(req.getHeader('origin'))) : safe);
+  }
+  app.options(pattern, (res, req) => {
+    const preflight = cors.enabled ? cors.preflightFor(req.getHeader('origin'), methods.join(', ')) : undefined;
+    answerEmpty(res, 204, preflight ? { Allow: allow, ...preflight } : { Allow: allow });
+  });
+  app.any(pattern, (res, req) => {
+    const headers = cors.enabled ? cors.headersFor(req.getHeader('origin')) : undefined;
+    answerError(res, Errors.METHOD_NOT_ALLOWED, false, { Allow: allow, ...headers });
+  });
 }
 
 /** The public port: the Beep presence API. */
 export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
-  route(app, report, '/ping', { post: pingRoute(options.pipeline, options.trust, options.onPingAnswered) });
-  route(app, report, '/subscribe', { get: subscribeManyRoute(options) });
-  route(app, report, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
-  route(app, report, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });
-  route(app, report, '/lastseen', { get: lastSeenManyRoute(options.backend, options.maxUsersPerStream) });
-  route(app, report, '/lastseen/:userid', { get: lastSeenUserRoute(options.backend) });
+  const { cors, trust, backend } = options;
+  route(app, report, cors, '/ping', { post: pingRoute(options.pipeline, trust, options.onPingAnswered) });
+  route(app, report, cors, '/subscribe', { get: subscribeManyRoute(options) });
+  route(app, report, cors, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
+  route(app, report, cors, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });
+  route(app, report, cors, '/lastseen', { get: lastSeenManyRoute(backend, trust, options.maxUsersPerStream) });
+  route(app, report, cors, '/lastseen/:userid', { get: lastSeenUserRoute(backend, trust) });
   app.any('/*', (res) => answerError(res, Errors.NOT_FOUND));
   return app;
 }

@@ -22,7 +22,7 @@ export const RETRY_AFTER_SECONDS = '1';
  * `Retry-After` on 503 and 429 (`headers` may name another wait). `closeConnection` when the
  * request body was not read to its end.
  */
-export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection = false, headers?: Record<string, string>): void {
+export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection = false, headers?: Readonly<Record<string, string>>): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', 'text/plain; charset=utf-8');
     if ((error.status === 503 || error.status === 429) && headers?.['Retry-After'] === undefined) {
@@ -33,13 +33,15 @@ export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection
   });
 }
 
-export function answerJson(res: HttpResponse, body: unknown): void {
+export function answerJson(res: HttpResponse, body: unknown, headers?: Readonly<Record<string, string>>): void {
   res.cork(() => {
-    res.writeStatus(STATUS_LINES[200]).writeHeader('Content-Type', 'application/json').end(JSON.stringify(body));
+    res.writeStatus(STATUS_LINES[200]).writeHeader('Content-Type', 'application/json');
+    if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(JSON.stringify(body));
   });
 }
 
-export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Record<string, string>): void {
+export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Readonly<Record<string, string>>): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status]);
     // Every acknowledged ping comes here: no entries array when there are no extra headers.

@@ -37,9 +37,11 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
   private done = false;
   private owner: SinkOwner | null = null;
 
+  /** `headers`: added to the response head (CORS); dropped once the head is written. */
   constructor(
     private readonly res: HttpResponse,
     private readonly retryMs: number,
+    private headers?: Readonly<Record<string, string>>,
   ) {
     res.onAborted(() => {
       this.done = true;
@@ -68,9 +70,11 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
         .writeStatus('200 OK')
         .writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
         .writeHeader('Cache-Control', 'no-cache')
-        .writeHeader('X-Accel-Buffering', 'no')
-        .write(`${HEAD_COMMENT}retry: ${this.retryMs}\n\n`);
+        .writeHeader('X-Accel-Buffering', 'no');
+      if (this.headers) for (const [name, value] of Object.entries(this.headers)) this.res.writeHeader(name, value);
+      this.res.write(`${HEAD_COMMENT}retry: ${this.retryMs}\n\n`);
     });
+    this.headers = undefined;
   }
 
   write(chunk: Uint8Array): void {

@@ -1,7 +1,18 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { PRIVATE_RANGES } from '../config.js';
 import type { HttpResponse } from './uws.js';
 
 const CACHE_LIMIT = 1024;
+
+export interface ProxyTrustOptions {
+  /**
+   * A claim was refused from a peer in a private range (10/8, 172.16/12, 192.168/16, fc00::/7):
+   * most likely the proxy itself, on a network TRUSTED_PROXIES does not name yet. Called once per
+   * peer (for the first CACHE_LIMIT such peers), so a first deployment says how to fix it.
+   * Default: nothing.
+   */
+  onPrivatePeerRefused?: (address: string) => void;
+}
 
 /**
  * Which peers may send X-User-Claim: the proxies (traefik) that put it there after forward-auth.
@@ -16,19 +27,31 @@ export class ProxyTrust {
    * Bounded: emptied when it holds CACHE_LIMIT addresses, so a scan from many addresses cannot grow it.
    */
   private readonly cache = new Map<string | number, boolean>();
+  private readonly privateRanges = blockListOf(PRIVATE_RANGES);
+  /** Private peers already reported by onPrivatePeerRefused. */
+  private readonly reported = new Set<string>();
 
-  constructor(trusted: readonly string[] | '*') {
+  constructor(trusted: readonly string[] | '*', private readonly options: ProxyTrustOptions = {}) {
     if (trusted === '*') {
       this.list = null;
       return;
     }
-    this.list = new BlockList();
-    for (const entry of trusted) {
-      const [address, bits] = entry.split('/');
-      const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-      if (bits === undefined) this.list.addAddress(address, type);
-      else this.list.addSubnet(address, Number(bits), type);
-    }
+    this.list = blockListOf(trusted);
+  }
+
+  /**
+   * A request carrying a claim was refused because its peer is not trusted: reports a private
+   * peer once. Only refusals come here, so the hot path (a trusted proxy) never pays for it.
+   */
+  claimRefused(res: HttpResponse): void {
+    if (!this.options.onPrivatePeerRefused || this.reported.size >= CACHE_LIMIT) return;
+    const raw = new Uint8Array(res.getRemoteAddress());
+    // An IPv4 peer (also IPv4-mapped) in dotted form: what an operator writes in TRUSTED_PROXIES.
+    const v4 = ipv4Offset(raw);
+    const address = v4 < 0 ? addressText(raw) : raw.subarray(v4, v4 + 4).join('.');
+    if (this.reported.has(address) || !this.check(this.privateRanges, address)) return;
+    this.reported.add(address);
+    this.options.onPrivatePeerRefused(address);
   }
 
   isTrusted(address: string): boolean {
@@ -67,6 +90,17 @@ export class ProxyTrust {
     if (isIPv6(address)) return list.check(address, 'ipv6');
     return false;
   }
+}
+
+function blockListOf(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(bits), type);
+  }
+  return list;
 }
 
 /**

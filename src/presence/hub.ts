@@ -1,6 +1,6 @@
 import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
+import { ChannelWatchers } from './channel-watchers.js';
 import { PresenceEvent } from './presence-event.js';
-import { WatcherIndex } from './watcher-index.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
 /** Anything that receives presence events: a subscription actor. */
@@ -17,80 +17,64 @@ export interface HubHooks {
 
 /**
  * Maps each user to the local subscription actors watching it, and keeps exactly the Redis
- * channels they need: subscribed on the first watcher, unsubscribed when the last one leaves.
+ * channels they need. Every watcher of a user is on its public channel (visible pings); a watcher
+ * opened by the user's own devices (`owner`, from a trusted claim) is also on the user's own
+ * channel, the only path an invisible ping takes.
  */
 export class Hub implements PresenceListener {
-  private readonly watchers = new WatcherIndex<Watcher>();
-  /** Subscriptions still being confirmed by the backend, so later joiners can wait for them. */
-  private readonly subscribing = new Map<string, Promise<void>>();
-  /** Watched users whose channel subscription failed (store away): retried on join and recovery. */
-  private readonly unsubscribed = new Set<string>();
-  /** (user, client) pairs watched through `/client/:clientid`, counted, for re-reads on recovery. */
+  private readonly everyone: ChannelWatchers<Watcher>;
+  private readonly owners: ChannelWatchers<Watcher>;
+  /** (user, client, own) watched through `/client/:clientid`, counted, for re-reads on recovery. */
   private readonly clientPairs = new Map<string, number>();
 
   constructor(
     private readonly backend: PresenceBackend,
     private readonly hooks: HubHooks = {},
   ) {
+    this.everyone = new ChannelWatchers(backend, false);
+    this.owners = new ChannelWatchers(backend, true);
     backend.setListener(this);
   }
 
-  /** Adds a watcher of `users`; `ready(users)` tells when their channels are live. */
-  add(users: readonly string[], watcher: Watcher, clientid?: string): void {
+  /**
+   * Adds a watcher of `users`; `ready(users, owner)` tells when their channels are live. `owner`:
+   * the user whose own device opened the stream; among `users` it alone is seen in its own view.
+   */
+  add(users: readonly string[], watcher: Watcher, clientid?: string, owner?: string): void {
     for (const userid of users) {
-      if (this.watchers.add(userid, watcher)) this.subscribeChannel(userid);
-      else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) this.subscribeChannel(userid);
-      if (clientid !== undefined) this.countPair(userid, clientid, 1);
+      this.everyone.add(userid, watcher);
+      if (userid === owner) this.owners.add(userid, watcher);
+      if (clientid !== undefined) this.countPair(userid, clientid, userid === owner, 1);
     }
   }
 
-  private subscribeChannel(userid: string): Promise<void> {
-    this.unsubscribed.delete(userid);
-    const subscribed = this.backend.subscribe(userid).then(
-      () => undefined,
-      (error: unknown) => {
-        if (this.watchers.has(userid)) this.unsubscribed.add(userid);
-        throw error;
-      },
-    );
-    const settled = subscribed.finally(() => {
-      if (this.subscribing.get(userid) === settled) this.subscribing.delete(userid);
-    });
-    settled.catch(() => {});
-    this.subscribing.set(userid, settled);
-    return settled;
-  }
-
   /** Resolves once the channels of `users` are subscribed (at once when they already are). */
-  ready(users: readonly string[]): Promise<void> {
-    const waits = users.map((u) => this.subscribing.get(u)).filter((p) => p !== undefined);
-    return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
+  ready(users: readonly string[], owner?: string): Promise<void> {
+    const waits = users.map((u) => this.everyone.pending(u));
+    if (owner !== undefined && users.includes(owner)) waits.push(this.owners.pending(owner));
+    const pending = waits.filter((p) => p !== undefined);
+    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
   }
 
-  remove(users: readonly string[], watcher: Watcher, clientid?: string): void {
+  remove(users: readonly string[], watcher: Watcher, clientid?: string, owner?: string): void {
     for (const userid of users) {
-      const removed = this.watchers.remove(userid, watcher);
-      if (removed === 'absent') continue;
-      if (clientid !== undefined) this.countPair(userid, clientid, -1);
-      if (removed === 'last') {
-        this.subscribing.delete(userid);
-        this.unsubscribed.delete(userid);
-        // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
-        // resubscribes only what ioredis still tracks, and it no longer tracks this one.
-        this.backend.unsubscribe(userid).catch(() => {});
-      }
+      if (!this.everyone.remove(userid, watcher)) continue;
+      if (userid === owner) this.owners.remove(userid, watcher);
+      if (clientid !== undefined) this.countPair(userid, clientid, userid === owner, -1);
     }
   }
 
   /** Users with at least one local watcher. */
   watchedUsers(): number {
-    return this.watchers.size;
+    return this.everyone.watchers.size;
   }
 
-  onPing(userid: string, ping: StoredPing): void {
-    if (!this.watchers.has(userid)) return;
+  /** A visible ping goes to every watcher of the user; an invisible one only to its own streams. */
+  onPing(userid: string, ping: StoredPing, invisible = false): void {
+    const watchers = (invisible ? this.owners : this.everyone).watchers;
+    if (!watchers.has(userid)) return;
     const event: SubscriptionEvent = { type: 'presence', ping: new PresenceEvent(userid, ping) };
-    this.hooks.onDelivered?.(this.watchers.forEach(userid, (watcher) => watcher.send(event)));
+    this.hooks.onDelivered?.(watchers.forEach(userid, (watcher) => watcher.send(event)));
   }
 
   /**
@@ -106,23 +90,27 @@ export class Hub implements PresenceListener {
   }
 
   private async reread(): Promise<void> {
-    await Promise.allSettled([...this.unsubscribed].map((userid) => this.subscribeChannel(userid)));
-    const users = [...this.watchers.users()];
-    const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string]);
+    await Promise.all([this.everyone.resubscribe(), this.owners.resubscribe()]);
+    const owners = [...this.owners.watchers.users()];
+    const users = [...this.everyone.watchers.users()];
+    const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string, string]);
     try {
+      // The own view first: a public ping it supersedes is then dropped by the own streams.
+      const own = await this.backend.lastMany(owners, undefined, true);
+      owners.forEach((userid, i) => own[i] && this.onPing(userid, own[i], true));
       const pings = await this.backend.lastMany(users);
       users.forEach((userid, i) => pings[i] && this.onPing(userid, pings[i]));
-      for (const [userid, clientid] of pairs) {
-        const [ping] = await this.backend.lastMany([userid], clientid);
-        if (ping) this.onPing(userid, ping);
+      for (const [userid, clientid, owned] of pairs) {
+        const [ping] = await this.backend.lastMany([userid], clientid, owned === '1');
+        if (ping) this.onPing(userid, ping, owned === '1');
       }
     } catch {
       // Down again: the next recovery re-reads.
     }
   }
 
-  private countPair(userid: string, clientid: string, delta: number): void {
-    const key = `${userid}\u0000${clientid}`;
+  private countPair(userid: string, clientid: string, own: boolean, delta: number): void {
+    const key = `${userid}\u0000${clientid}\u0000${own ? '1' : '0'}`;
     const count = (this.clientPairs.get(key) ?? 0) + delta;
     if (count > 0) this.clientPairs.set(key, count);
     else this.clientPairs.delete(key);

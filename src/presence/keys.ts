@@ -1,3 +1,5 @@
+const OWN_SUFFIX = ':own';
+
 /**
  * Key and channel names. The user id is percent-encoded so that no id can forge another
  * user's key (an id containing `}` or `:client:` would otherwise collide), and it sits in a
@@ -19,12 +21,24 @@ export class KeySpace {
     return this.user(userid);
   }
 
+  /** The user's own channel: its invisible pings, for its own streams (save-ping.lua names it too). */
+  ownChannel(userid: string): string {
+    return `${this.user(userid)}${OWN_SUFFIX}`;
+  }
+
   /** The global sequence key (standalone Redis only: in a cluster it would sit in another slot). */
   sequence(): string {
     return `${this.prefix}seq`;
   }
 
-  /** The user id a channel belongs to, or null for a channel that is not ours. */
+  /** The user a channel belongs to and whether it is the user's own channel; null if not ours. */
+  ownerOfChannel(channel: string): { userid: string; own: boolean } | null {
+    const own = channel.endsWith(OWN_SUFFIX);
+    const userid = this.userOfChannel(own ? channel.slice(0, -OWN_SUFFIX.length) : channel);
+    return userid === null ? null : { userid, own };
+  }
+
+  /** The user id of a public channel, or null for a channel that is not ours. */
   userOfChannel(channel: string): string | null {
     const start = this.prefix.length + 1;
     if (!channel.startsWith(this.prefix) || channel[start - 1] !== '{' || !channel.endsWith('}')) return null;

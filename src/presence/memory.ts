@@ -3,16 +3,22 @@ import { DEFAULT_STORE_LIMITS, type PresenceBackend, type PresenceListener, type
 
 /**
  * The embedded backend: one process, no Redis. For development and for the suites that run
- * over every backend; it keeps the Redis backend's guarantees (monotonic seq, store-then-publish).
+ * over every backend; it keeps the Redis backend's guarantees (monotonic seq, store-then-publish,
+ * invisible pings kept to the user's own view and own channel).
  */
 export class MemoryPresence implements PresenceBackend {
   readonly mode = 'memory' as const;
+  /** The last visible ping per user and per (user, client): the public view. */
   private readonly users = new Map<string, StoredPing>();
   private readonly clients = new Map<string, StoredPing>();
+  /** The newest ping, invisible or not, per user and per (user, client): the user's own view. */
+  private readonly ownUsers = new Map<string, StoredPing>();
+  private readonly ownClients = new Map<string, StoredPing>();
   /** When each client entry expires (CLIENT_KEY_TTL), in ms; absent: never. */
   private readonly clientExpiry = new Map<string, number>();
   private readonly buckets: TokenBuckets;
   private readonly channels = new Set<string>();
+  private readonly ownChannels = new Set<string>();
   private listener: PresenceListener | null = null;
   private lastSeq = 0;
 
@@ -20,7 +26,7 @@ export class MemoryPresence implements PresenceBackend {
     this.buckets = new TokenBuckets(limits.pingRate, limits.pingBurst);
   }
 
-  async save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited> {
+  async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     const nowMs = Date.now();
     const key = clientKey(userid, clientid);
     this.expire(key, nowMs);
@@ -32,42 +38,49 @@ export class MemoryPresence implements PresenceBackend {
     const nowMicros = nowMs * 1000;
     this.lastSeq = nowMicros > this.lastSeq ? nowMicros : this.lastSeq + 1;
     const ping: StoredPing = { time: Math.floor(nowMicros / 1e6), status, clientid, seq: this.lastSeq };
-    this.users.set(userid, ping);
-    this.clients.set(key, ping);
+    this.ownUsers.set(userid, ping);
+    this.ownClients.set(key, ping);
+    if (!invisible) {
+      this.users.set(userid, ping);
+      this.clients.set(key, ping);
+    }
     // Publish after the caller's await resumes, as a Redis message would arrive later.
-    if (this.channels.has(userid)) queueMicrotask(() => this.listener?.onPing(userid, ping));
+    if ((invisible ? this.ownChannels : this.channels).has(userid)) queueMicrotask(() => this.listener?.onPing(userid, ping, invisible));
     return ping;
   }
 
-  async lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]> {
+  async lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
     const nowMs = Date.now();
+    const byUser = own ? this.ownUsers : this.users;
+    const byClient = own ? this.ownClients : this.clients;
     return userids.map((u) => {
-      if (clientid === undefined) return this.users.get(u) ?? null;
+      if (clientid === undefined) return byUser.get(u) ?? null;
       const key = clientKey(u, clientid);
       this.expire(key, nowMs);
-      return this.clients.get(key) ?? null;
+      return byClient.get(key) ?? null;
     });
   }
 
-  /** Drops a client entry (and its rate bucket) whose CLIENT_KEY_TTL has passed, as Redis would. */
+  /** Drops a client entry (both views, and its rate bucket) whose CLIENT_KEY_TTL has passed, as Redis would. */
   private expire(key: string, nowMs: number): void {
     const expiry = this.clientExpiry.get(key);
     if (expiry === undefined || expiry > nowMs) return;
     this.clientExpiry.delete(key);
     this.clients.delete(key);
+    this.ownClients.delete(key);
     this.buckets.delete(key);
   }
 
-  async subscribe(userid: string): Promise<void> {
-    this.channels.add(userid);
+  async subscribe(userid: string, own = false): Promise<void> {
+    (own ? this.ownChannels : this.channels).add(userid);
   }
 
-  async unsubscribe(userid: string): Promise<void> {
-    this.channels.delete(userid);
+  async unsubscribe(userid: string, own = false): Promise<void> {
+    (own ? this.ownChannels : this.channels).delete(userid);
   }
 
   channelCount(): number {
-    return this.channels.size;
+    return this.channels.size + this.ownChannels.size;
   }
 
   isAvailable(): boolean {
@@ -80,6 +93,7 @@ export class MemoryPresence implements PresenceBackend {
 
   async close(): Promise<void> {
     this.channels.clear();
+    this.ownChannels.clear();
   }
 }
 

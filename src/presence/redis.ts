@@ -27,6 +27,10 @@ export interface RedisPresenceOptions {
 }
 
 type SaveReply = [string, string];
+
+/** The stored fields of a ping: the last visible one, and (save-ping.lua) the last invisible one. */
+const PUBLIC_FIELDS = ['time', 'status', 'clientid', 'seq'];
+const OWN_FIELDS = [...PUBLIC_FIELDS, ...PUBLIC_FIELDS.map((f) => `invisible:${f}`)];
 type Commands = (Redis | Cluster) & {
   savePing(...args: (string | number)[]): Promise<SaveReply>;
 };
@@ -128,14 +132,14 @@ export class RedisPresence implements PresenceBackend {
     this.setAvailable(true);
   }
 
-  async save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited> {
+  async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     const user = this.keys.user(userid);
     const client = this.keys.client(userid, clientid);
     const tail = encodeMessageTail(clientid, status);
     const args =
       this.mode === 'cluster'
-        ? [user, client, status, clientid, tail, '1', ...this.limitArgs]
-        : [user, client, this.keys.sequence(), status, clientid, tail, '0', ...this.limitArgs];
+        ? [user, client, status, clientid, tail, '1', ...this.limitArgs, invisible ? '1' : '0']
+        : [user, client, this.keys.sequence(), status, clientid, tail, '0', ...this.limitArgs, invisible ? '1' : '0'];
     try {
       const saving = this.waitReplicas === 0 ? this.writer.savePing(...args) : this.saveOnReplicas(args);
       const [seq, time] = await this.withinDeadline(saving);
@@ -181,13 +185,17 @@ export class RedisPresence implements PresenceBackend {
     return saved as SaveReply;
   }
 
-  async lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]> {
+  async lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
     try {
       return await this.withinDeadline(Promise.all(
         userids.map(async (u) => {
           const key = clientid === undefined ? this.keys.user(u) : this.keys.client(u, clientid);
-          const [time, status, cid, seq] = await this.commands.hmget(key, 'time', 'status', 'clientid', 'seq');
-          return pingFromFields(time, status, cid, seq);
+          const fields = await this.commands.hmget(key, ...(own ? OWN_FIELDS : PUBLIC_FIELDS));
+          const visible = pingFromFields(fields[0], fields[1], fields[2], fields[3]);
+          if (!own) return visible;
+          // The own view: the newer of the last visible and the last invisible ping.
+          const invisible = pingFromFields(fields[4], fields[5], fields[6], fields[7]);
+          return invisible !== null && (visible === null || invisible.seq > visible.seq) ? invisible : visible;
         }),
       ));
     } catch (error) {
@@ -196,15 +204,15 @@ export class RedisPresence implements PresenceBackend {
     }
   }
 
-  async subscribe(userid: string): Promise<void> {
-    const channel = this.keys.channel(userid);
+  async subscribe(userid: string, own = false): Promise<void> {
+    const channel = own ? this.keys.ownChannel(userid) : this.keys.channel(userid);
     this.channels.add(channel);
     if (this.batcher) await this.batcher.subscribe(channel);
     else await (this.subscriber as Cluster).ssubscribe(channel);
   }
 
-  async unsubscribe(userid: string): Promise<void> {
-    const channel = this.keys.channel(userid);
+  async unsubscribe(userid: string, own = false): Promise<void> {
+    const channel = own ? this.keys.ownChannel(userid) : this.keys.channel(userid);
     this.channels.delete(channel);
     if (this.batcher) await this.batcher.unsubscribe(channel);
     else await (this.subscriber as Cluster).sunsubscribe(channel);
@@ -232,9 +240,9 @@ export class RedisPresence implements PresenceBackend {
   }
 
   private receive(channel: string, message: string): void {
-    const userid = this.keys.userOfChannel(channel);
+    const owner = this.keys.ownerOfChannel(channel);
     const ping = decodeMessage(message);
-    if (userid !== null && ping !== null) this.listener?.onPing(userid, ping);
+    if (owner !== null && ping !== null) this.listener?.onPing(owner.userid, ping, owner.own);
   }
 
   private watchAvailability(): void {

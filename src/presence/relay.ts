@@ -10,19 +10,26 @@ import type { PresenceBackend, PresenceListener, RateLimited, StoredPing } from 
  */
 
 type Op =
-  | { op: 'save'; args: [userid: string, clientid: string, status: string] }
-  | { op: 'lastMany'; args: [userids: readonly string[], clientid: string | undefined] }
-  | { op: 'subscribe'; args: [userid: string] }
-  | { op: 'unsubscribe'; args: [userid: string] };
+  | { op: 'save'; args: [userid: string, clientid: string, status: string, invisible: boolean] }
+  | { op: 'lastMany'; args: [userids: readonly string[], clientid: string | undefined, own: boolean] }
+  | { op: 'subscribe'; args: [userid: string, own: boolean] }
+  | { op: 'unsubscribe'; args: [userid: string, own: boolean] };
 
 export type RelayRequest = Op & { id: number };
 
 export type RelayMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: string }
-  | { type: 'ping'; userid: string; ping: StoredPing }
+  | { type: 'ping'; userid: string; ping: StoredPing; invisible: boolean }
   | { type: 'recovered' }
   | { type: 'availability'; up: boolean };
+
+const OWN_PREFIX = 'o';
+
+/** A channel's name in the relay: `p` or `o` (the user's own channel) and the user id, never ambiguous. */
+function channelOf(userid: string, own: boolean): string {
+  return `${own ? OWN_PREFIX : 'p'}${userid}`;
+}
 
 interface Pending {
   resolve(value: unknown): void;
@@ -33,6 +40,7 @@ interface Pending {
 export class RelayPresence implements PresenceBackend {
   readonly mode = 'memory' as const;
   private readonly pending = new Map<number, Pending>();
+  /** Subscribed channels, named by channelOf. */
   private readonly channels = new Set<string>();
   private listener: PresenceListener | null = null;
   private nextId = 1;
@@ -44,22 +52,22 @@ export class RelayPresence implements PresenceBackend {
     port.on('close', () => this.fail('the main thread closed the store relay'));
   }
 
-  save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited> {
-    return this.request({ op: 'save', args: [userid, clientid, status] }) as Promise<StoredPing | RateLimited>;
+  save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
+    return this.request({ op: 'save', args: [userid, clientid, status, invisible] }) as Promise<StoredPing | RateLimited>;
   }
 
-  lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]> {
-    return this.request({ op: 'lastMany', args: [userids, clientid] }) as Promise<(StoredPing | null)[]>;
+  lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
+    return this.request({ op: 'lastMany', args: [userids, clientid, own] }) as Promise<(StoredPing | null)[]>;
   }
 
-  subscribe(userid: string): Promise<void> {
-    this.channels.add(userid);
-    return this.request({ op: 'subscribe', args: [userid] }).then(() => undefined);
+  subscribe(userid: string, own = false): Promise<void> {
+    this.channels.add(channelOf(userid, own));
+    return this.request({ op: 'subscribe', args: [userid, own] }).then(() => undefined);
   }
 
-  unsubscribe(userid: string): Promise<void> {
-    this.channels.delete(userid);
-    return this.request({ op: 'unsubscribe', args: [userid] }).then(() => undefined);
+  unsubscribe(userid: string, own = false): Promise<void> {
+    this.channels.delete(channelOf(userid, own));
+    return this.request({ op: 'unsubscribe', args: [userid, own] }).then(() => undefined);
   }
 
   channelCount(): number {
@@ -102,7 +110,7 @@ export class RelayPresence implements PresenceBackend {
         return;
       }
       case 'ping':
-        if (this.channels.has(message.userid)) this.listener?.onPing(message.userid, message.ping);
+        if (this.channels.has(channelOf(message.userid, message.invisible))) this.listener?.onPing(message.userid, message.ping, message.invisible);
         return;
       case 'recovered':
         this.listener?.onRecovered();
@@ -129,16 +137,17 @@ export class RelayPresence implements PresenceBackend {
  */
 export class RelayServer {
   private readonly ports = new Set<MessagePort>();
+  /** Workers per channel (channelOf: a user's public channel, or its own channel). */
   private readonly watchers = new Map<string, Set<MessagePort>>();
   /** Store subscriptions being confirmed, so a second worker's subscribe waits for the first. */
   private readonly subscribing = new Map<string, Promise<void>>();
 
   constructor(private readonly store: PresenceBackend) {
     store.setListener({
-      onPing: (userid, ping) => {
-        const set = this.watchers.get(userid);
+      onPing: (userid, ping, invisible) => {
+        const set = this.watchers.get(channelOf(userid, invisible));
         if (!set) return;
-        const message: RelayMessage = { type: 'ping', userid, ping };
+        const message: RelayMessage = { type: 'ping', userid, ping, invisible };
         for (const port of set) port.postMessage(message);
       },
       onRecovered: () => this.broadcast({ type: 'recovered' }),
@@ -159,7 +168,7 @@ export class RelayServer {
     port.on('close', () => this.detach(port));
   }
 
-  /** Users watched by at least one worker (tests, leak checks). */
+  /** Channels (a user's public or own) watched by at least one worker (tests, leak checks). */
   watchedUsers(): number {
     return this.watchers.size;
   }
@@ -176,40 +185,45 @@ export class RelayServer {
       case 'lastMany':
         return this.store.lastMany(...request.args);
       case 'subscribe':
-        return this.subscribe(port, request.args[0]);
+        return this.subscribe(port, ...request.args);
       case 'unsubscribe':
-        this.unsubscribe(port, request.args[0]);
+        this.unsubscribe(port, ...request.args);
         return Promise.resolve();
       default:
         return Promise.reject(new Error(`unknown relay request ${JSON.stringify(request)}`));
     }
   }
 
-  private subscribe(port: MessagePort, userid: string): Promise<void> {
-    let set = this.watchers.get(userid);
+  private subscribe(port: MessagePort, userid: string, own: boolean): Promise<void> {
+    const channel = channelOf(userid, own);
+    let set = this.watchers.get(channel);
     if (!set) {
       set = new Set();
-      this.watchers.set(userid, set);
-      const subscribed = this.store.subscribe(userid).finally(() => {
-        if (this.subscribing.get(userid) === subscribed) this.subscribing.delete(userid);
+      this.watchers.set(channel, set);
+      const subscribed = this.store.subscribe(userid, own).finally(() => {
+        if (this.subscribing.get(channel) === subscribed) this.subscribing.delete(channel);
       });
-      this.subscribing.set(userid, subscribed);
+      this.subscribing.set(channel, subscribed);
     }
     set.add(port);
-    return this.subscribing.get(userid) ?? Promise.resolve();
+    return this.subscribing.get(channel) ?? Promise.resolve();
   }
 
-  private unsubscribe(port: MessagePort, userid: string): void {
-    const set = this.watchers.get(userid);
+  private unsubscribe(port: MessagePort, userid: string, own: boolean): void {
+    const channel = channelOf(userid, own);
+    const set = this.watchers.get(channel);
     if (!set?.delete(port) || set.size > 0) return;
-    this.watchers.delete(userid);
-    this.subscribing.delete(userid);
-    this.store.unsubscribe(userid).catch(() => {});
+    this.watchers.delete(channel);
+    this.subscribing.delete(channel);
+    this.store.unsubscribe(userid, own).catch(() => {});
   }
 
   private detach(port: MessagePort): void {
     this.ports.delete(port);
-    for (const userid of [...this.watchers.keys()]) this.unsubscribe(port, userid);
+    for (const channel of [...this.watchers.keys()]) {
+      const own = channel.startsWith(OWN_PREFIX);
+      this.unsubscribe(port, own ? channel.slice(OWN_PREFIX.length) : channel.slice(1), own);
+    }
   }
 
   private broadcast(message: RelayMessage): void {

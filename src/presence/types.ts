@@ -31,8 +31,11 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({ pingRate: 2, pi
 
 /** Called by a backend for every ping published on a channel this instance subscribed. */
 export interface PresenceListener {
-  /** A ping of `userid` was stored (here or on another instance). */
-  onPing(userid: string, ping: StoredPing): void;
+  /**
+   * A ping of `userid` was stored (here or on another instance). `invisible`: it came on the
+   * user's own channel, and only the user's own streams may see it.
+   */
+  onPing(userid: string, ping: StoredPing, invisible: boolean): void;
   /** The backend became usable again after an outage: channels are resubscribed. */
   onRecovered(): void;
   /** The backend's usability changed (true: commands can be served). */
@@ -45,13 +48,24 @@ export interface PresenceListener {
  */
 export interface PresenceBackend {
   readonly mode: 'memory' | 'redis' | 'cluster';
-  /** Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. */
-  save(userid: string, clientid: string, status: string): Promise<StoredPing | RateLimited>;
-  /** The last ping of each user (or of `clientid` of each user), null where there is none. */
-  lastMany(userids: readonly string[], clientid?: string): Promise<(StoredPing | null)[]>;
-  /** Starts receiving `userid`'s pings; resolves once nothing published afterwards can be missed. */
-  subscribe(userid: string): Promise<void>;
-  unsubscribe(userid: string): Promise<void>;
+  /**
+   * Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. An `invisible` ping
+   * (INVISIBLE_STATUSES) is stored and published apart: the public view and channel keep the last
+   * visible ping, and only the user's own view and own channel get it.
+   */
+  save(userid: string, clientid: string, status: string, invisible?: boolean): Promise<StoredPing | RateLimited>;
+  /**
+   * The last ping of each user (or of `clientid` of each user), null where there is none: the
+   * last visible one, or with `own` the user's own view (the newest, invisible or not).
+   */
+  lastMany(userids: readonly string[], clientid?: string, own?: boolean): Promise<(StoredPing | null)[]>;
+  /**
+   * Starts receiving `userid`'s pings; resolves once nothing published afterwards can be missed.
+   * The public channel carries visible pings only; `own` subscribes the user's own channel, which
+   * carries the invisible ones (an own stream needs both).
+   */
+  subscribe(userid: string, own?: boolean): Promise<void>;
+  unsubscribe(userid: string, own?: boolean): Promise<void>;
   /** Number of channels this instance is subscribed to (for leak checks and metrics). */
   channelCount(): number;
   isAvailable(): boolean;

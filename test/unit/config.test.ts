@@ -15,7 +15,10 @@ test('defaults', (t) => {
   t.is(config.maxConnections, 19_000);
   t.deepEqual(config.adminListen, { host: '127.0.0.1', port: 9090 });
   t.deepEqual(config.trustedProxies, DEFAULT_TRUSTED_PROXIES);
-  t.deepEqual(config.trustedProxies, ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+  // Loopback only: a neighbour on the proxy's network is not trusted until TRUSTED_PROXIES names it.
+  t.deepEqual(config.trustedProxies, ['127.0.0.0/8', '::1/128']);
+  t.deepEqual(config.invisibleStatuses, ['3']);
+  t.deepEqual(config.corsOrigins, []);
   t.is(config.shutdownTimeoutSeconds, 10);
   t.is(config.logLevel, 'info');
   t.is(config.workers, 1);
@@ -111,6 +114,21 @@ test('WORKERS=auto is one per CPU', (t) => {
   t.is(loadConfig({ WORKERS: '3' }).workers, 3);
 });
 
+test('INVISIBLE_STATUSES is a comma-separated list; empty disables the feature', (t) => {
+  t.deepEqual(loadConfig({ INVISIBLE_STATUSES: '3, hidden ,,offline' }).invisibleStatuses, ['3', 'hidden', 'offline']);
+  t.deepEqual(loadConfig({ INVISIBLE_STATUSES: '' }).invisibleStatuses, []);
+  t.deepEqual(loadConfig({ INVISIBLE_STATUSES: ' ' }).invisibleStatuses, []);
+});
+
+test('CORS_ORIGINS takes origins as browsers send them, or *; empty means no CORS', (t) => {
+  t.deepEqual(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins, [
+    'https://app.example.com',
+    'http://localhost:3000',
+  ]);
+  t.is(loadConfig({ CORS_ORIGINS: ' * ' }).corsOrigins, '*');
+  t.deepEqual(loadConfig({ CORS_ORIGINS: '' }).corsOrigins, []);
+});
+
 test('TRUSTED_PROXIES takes addresses and CIDRs, or * for every peer', (t) => {
   t.deepEqual(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, ::1 ,172.28.0.5' }).trustedProxies, ['10.0.0.0/8', '::1', '172.28.0.5']);
   t.is(loadConfig({ TRUSTED_PROXIES: '*' }).trustedProxies, '*');
@@ -131,6 +149,13 @@ const invalid: [variable: string, value: string, mentions: string[]][] = [
   ['KEEPALIVE', 'Infinity', ['positive number of seconds']],
   ['SLOW_CLIENT_TIMEOUT', '0', ['positive number of seconds']],
   ['TRUSTED_PROXIES', 'bogus', ['`10.0.0.0/8,::1`', '`*`']],
+  // An origin is scheme://host[:port] exactly as a browser sends it: no path, no slash, lower case.
+  ['CORS_ORIGINS', 'app.example.com', ['origins', '`*`']],
+  ['CORS_ORIGINS', 'https://app.example.com/', ['origins']],
+  ['CORS_ORIGINS', 'https://App.example.com', ['origins']],
+  ['CORS_ORIGINS', 'https://app.example.com:443', ['origins']],
+  ['CORS_ORIGINS', 'ftp://files.example.com', ['origins']],
+  ['CORS_ORIGINS', 'https://a.example.com,*', ['origins']],
   ['LOG_LEVEL', 'loud', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']],
   ['MAX_USERS_PER_STREAM', '1.5', ['positive integer']],
   ['MAX_CONNECTIONS', '0', ['positive integer']],

@@ -1,44 +1,61 @@
 import { Errors } from '../../errors.js';
 import { PresenceEvent } from '../../presence/presence-event.js';
-import type { PresenceBackend } from '../../presence/types.js';
+import type { PresenceBackend, StoredPing } from '../../presence/types.js';
+import { lastPingsAsSeenBy } from '../../presence/views.js';
+import { viewerOf } from '../claim.js';
+import type { Headers } from '../cors.js';
 import { decodeId, usersOfQuery } from '../ids.js';
 import { answerError, answerJson } from '../respond.js';
+import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 
-/** Reads the users' last pings and answers with `build(pings)`, or 503 when the store is away. */
-function answerLastPings(res: HttpResponse, backend: PresenceBackend, users: string[], build: (pings: Awaited<ReturnType<PresenceBackend['lastMany']>>) => unknown | null): void {
+/**
+ * Reads the users' last pings as the reader may see them (the public view, or with a trusted
+ * claim its own view of itself) and answers with `build(pings)`, or 503 when the store is away.
+ */
+function answerLastPings(
+  res: HttpResponse,
+  req: HttpRequest,
+  backend: PresenceBackend,
+  trust: ProxyTrust,
+  cors: Headers | undefined,
+  users: string[],
+  build: (pings: (StoredPing | null)[]) => unknown | null,
+): void {
+  const reader = viewerOf(res, req, trust);
+  if ('error' in reader) return answerError(res, reader.error, false, cors);
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
   });
-  backend.lastMany(users).then(
+  lastPingsAsSeenBy(backend, users, reader.viewer).then(
     (pings) => {
       if (aborted) return;
       const body = build(pings);
-      if (body === null) answerError(res, Errors.NEVER_SEEN);
-      else answerJson(res, body);
+      if (body === null) answerError(res, Errors.NEVER_SEEN, false, cors);
+      else answerJson(res, body, cors);
     },
-    () => aborted || answerError(res, Errors.STORE_UNAVAILABLE),
+    () => aborted || answerError(res, Errors.STORE_UNAVAILABLE, false, cors),
   );
 }
 
 /** `GET /lastseen/:userid` → `{"time","status"}` or 404. */
-export function lastSeenUserRoute(backend: PresenceBackend) {
-  return (res: HttpResponse, req: HttpRequest): void => {
+export function lastSeenUserRoute(backend: PresenceBackend, trust: ProxyTrust) {
+  return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const userid = decodeId(req.getParameter(0));
-    if (userid === null) return answerError(res, Errors.ID_INVALID);
-    answerLastPings(res, backend, [userid], ([ping]) => (ping ? PresenceEvent.payload(ping) : null));
+    if (userid === null) return answerError(res, Errors.ID_INVALID, false, cors);
+    answerLastPings(res, req, backend, trust, cors, [userid], ([ping]) => (ping ? PresenceEvent.payload(ping) : null));
   };
 }
 
 /** `GET /lastseen?user=a&user=b` → `{"a":{…},"b":null}`. */
-export function lastSeenManyRoute(backend: PresenceBackend, maxUsers: number) {
-  return (res: HttpResponse, req: HttpRequest): void => {
+export function lastSeenManyRoute(backend: PresenceBackend, trust: ProxyTrust, maxUsers: number) {
+  return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const users = usersOfQuery(req.getQuery() ?? '');
-    if (users === null) return answerError(res, Errors.ID_INVALID);
-    if (users.length === 0) return answerError(res, Errors.NO_USERS);
-    if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS);
-    answerLastPings(res, backend, users, (pings) => {
+    if (users === null) return answerError(res, Errors.ID_INVALID, false, cors);
+    if (users.length === 0) return answerError(res, Errors.NO_USERS, false, cors);
+    if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS, false, cors);
+    answerLastPings(res, req, backend, trust, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
       const body: Record<string, unknown> = Object.create(null);
       users.forEach((u, i) => (body[u] = pings[i] ? PresenceEvent.payload(pings[i]) : null));

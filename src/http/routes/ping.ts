@@ -1,6 +1,8 @@
 import type { PingRequest } from '../../../machines/ping.js';
 import { submitPing, type PingActor } from '../../ping-pipeline.js';
-import { readBody, utf8 } from '../read-body.js';
+import { claimText } from '../claim.js';
+import type { Headers } from '../cors.js';
+import { readBody } from '../read-body.js';
 import { answerEmpty, answerError, errorByCode } from '../respond.js';
 import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
@@ -9,14 +11,6 @@ import type { HttpRequest, HttpResponse } from '../uws.js';
  * `POST /ping`: collects the claim and body and hands them to the ping actor, which decides
  * the answer. The edge only guarantees that a response is written once, and never after abort.
  */
-/** X-User-Claim arrives as latin1 from uWS; a claim is UTF-8 JSON. Undecodable → invalid JSON. */
-function claimText(raw: string): string | undefined {
-  if (raw === '') return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (!/[^\x00-\x7f]/.test(raw)) return raw;
-  return utf8(Buffer.from(raw, 'latin1')) ?? '\ufffd';
-}
-
 /**
  * What only the whole header list shows: a second X-User-Claim (a proxy that appends instead of
  * replacing), or a Content-Length uWS would read as 0 (empty, blanks, non-digits), which would
@@ -33,10 +27,11 @@ function headerRejection(req: HttpRequest): PingRequest['headerRejection'] {
 }
 
 export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (status: number, code?: string) => void) {
-  return (res: HttpResponse, req: HttpRequest): void => {
+  return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const claim = claimText(req.getHeader('x-user-claim'));
     const rejection = headerRejection(req);
     const fromTrustedPeer = trust.isTrustedPeer(res);
+    if (!fromTrustedPeer && claim !== undefined) trust.claimRefused(res);
     let finished = false;
     res.onAborted(() => {
       finished = true;
@@ -52,10 +47,10 @@ export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (
           if (finished) return;
           finished = true;
           onAnswered?.(status, code);
-          if (status === 200) answerEmpty(res, 200);
-          else if (retryAfterSeconds !== undefined) answerError(res, errorByCode(code), false, { 'Retry-After': String(retryAfterSeconds) });
+          if (status === 200) answerEmpty(res, 200, cors);
+          else if (retryAfterSeconds !== undefined) answerError(res, errorByCode(code), false, { 'Retry-After': String(retryAfterSeconds), ...cors });
           // The body was not read to its end, or its length is unknown: close the connection.
-          else answerError(res, errorByCode(code), status === 413 || code === 'BAD_CONTENT_LENGTH');
+          else answerError(res, errorByCode(code), status === 413 || code === 'BAD_CONTENT_LENGTH', cors);
         },
       };
       submitPing(pipeline, request);

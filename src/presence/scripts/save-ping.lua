@@ -5,10 +5,16 @@
 -- ARGV[1] status, ARGV[2] clientid, ARGV[3] JSON [clientid, status] for the message,
 -- ARGV[4] '1' to publish with SPUBLISH (sharded pub/sub in a cluster), else PUBLISH
 -- ARGV[5] PING_RATE (pings per second, '0': no limit), ARGV[6] PING_BURST,
--- ARGV[7] CLIENT_KEY_TTL (seconds, '0': never)
+-- ARGV[7] CLIENT_KEY_TTL (seconds, '0': never), ARGV[8] '1' for an invisible ping (INVISIBLE_STATUSES)
 --
 -- Returns { seq, time }, or { 'limited', seconds to wait } when the rate limit refused the ping.
 --
+-- An invisible ping goes to the `invisible:` fields and the user's own channel (KEYS[1]..':own',
+-- same hash slot) only: the public fields and channel keep the last visible ping.
+local invisible = ARGV[8] == '1'
+local field = invisible and 'invisible:' or ''
+local channel = invisible and (KEYS[1] .. ':own') or KEYS[1]
+
 -- The sequence is Redis server time in microseconds, bumped past the previous value: it is
 -- strictly increasing and survives a Redis that lost its data (time still moves forward).
 local t = redis.call('TIME')
@@ -31,20 +37,21 @@ local prev
 if KEYS[3] then
   prev = tonumber(redis.call('GET', KEYS[3]) or '0')
 else
-  prev = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+  local seqs = redis.call('HMGET', KEYS[1], 'seq', 'invisible:seq')
+  prev = math.max(tonumber(seqs[1] or '0'), tonumber(seqs[2] or '0'))
 end
 local seq = now
 if seq <= prev then seq = prev + 1 end
 local seqText = string.format('%d', seq)
 if KEYS[3] then redis.call('SET', KEYS[3], seqText) end
 local time = t[1]
-redis.call('HSET', KEYS[1], 'time', time, 'status', ARGV[1], 'clientid', ARGV[2], 'seq', seqText)
-redis.call('HSET', KEYS[2], 'time', time, 'status', ARGV[1], 'clientid', ARGV[2], 'seq', seqText)
+redis.call('HSET', KEYS[1], field .. 'time', time, field .. 'status', ARGV[1], field .. 'clientid', ARGV[2], field .. 'seq', seqText)
+redis.call('HSET', KEYS[2], field .. 'time', time, field .. 'status', ARGV[1], field .. 'clientid', ARGV[2], field .. 'seq', seqText)
 local message = seqText .. ' ' .. time .. ' ' .. ARGV[3]
 if ARGV[4] == '1' then
-  redis.call('SPUBLISH', KEYS[1], message)
+  redis.call('SPUBLISH', channel, message)
 else
-  redis.call('PUBLISH', KEYS[1], message)
+  redis.call('PUBLISH', channel, message)
 end
 
 -- Per-client keys expire after CLIENT_KEY_TTL seconds without a ping; the user's key stays
