@@ -80,9 +80,9 @@ export function apiSuite(name: BackendName): void {
     await s.count(1);
     t.deepEqual(s.statuses(), ['first']);
     await ping(a.url, u, 'second');
-    await ping(a.url, u, 3);
+    await ping(a.url, u, 2);
     await s.count(3);
-    t.deepEqual(s.statuses(), ['first', 'second', '3']);
+    t.deepEqual(s.statuses(), ['first', 'second', '2']);
     const ids = s.events.map((e) => Number(e.lastEventId));
     t.true(ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])), `ids ${ids}`);
     t.deepEqual(Object.keys(s.json()[0]).sort(), ['status', 'time']);
@@ -235,6 +235,92 @@ export function apiSuite(name: BackendName): void {
     t.is((await fetch(`${a.url}/subscribe/x`, { method: 'POST' })).headers.get('allow'), 'GET, OPTIONS');
     for (const id of ['%01', 'a'.repeat(257), '%E0%A4%A', '%zz']) t.is((await fetch(`${a.url}/subscribe/${id}`)).status, 400, id);
     t.is((await fetch(`${a.url}/subscribe/${'é'.repeat(128)}`)).status, 200);
+  });
+
+  // Invisible (INVISIBLE_STATUSES, default `3`). `b` is a second instance where the backend is
+  // shared: the watchers sit on both, the pings go to `a`.
+  const lastSeenAs = async (url: string, userid: string, viewer?: string) => {
+    const res = await fetch(`${url}/lastseen/${encodeURIComponent(userid)}`, { headers: viewer ? claim(viewer) : {} });
+    return res.status === 404 ? null : ((await res.json()) as { status: string }).status;
+  };
+
+  test('invisible: everyone else sees the user frozen at its last visible ping, its own devices see every ping', async (t) => {
+    const [u, v] = [user(), user()];
+    const other = b ?? a;
+    t.is((await ping(a.url, u, '0', 'phone')).status, 200);
+    const streams = {
+      // Anonymous, another user's claim, another user's contact list, the per-client route.
+      anonymous: stream(`${other.url}/subscribe/${u}`),
+      asOtherUser: stream(`${a.url}/subscribe/${u}`, claim(v)),
+      contactList: stream(`${other.url}/subscribe?user=${v}&user=${u}`, claim(v)),
+      client: stream(`${other.url}/subscribe/${u}/client/phone`),
+      // The user's own devices: its claim names the watched user.
+      own: stream(`${other.url}/subscribe/${u}`, claim(u, 'web')),
+      ownList: stream(`${a.url}/subscribe?user=${v}&user=${u}`, claim(u, 'web')),
+      ownClient: stream(`${other.url}/subscribe/${u}/client/phone`, claim(u, 'web')),
+    };
+    await Promise.all(Object.values(streams).map((s) => s.count(1)));
+    t.is((await ping(a.url, u, '3', 'phone')).status, 200, 'an invisible ping is acknowledged');
+    await streams.own.count(2);
+    t.is(await lastSeenAs(a.url, u), '0');
+    t.is(await lastSeenAs(other.url, u, v), '0');
+    t.is(await lastSeenAs(other.url, u, u), '3');
+    const many = (await (await fetch(`${other.url}/lastseen?user=${u}&user=${v}`, { headers: claim(u) })).json()) as Record<string, { status: string } | null>;
+    t.is(many[u]?.status, '3');
+    t.is(many[v], null);
+    // A fresh public stream replays the last visible ping; a fresh own stream the invisible one.
+    const late = stream(`${a.url}/subscribe/${u}`);
+    const lateOwn = stream(`${a.url}/subscribe/${u}`, claim(u, 'tablet'));
+    await Promise.all([late.count(1), lateOwn.count(1)]);
+    t.is((await ping(a.url, u, '1', 'phone')).status, 200);
+    await Promise.all([...Object.values(streams), late, lateOwn].map((s) => s.until((c) => c.statuses().at(-1) === '1')));
+    for (const key of ['anonymous', 'asOtherUser', 'client'] as const) t.deepEqual(streams[key].statuses(), ['0', '1'], key);
+    t.deepEqual(streams.contactList.json().map((e) => e.status), ['0', '1']);
+    t.deepEqual(streams.own.statuses(), ['0', '3', '1']);
+    t.deepEqual(streams.ownList.json().map((e) => e.status), ['0', '3', '1']);
+    t.deepEqual(streams.ownClient.statuses(), ['0', '3', '1']);
+    t.deepEqual(late.statuses(), ['0', '1']);
+    t.deepEqual(lateOwn.statuses(), ['3', '1']);
+    // The visible ping after it is newer: its time and id move on for everyone.
+    const ids = streams.anonymous.events.map((e) => Number(e.lastEventId));
+    t.true(ids[1] > ids[0]);
+  });
+
+  test('invisible: a user never visible is never seen by others, and a resumed public stream skips the invisible pings', async (t) => {
+    const [u, w] = [user(), user()];
+    t.is((await ping(a.url, u, '3')).status, 200);
+    t.is(await lastSeenAs(a.url, u), null);
+    t.is(await lastSeenAs(a.url, u, w), null);
+    t.is(await lastSeenAs(a.url, u, u), '3');
+    t.is((await fetch(`${a.url}/lastseen?user=${u}`)).status, 200);
+    t.deepEqual(await (await fetch(`${a.url}/lastseen?user=${u}`)).json(), { [u]: null });
+
+    t.is((await ping(a.url, u, 'online')).status, 200);
+    const first = stream(`${(b ?? a).url}/subscribe/${u}`);
+    await first.count(1);
+    first.close();
+    for (const status of ['3', '3', '3']) t.is((await ping(a.url, u, status)).status, 200);
+    // Resumed with Last-Event-ID while the user was invisible: nothing to catch up on.
+    const resumed = stream(`${(b ?? a).url}/subscribe/${u}`, { 'Last-Event-ID': first.events[0].lastEventId });
+    const resumedOwn = stream(`${(b ?? a).url}/subscribe/${u}`, { 'Last-Event-ID': first.events[0].lastEventId, ...claim(u) });
+    await Promise.all([resumed.ready, resumedOwn.count(1)]);
+    t.deepEqual(resumedOwn.statuses(), ['3']);
+    t.is((await ping(a.url, u, 'back')).status, 200);
+    await Promise.all([resumed.count(1), resumedOwn.count(2)]);
+    t.deepEqual(resumed.statuses(), ['back']);
+    t.deepEqual(resumedOwn.statuses(), ['3', 'back']);
+  });
+
+  test('a claim on /subscribe or /lastseen must be valid: 400 like /ping, and a claim-less read is the public view', async (t) => {
+    const u = user();
+    for (const path of [`/subscribe/${u}`, `/lastseen/${u}`, `/lastseen?user=${u}`, `/subscribe?user=${u}`]) {
+      const res = await fetch(`${a.url}${path}`, { headers: { 'X-User-Claim': '{nope' } });
+      t.is(res.status, 400, path);
+      t.regex(await res.text(), /JSON/);
+      const noUser = await fetch(`${a.url}${path}`, { headers: { 'X-User-Claim': JSON.stringify({ clientid: 'c' }) } });
+      t.is(noUser.status, 400, path);
+      await noUser.body?.cancel();
+    }
   });
 
   if (name !== 'embedded') {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startBackend, type BackendName } from '../support/backends.js';
 import { startService } from '../support/service.js';
-import { assertEveryPingOnceInOrder, pingEveryUser } from '../support/exactly-once.js';
+import { assertEveryPingOnceInOrder, pingEveryUser, sequenceStatus } from '../support/exactly-once.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
@@ -20,11 +20,11 @@ for (const name of ['redis', 'cluster'] as BackendName[]) {
       const lists = instances.map((s) => new StreamClient(`${s.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`));
       await Promise.all([...single.map((s) => s.client.ready), ...lists.map((c) => c.ready)]);
       // A first ping per user, seen by everyone (cached or live), shows every subscription is in place.
-      for (const user of users) await ping(instances[0].url, user, '0');
+      for (const user of users) await ping(instances[0].url, user, sequenceStatus(0));
       await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
 
       const perUser = 15;
-      await pingEveryUser(users, perUser, async (user, i) => (await ping(instances[(i + users.indexOf(user)) % 3].url, user, String(i))).status);
+      await pingEveryUser(users, perUser, async (user, i) => (await ping(instances[(i + users.indexOf(user)) % 3].url, user, sequenceStatus(i))).status);
       await assertEveryPingOnceInOrder(t, { users, single, lists }, perUser);
       for (const { client } of single) client.close();
       for (const c of lists) c.close();

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { startBackend, type BackendName } from '../support/backends.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { eventually, scrape as scrapeAdmin, series } from '../support/metrics.js';
-import { assertEveryPingOnceInOrder, pingEveryUser } from '../support/exactly-once.js';
+import { assertEveryPingOnceInOrder, pingEveryUser, sequenceStatus } from '../support/exactly-once.js';
 import { StreamClient } from '../support/sse.js';
 import { readUntilEnd } from '../support/stream-reader.js';
 
@@ -91,10 +91,10 @@ for (const name of ['redis', 'embedded'] as BackendName[]) {
 
       // A first ping per user (seen by everyone, live or from the replay), then 20 more per user, each
       // on a new connection, so that both workers take pings and publish them to each other.
-      for (const user of users) t.is(await freshPing(service.url, user, '0'), 200);
+      for (const user of users) t.is(await freshPing(service.url, user, sequenceStatus(0)), 200);
       await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
       const perUser = 20;
-      await pingEveryUser(users, perUser, (user, i) => freshPing(service.url, user, String(i)));
+      await pingEveryUser(users, perUser, (user, i) => freshPing(service.url, user, sequenceStatus(i)));
       await assertEveryPingOnceInOrder(t, { users, single, lists }, perUser);
 
       // Metrics: per-worker series that add up to the process's totals.

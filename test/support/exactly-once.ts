@@ -10,7 +10,15 @@ export interface Audience {
 }
 
 /**
- * Sends statuses "1" … "perUser" to every user, each user's pings one after another (as one device
+ * The status of the i-th ping of a sequence: `#i`, never one of the Beep app's codes (`3` is
+ * Invisible, which INVISIBLE_STATUSES keeps from other users' streams).
+ */
+export function sequenceStatus(i: number): string {
+  return `#${i}`;
+}
+
+/**
+ * Sends pings 1 … perUser to every user, each user's pings one after another (as one device
  * sends them), all users at once. `send` answers the HTTP status; anything but 200 fails the test.
  */
 export async function pingEveryUser(users: readonly string[], perUser: number, send: (user: string, i: number) => Promise<number>): Promise<void> {
@@ -25,12 +33,12 @@ export async function pingEveryUser(users: readonly string[], perUser: number, s
 }
 
 /**
- * Every stream got the statuses "0" … "perUser" of each of its users, in order, and nothing more
+ * Every stream got the sequence statuses 0 … perUser of each of its users, in order, and nothing more
  * arrives afterwards (exactly once).
  */
 export async function assertEveryPingOnceInOrder(t: ExecutionContext, audience: Audience, perUser: number): Promise<void> {
   const { users, single, lists } = audience;
-  const expected = Array.from({ length: perUser + 1 }, (_, i) => String(i));
+  const expected = Array.from({ length: perUser + 1 }, (_, i) => sequenceStatus(i));
   for (const { user, client } of single) {
     await client.count(perUser + 1);
     t.deepEqual(client.statuses(), expected, user);
