@@ -81,14 +81,7 @@ export class HeartbeatService {
     const app = createPublicApp({
       pipeline: this.pipeline,
       backend: this.options.backend,
-      trust: new ProxyTrust(config.trustedProxies, {
-        onPrivatePeerRefused: (peer) =>
-          this.options.log.warn(
-            { peer, trustedProxies: config.trustedProxies },
-            `X-User-Claim refused from ${peer}, a private address outside TRUSTED_PROXIES: if this is your proxy (traefik), ` +
-              `add its address or network to TRUSTED_PROXIES (e.g. TRUSTED_PROXIES=127.0.0.0/8,::1/128,${peer.includes(':') ? peer : `${peer}/32`}). Logged once per peer.`,
-          ),
-      }),
+      trust: new ProxyTrust(config.trustedProxies, { onLocalPeerRefused: (peer) => this.warnUntrustedProxy(peer) }),
       cors: new CorsPolicy(config.corsOrigins),
       subscriptions: this.subscriptions,
       retryMs: RETRY_MS,
@@ -109,6 +102,20 @@ export class HeartbeatService {
       if (config.listen.host) app.listen(config.listen.host, config.listen.port, done);
       else app.listen(config.listen.port, done);
     });
+  }
+
+  /**
+   * A claim came from a loopback or private peer outside TRUSTED_PROXIES (once per peer): most
+   * likely the proxy on a network nobody named yet, so the warning spells out the remedy.
+   */
+  private warnUntrustedProxy(peer: string): void {
+    const trusted = this.options.config.trustedProxies;
+    const remedy = [...(trusted === '*' ? [] : trusted), peer.includes(':') ? `${peer}/128` : `${peer}/32`].join(',');
+    this.options.log.warn(
+      { peer, trustedProxies: trusted },
+      `X-User-Claim refused (403) from ${peer}, a local or private address outside TRUSTED_PROXIES. ` +
+        `If this is your proxy (traefik), set TRUSTED_PROXIES to include it or its network, e.g. TRUSTED_PROXIES=${remedy}. Logged once per peer.`,
+    );
   }
 
   /**

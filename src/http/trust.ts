@@ -1,17 +1,17 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { PRIVATE_RANGES } from '../config.js';
+import { LOCAL_RANGES } from '../config.js';
 import type { HttpResponse } from './uws.js';
 
 const CACHE_LIMIT = 1024;
 
 export interface ProxyTrustOptions {
   /**
-   * A claim was refused from a peer in a private range (10/8, 172.16/12, 192.168/16, fc00::/7):
-   * most likely the proxy itself, on a network TRUSTED_PROXIES does not name yet. Called once per
-   * peer (for the first CACHE_LIMIT such peers), so a first deployment says how to fix it.
-   * Default: nothing.
+   * A claim was refused from a peer on loopback or in a private range (10/8, 172.16/12,
+   * 192.168/16, fc00::/7): most likely the proxy itself, on a network TRUSTED_PROXIES does not
+   * name yet. Called once per peer (for the first CACHE_LIMIT such peers), so a first deployment
+   * says how to fix it. Default: nothing.
    */
-  onPrivatePeerRefused?: (address: string) => void;
+  onLocalPeerRefused?: (address: string) => void;
 }
 
 /**
@@ -27,8 +27,8 @@ export class ProxyTrust {
    * Bounded: emptied when it holds CACHE_LIMIT addresses, so a scan from many addresses cannot grow it.
    */
   private readonly cache = new Map<string | number, boolean>();
-  private readonly privateRanges = blockListOf(PRIVATE_RANGES);
-  /** Private peers already reported by onPrivatePeerRefused. */
+  private readonly localRanges = blockListOf(LOCAL_RANGES);
+  /** Local peers already reported by onLocalPeerRefused. */
   private readonly reported = new Set<string>();
 
   constructor(trusted: readonly string[] | '*', private readonly options: ProxyTrustOptions = {}) {
@@ -40,18 +40,18 @@ export class ProxyTrust {
   }
 
   /**
-   * A request carrying a claim was refused because its peer is not trusted: reports a private
+   * A request carrying a claim was refused because its peer is not trusted: reports a local
    * peer once. Only refusals come here, so the hot path (a trusted proxy) never pays for it.
    */
   claimRefused(res: HttpResponse): void {
-    if (!this.options.onPrivatePeerRefused || this.reported.size >= CACHE_LIMIT) return;
+    if (!this.options.onLocalPeerRefused || this.reported.size >= CACHE_LIMIT) return;
     const raw = new Uint8Array(res.getRemoteAddress());
     // An IPv4 peer (also IPv4-mapped) in dotted form: what an operator writes in TRUSTED_PROXIES.
     const v4 = ipv4Offset(raw);
     const address = v4 < 0 ? addressText(raw) : raw.subarray(v4, v4 + 4).join('.');
-    if (this.reported.has(address) || !this.check(this.privateRanges, address)) return;
+    if (this.reported.has(address) || !this.check(this.localRanges, address)) return;
     this.reported.add(address);
-    this.options.onPrivatePeerRefused(address);
+    this.options.onLocalPeerRefused(address);
   }
 
   isTrusted(address: string): boolean {

@@ -23,7 +23,7 @@ const CONFIGS = {
   /** IPv4 listener, only 127.0.0.1 trusted. */
   strict: { LISTEN: '127.0.0.1:0', TRUSTED_PROXIES: '127.0.0.1/32' },
   star: { LISTEN: '127.0.0.1:0', TRUSTED_PROXIES: '*' },
-  /** No TRUSTED_PROXIES: loopback and private ranges. */
+  /** No TRUSTED_PROXIES: loopback only. */
   default: { LISTEN: '127.0.0.1:0' },
   /** Dual-stack listeners (`:0` listens on `::`), where IPv4 peers arrive as IPv4-mapped IPv6. */
   dual4: { LISTEN: ':0', TRUSTED_PROXIES: '127.0.0.1/32' },
@@ -135,7 +135,7 @@ test('TRUSTED_PROXIES=* trusts 127.0.0.2', async (t) => {
   t.is((await lastSeen('star', u))?.status, 'claimed');
 });
 
-test('the default TRUSTED_PROXIES (loopback and private ranges) trusts 127.0.0.2', async (t) => {
+test('the default TRUSTED_PROXIES (loopback only) trusts 127.0.0.2', async (t) => {
   const u = user();
   t.is(statusOf(await from('default', '127.0.0.2', claimedPing(u))), 200);
   t.is((await lastSeen('default', u))?.status, 'claimed');
@@ -173,8 +173,10 @@ test('on a dual-stack listener uWS reports an IPv4 peer as a full-form IPv4-mapp
   t.false(v4.isTrusted('0000:0000:0000:0000:0000:0000:0000:0001'));
   const defaults = new ProxyTrust(DEFAULT_TRUSTED_PROXIES);
   t.true(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:7f00:0002'));
-  t.true(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:0a01:0203')); // 10.1.2.3
-  t.true(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:c0a8:0101')); // 192.168.1.1
+  // Private ranges are not trusted by default: any pod or container on the network could claim.
+  t.false(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:0a01:0203')); // 10.1.2.3
+  t.false(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:c0a8:0101')); // 192.168.1.1
+  t.false(defaults.isTrusted('fd00:0000:0000:0000:0000:0000:0000:0001'));
   t.false(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:0808:0808')); // 8.8.8.8
   t.false(defaults.isTrusted('0000:0000:0000:0000:0000:ffff:ac20:0001')); // 172.32.0.1, just outside 172.16/12
   t.true(defaults.isTrusted('0000:0000:0000:0000:0000:0000:0000:0001'));
@@ -204,4 +206,39 @@ test('trust on a dual-stack service: an IPv4 rule matches IPv4 peers only, an IP
   } else {
     t.log('no IPv6 loopback here: the ::1 peers were not checked');
   }
+});
+
+test('a claim on /subscribe or /lastseen from an untrusted peer is 403 CLAIM_UNTRUSTED; the same read without a claim is the public view', async (t) => {
+  const u = user();
+  t.is(statusOf(await from('strict', '127.0.0.1', claimedPing(u))), 200);
+  const claim = { 'X-User-Claim': JSON.stringify({ userid: u, clientid: 'c' }) };
+  for (const path of [`/lastseen/${u}`, `/lastseen?user=${u}`, `/subscribe/${u}`, `/subscribe?user=${u}`, `/subscribe/${u}/client/c`]) {
+    const refused = await from('strict', '127.0.0.2', request('GET', path, claim));
+    t.is(statusOf(refused), 403, path);
+    t.is(refused.kind === 'response' && refused.body.toString(), 'X-User-Claim is only accepted from a trusted proxy\n');
+  }
+  t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${u}`))), 200);
+  t.is(statusOf(await from('strict', '127.0.0.1', request('GET', `/lastseen/${u}`, claim))), 200);
+  // Two claims (a proxy that appends instead of replacing) are refused as on /ping.
+  const twice = await from('strict', '127.0.0.1', Buffer.from(`GET /lastseen/${u} HTTP/1.1\r\nHost: x\r\nX-User-Claim: ${claim['X-User-Claim']}\r\nX-User-Claim: ${claim['X-User-Claim']}\r\n\r\n`));
+  t.is(statusOf(twice), 400);
+});
+
+test('a claim refused from a local peer is logged once per peer, naming TRUSTED_PROXIES as the remedy', async (t) => {
+  const service = services.strict;
+  const warnings = () => service.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('X-User-Claim refused'));
+  const before = warnings().length;
+  for (let i = 0; i < 3; i++) t.is(statusOf(await from('strict', '127.0.0.2', claimedPing(user()))), 403);
+  t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${user()}`, { 'X-User-Claim': JSON.stringify({ userid: 'x' }) }))), 403);
+  // A read without a claim is not a refusal.
+  t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${user()}`))), 404);
+  const deadline = Date.now() + 5_000;
+  while (warnings().length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const logged = warnings().slice(before);
+  t.is(logged.length, before === 0 ? 1 : 0, 'once per peer, however many refusals');
+  const all = warnings().filter((l) => l.peer === '127.0.0.2');
+  t.is(all.length, 1);
+  t.is(all[0].level, 40);
+  t.regex(String(all[0].msg), /TRUSTED_PROXIES=127\.0\.0\.1\/32,127\.0\.0\.2\/32/);
 });
