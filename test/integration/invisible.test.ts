@@ -131,9 +131,9 @@ for (const [name, deploy] of Object.entries(deployments)) {
       // What a late reader gets: the last visible ping, or with its own claim the last ping.
       const lastSeen = async (headers: Record<string, string>) =>
         ((await (await fetch(`${urls[1]}/lastseen/${users[0]}`, { headers })).json()) as { status: string }).status;
-      t.is(await lastSeen({}), visible.at(-1));
-      t.is(await lastSeen(claim(users[1])), visible.at(-1));
-      t.is(await lastSeen(claim(users[0])), sequence.at(-1));
+      t.is(await lastSeen({}), visible[visible.length - 1]);
+      t.is(await lastSeen(claim(users[1])), visible[visible.length - 1]);
+      t.is(await lastSeen(claim(users[0])), sequence[sequence.length - 1]);
     } finally {
       for (const s of [...streams.map((s) => s.client), ...lists]) s.close();
       await close();
