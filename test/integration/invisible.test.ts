@@ -159,3 +159,28 @@ test('INVISIBLE_STATUSES empty: status 3 is an ordinary status; a listed status 
     await Promise.all([off.stop(), custom.stop()]);
   }
 });
+
+test('a ping is one script call on Redis (one round trip), visible or invisible, and one publish', async (t) => {
+  const backend = await startBackend('redis');
+  const service = await startService({ REDIS: backend.redis });
+  try {
+    const server = backend.server!;
+    const u = `rt-${randomUUID()}`;
+    t.is((await ping(service.url, u, 'warm-up')).status, 200);
+    await server.cli('CONFIG', 'RESETSTAT');
+    for (let i = 0; i < 20; i++) t.is((await ping(service.url, u, i % 2 ? INVISIBLE : 'online')).status, 200);
+    const stats = await server.cli('INFO', 'commandstats');
+    const calls = Object.fromEntries([...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+    // Every ping is one EVALSHA (its HSETs and PUBLISH run inside it); nothing else was sent.
+    t.is((calls.evalsha ?? 0) + (calls.eval ?? 0), 20, JSON.stringify(calls));
+    t.is(calls.publish, 20);
+    t.deepEqual(Object.keys(calls).filter((c) => !['evalsha', 'eval', 'publish', 'hset', 'hmget', 'get', 'set', 'time', 'config|resetstat', 'info'].includes(c)), []);
+    // One hash holds both: the last visible ping in the public fields, the invisible one apart.
+    const fields = await server.cli('HGETALL', `heartbeat:{${u}}`);
+    t.regex(fields, /invisible:status\n3/);
+    t.regex(fields, /^status\nonline/m);
+  } finally {
+    await service.stop();
+    await backend.close();
+  }
+});

@@ -190,3 +190,54 @@ test('on recovery nothing is delivered for users nobody watches or who never pin
   await settle();
   t.deepEqual(w.seen(), []);
 });
+
+test("an invisible ping reaches only the watchers its own user opened; a visible one reaches everyone", async (t) => {
+  const { backend, hub: h } = hub();
+  const stranger = new FakeWatcher();
+  const ownDevice = new FakeWatcher();
+  const bobsList = new FakeWatcher();
+  const alicesList = new FakeWatcher();
+  h.add(['alice'], stranger);
+  h.add(['alice'], ownDevice, undefined, 'alice');
+  h.add(['bob', 'alice'], bobsList, undefined, 'bob');
+  h.add(['alice', 'bob'], alicesList, undefined, 'alice');
+  await h.ready(['alice', 'bob'], 'alice');
+  t.is(backend.channelCount(), 4, "alice's and bob's channels, and each one's own (bob's list is bob's own stream)");
+
+  await backend.save('alice', 'phone', 'online');
+  await backend.save('alice', 'phone', '3', true);
+  await backend.save('bob', 'web', '3', true);
+  await settle();
+  t.deepEqual(stranger.seen(), ['alice:online']);
+  t.deepEqual(bobsList.seen(), ['alice:online', 'bob:3'], "bob's own view covers bob only");
+  t.deepEqual(ownDevice.seen(), ['alice:online', 'alice:3']);
+  t.deepEqual(alicesList.seen(), ['alice:online', 'alice:3']);
+
+  h.remove(['alice'], ownDevice, undefined, 'alice');
+  h.remove(['alice', 'bob'], alicesList, undefined, 'alice');
+  t.is(backend.channelCount(), 3, "alice's own channel goes with her last own watcher");
+});
+
+test('on recovery own watchers get the own view first, everyone else the last visible ping', async (t) => {
+  const { backend, hub: h } = hub();
+  const stranger = new FakeWatcher();
+  const ownDevice = new FakeWatcher();
+  const ownPhone = new FakeWatcher();
+  h.add(['alice'], stranger);
+  h.add(['alice'], ownDevice, undefined, 'alice');
+  h.add(['alice'], ownPhone, 'phone', 'alice');
+  await h.ready(['alice'], 'alice');
+  await backend.save('alice', 'phone', 'online');
+  await backend.save('alice', 'phone', '3', true);
+  await settle();
+  stranger.received.length = 0;
+  ownDevice.received.length = 0;
+  ownPhone.received.length = 0;
+
+  h.onRecovered();
+  await settle();
+  t.deepEqual(stranger.seen(), ['alice:online']);
+  t.is(ownDevice.seen()[0], 'alice:3');
+  t.false(ownPhone.seen().some((s) => s !== 'alice:3' && s !== 'alice:online'));
+  t.true(ownPhone.seen().includes('alice:3'));
+});
