@@ -116,7 +116,7 @@ export function createMetrics(source: AdminSource): Metrics {
   );
   gauge(
     'heartbeat_pubsub_channels',
-    'Pub/sub channels this worker is subscribed to (one per watched user).',
+    'Pub/sub channels this worker is subscribed to (one per watched user, one more per user watched by its own devices).',
     (i) => i.channels,
   );
 
