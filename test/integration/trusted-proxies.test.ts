@@ -242,3 +242,17 @@ test('a claim refused from a local peer is logged once per peer, naming TRUSTED_
   t.is(all[0].level, 40);
   t.regex(String(all[0].msg), /TRUSTED_PROXIES=127\.0\.0\.1\/32,127\.0\.0\.2\/32/);
 });
+
+test('ProxyTrust reports a refused claim once per loopback or private peer, in the form TRUSTED_PROXIES takes, and no public peer', (t) => {
+  const reported: string[] = [];
+  const trust = new ProxyTrust(['127.0.0.1/32'], { onLocalPeerRefused: (peer) => reported.push(peer) });
+  // What uWS's getRemoteAddress gives: 4 bytes, or 16 (IPv6, or IPv4-mapped on a dual-stack socket).
+  const peer = (bytes: number[]) => ({ getRemoteAddress: () => new Uint8Array(bytes).buffer }) as unknown as Parameters<ProxyTrust['claimRefused']>[0];
+  const mapped = (a: number, b: number, c: number, d: number) => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d];
+  for (const bytes of [[10, 42, 0, 7], mapped(10, 42, 0, 7), [10, 42, 0, 7], mapped(192, 168, 1, 2), [172, 20, 0, 3], [8, 8, 8, 8], mapped(172, 32, 0, 1)]) {
+    trust.claimRefused(peer(bytes));
+  }
+  trust.claimRefused(peer([0xfd, 0, ...Array(13).fill(0), 1]));
+  trust.claimRefused(peer([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]));
+  t.deepEqual(reported, ['10.42.0.7', '192.168.1.2', '172.20.0.3', 'fd00:0000:0000:0000:0000:0000:0000:0001']);
+});
