@@ -13,7 +13,7 @@ export class Stats {
   slowClientsClosed = 0;
   /** Times the store came back after being unavailable. */
   storeRecoveries = 0;
-  /** `GET /subscribe…` refused, by error code (TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN). */
+  /** `GET /subscribe…` refused, by error code (TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* for a bad or untrusted claim). */
   readonly streamsRefused = new Map<string, number>();
 
   countPing(status: number, code?: string): void {

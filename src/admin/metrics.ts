@@ -79,7 +79,7 @@ export function createMetrics(source: AdminSource): Metrics {
   });
   new Counter({
     name: 'heartbeat_streams_refused_total',
-    help: 'GET /subscribe refused, by error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN.',
+    help: 'GET /subscribe refused, by error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* (a bad or untrusted claim).',
     labelNames: ['reason', 'worker'] as const,
     registers,
     collect() {
