@@ -9,6 +9,7 @@ import { backendOptionsOf, connectBackend } from './presence/connect.js';
 import { RelayServer } from './presence/relay.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
+import { heartbeatVersion } from './version.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */
@@ -31,17 +32,10 @@ function readConfig(): Config {
   return loadConfig(process.env, openFileLimit());
 }
 
-/** Our version: package.json is one level up from src/ and two from dist/src/. */
+/** Our version and Node's, for the start line. */
 function versions(): Record<string, string> {
-  for (const path of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name: string; version: string };
-      if (pkg.name === 'heartbeat') return { heartbeat: pkg.version, node: process.version };
-    } catch {
-      // not at this level
-    }
-  }
-  return { node: process.version };
+  const heartbeat = heartbeatVersion();
+  return heartbeat ? { heartbeat, node: process.version } : { node: process.version };
 }
 
 async function run(config: Config, log: Logger): Promise<void> {

@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { startPingPipeline, type PingActor } from './ping-pipeline.js';
 import { Hub } from './presence/hub.js';
 import type { PresenceBackend } from './presence/types.js';
+import { RuntimeSampler } from './runtime-sampler.js';
 import { Stats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import type { Clock } from './keepalive-sweep.js';
@@ -29,6 +30,8 @@ const RETRY_MS = 3_000;
  */
 export class HeartbeatService {
   readonly stats = new Stats();
+  /** This thread's event-loop delay and heap, for the admin port's per-worker figures. */
+  readonly runtime = new RuntimeSampler();
   readonly hub: Hub;
   readonly subscriptions: Subscriptions;
   readonly pipeline: PingActor;
@@ -47,6 +50,10 @@ export class HeartbeatService {
       onDelivered: (count) => {
         this.stats.deliveries += count;
       },
+      onFanOutTimed: (lagSeconds, fanOutSeconds) => {
+        this.stats.deliveryLagSeconds.observe(lagSeconds);
+        this.stats.fanOutSeconds.observe(fanOutSeconds);
+      },
     });
     this.subscriptions = new Subscriptions({
       hub: this.hub,
@@ -56,8 +63,10 @@ export class HeartbeatService {
       maxStreams: config.maxConnections,
       maxStreamsPerUser: config.maxStreamsPerUser,
       clock: options.clock,
-      onSlowClient: () => this.stats.slowClientsClosed++,
+      onOpened: () => this.stats.streamsOpened++,
+      onClosed: (reason) => this.stats.streamsClosed[reason]++,
       onCoalesced: () => this.stats.coalesced++,
+      log,
     });
     this.pipeline = startPingPipeline(backend, new Set(config.invisibleStatuses));
   }
@@ -87,8 +96,8 @@ export class HeartbeatService {
       retryMs: RETRY_MS,
       maxUsersPerStream: config.maxUsersPerStream,
       isClosing: () => this.closing,
-      onPingAnswered: (status, code) => this.stats.countPing(status, code),
-      onRefused: (code) => this.stats.countStreamRefused(code),
+      onPingAnswered: (status, code, seconds) => this.stats.countPing(status, code, seconds),
+      onStreamRefused: (error) => this.stats.countRefusedStream(error.status, error.code),
       onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),
     });
     this.app = app;
@@ -141,5 +150,6 @@ export class HeartbeatService {
     await waitFor(this.pipeline, (s) => s.matches('drained'));
     this.subscriptions.closeAll();
     await this.options.backend.close();
+    this.runtime.stop();
   }
 }

@@ -1,27 +1,66 @@
+import { LatencyHistogram } from './latency-histogram.js';
+
+/** Why a stream ended: the client went away, it stayed congested too long, or the server shut down. */
+export type CloseReason = 'client_gone' | 'slow_client' | 'shutdown';
+
+export const CLOSE_REASONS: readonly CloseReason[] = ['client_gone', 'slow_client', 'shutdown'];
+
+/**
+ * `POST /ping` from request to answer. A ping is answered once Redis acknowledged it: a round trip
+ * (sub-millisecond on a LAN, more with REDIS_WAIT_REPLICAS), plus queueing under load; a store that
+ * is away is answered 503 within a second, so the top buckets catch outages.
+ */
+export const PING_BUCKETS = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+
+/**
+ * From the ping's store (its seq is Redis' clock) to its writes on this instance's sockets: the
+ * publish, the network, and the fan-out, which for a user watched by thousands of streams takes a
+ * large fraction of a second (BENCHMARKS.md, hot). Includes the clock skew between Redis and us.
+ */
+export const DELIVERY_LAG_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+
+/**
+ * One ping's fan-out on this instance, from the bus message to the end of its socket writes: a few
+ * microseconds per watching stream, so from sub-millisecond (a handful of streams) to most of a
+ * second (one user watched by every stream of the instance).
+ */
+export const FAN_OUT_BUCKETS = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+
 /**
  * Counters the service keeps about itself, read by the metrics endpoint and the tests. Plain
- * numbers: incrementing must cost nothing on the delivery path.
+ * numbers: incrementing must cost nothing on the delivery path. Histograms are observed once per
+ * ping, never per delivery.
  */
 export class Stats {
-  /** Pings answered, by `<status>` or `<status>:<code>`. */
+  /** Pings answered, by `<HTTP status>` or `<HTTP status>:<error code>`. */
   readonly pings = new Map<string, number>();
+  /** `POST /ping` durations, request to answer. */
+  readonly pingSeconds = new LatencyHistogram(PING_BUCKETS);
+  /** Per ping received from the bus: its store (Redis time) to its socket writes here. */
+  readonly deliveryLagSeconds = new LatencyHistogram(DELIVERY_LAG_BUCKETS);
+  /** Per ping received from the bus: the local fan-out, bus message to socket writes. */
+  readonly fanOutSeconds = new LatencyHistogram(FAN_OUT_BUCKETS);
   /** Presence events handed to subscription actors. */
   deliveries = 0;
   /** Presence events dropped as superseded by a newer ping of the same user (congested or replaying). */
   coalesced = 0;
-  /** Streams closed because they stayed congested past SLOW_CLIENT_TIMEOUT. */
-  slowClientsClosed = 0;
+  /** Streams opened (a subscription actor started). */
+  streamsOpened = 0;
+  /** Streams closed, by reason. */
+  readonly streamsClosed: Record<CloseReason, number> = { client_gone: 0, slow_client: 0, shutdown: 0 };
+  /** Stream requests refused, by `<HTTP status>:<error code>`. */
+  readonly streamsRefused = new Map<string, number>();
   /** Times the store came back after being unavailable. */
   storeRecoveries = 0;
-  /** `GET /subscribe…` refused, by error code (TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* for a bad or untrusted claim). */
-  readonly streamsRefused = new Map<string, number>();
 
-  countPing(status: number, code?: string): void {
+  countPing(status: number, code: string | undefined, seconds: number): void {
     const key = code ? `${status}:${code}` : String(status);
     this.pings.set(key, (this.pings.get(key) ?? 0) + 1);
+    this.pingSeconds.observe(seconds);
   }
 
-  countStreamRefused(code: string): void {
-    this.streamsRefused.set(code, (this.streamsRefused.get(code) ?? 0) + 1);
+  countRefusedStream(status: number, code: string): void {
+    const key = `${status}:${code}`;
+    this.streamsRefused.set(key, (this.streamsRefused.get(key) ?? 0) + 1);
   }
 }

@@ -1,10 +1,12 @@
 import { createActor, type Actor } from 'xstate';
 import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
+import type { Logger } from './logger.js';
 import type { Hub } from './presence/hub.js';
 import { PresenceEvent } from './presence/presence-event.js';
 import type { PresenceBackend } from './presence/types.js';
 import { lastPingsAsSeenBy } from './presence/views.js';
+import type { CloseReason } from './stats.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
@@ -21,10 +23,24 @@ export interface SubscriptionsOptions {
   maxStreamsPerUser?: number;
   /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
   clock?: Clock;
-  /** Called when a slow client is dropped (metrics). */
-  onSlowClient?: () => void;
+  /** Called when a stream opens (metrics). */
+  onOpened?: () => void;
+  /** Called when a stream ends, with why (metrics). */
+  onClosed?: (reason: CloseReason) => void;
   /** Called when a held ping is superseded before it could be written (metrics). */
   onCoalesced?: () => void;
+  /** Streams opened and closed are logged at debug. Default: not logged. */
+  log?: Logger;
+}
+
+/**
+ * Why a subscription reached `closed`, from the event that took it there: the socket's abort, the
+ * server's shutdown, or (the only other way in) the congested state's SLOW_CLIENT_TIMEOUT.
+ */
+function closeReason(event: { type: string }): CloseReason {
+  if (event.type === 'socket.aborted') return 'client_gone';
+  if (event.type === 'server.shutdown') return 'shutdown';
+  return 'slow_client';
 }
 
 const KEEPALIVE_EVENT = { type: 'keepalive' } as const;
@@ -60,6 +76,7 @@ export class Subscriptions {
 
   constructor(private readonly options: SubscriptionsOptions) {
     const { hub, backend } = options;
+    const log = options.log?.isLevelEnabled('debug') ? options.log : null;
     this.maxStreams = options.maxStreams ?? Infinity;
     this.maxStreamsPerUser = options.maxStreamsPerUser ?? Infinity;
     this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
@@ -70,12 +87,17 @@ export class Subscriptions {
           const actor = self as SubscriptionActor;
           this.sweep.add(actor);
           hub.add(context.users, actor, context.clientid, context.claimant);
+          options.onOpened?.();
+          log?.debug({ stream: actor.sessionId, userid: context.users[0], users: context.users.length, clientid: context.clientid }, 'stream opened');
         },
-        unregister: ({ context, self }) => {
+        unregister: ({ context, event, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.delete(actor);
           hub.remove(context.users, actor, context.clientid, context.claimant);
           if (context.claimant !== undefined) this.release(context.claimant);
+          const reason = closeReason(event);
+          options.onClosed?.(reason);
+          log?.debug({ stream: actor.sessionId, userid: context.users[0], reason }, 'stream closed');
         },
         loadCachedPings: ({ context, self }) => {
           const actor = self as SubscriptionActor;
@@ -85,7 +107,6 @@ export class Subscriptions {
             () => actor.send({ type: 'replay.failed' }),
           );
         },
-        countSlowClient: () => options.onSlowClient?.(),
         countCoalesced: () => options.onCoalesced?.(),
       },
       delays: {

@@ -1,4 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import type { HistogramData } from '../latency-histogram.js';
+import { CLOSE_REASONS } from '../stats.js';
+import { buildInfo } from '../version.js';
 import type { AdminSource, InstanceSnapshot } from './source.js';
 
 export interface Metrics {
@@ -8,13 +11,49 @@ export interface Metrics {
   metrics(): Promise<string>;
 }
 
+/** `<HTTP status>` or `<HTTP status>:<error code>` as the `code` and `reason` labels. */
+function codeLabels(key: string): { code: string; reason?: string } {
+  const [code, reason] = key.split(':');
+  return reason ? { code, reason } : { code };
+}
+
+/**
+ * A histogram rendered from each worker's HistogramData (prom-client's Histogram cannot be set
+ * from counts kept elsewhere): `_bucket` (cumulative, with `le`), `_sum` and `_count` per worker.
+ */
+function histogramMetric(name: string, help: string, read: (i: InstanceSnapshot) => HistogramData, each: (fn: (i: InstanceSnapshot, worker: string) => void) => void) {
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+      each((instance, worker) => {
+        const data = read(instance);
+        let cumulative = 0;
+        data.counts.forEach((n, i) => {
+          cumulative += n;
+          const le = i < data.bounds.length ? String(data.bounds[i]) : '+Inf';
+          values.push({ metricName: `${name}_bucket`, labels: { le, worker }, value: cumulative });
+        });
+        values.push({ metricName: `${name}_sum`, labels: { worker }, value: data.sum });
+        values.push({ metricName: `${name}_count`, labels: { worker }, value: data.count });
+      });
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  };
+}
+
 /**
  * The Prometheus registry of `/metrics`: a registry of its own (not prom-client's global one).
  * Every heartbeat_* value is read when a scrape asks, from one plain-data snapshot per instance
- * (the service's counters and live objects), so nothing here costs anything per ping or delivery.
- * Every heartbeat_* series carries a `worker` label ("0", "1", …; just "0" with WORKERS=1):
- * `sum without(worker) (…)` gives the process's totals. Counters mirrored this way are reset and
- * re-incremented to the current totals on each scrape.
+ * (the service's counters, histograms and live objects): the service only increments numbers per
+ * ping, nothing per delivery. Every heartbeat_* series but heartbeat_build_info carries a `worker`
+ * label ("0", "1", …; just "0" with WORKERS=1): `sum without(worker) (…)` gives the process's
+ * totals. Counters mirrored this way are reset and re-incremented to the current totals on each
+ * scrape. Labels take only bounded values: HTTP statuses, catalogue codes, close reasons, worker
+ * indexes, machine states; never a user or client id.
  */
 export function createMetrics(source: AdminSource): Metrics {
   const registry = new Registry();
@@ -62,30 +101,71 @@ export function createMetrics(source: AdminSource): Metrics {
       });
     },
   });
+  new Gauge({
+    name: 'heartbeat_build_info',
+    help: 'Always 1; the labels name the build: heartbeat version, Node version, uWebSockets.js package version and whether its native binary loaded.',
+    labelNames: ['version', 'node', 'uws', 'uws_native'] as const,
+    registers,
+    collect() {
+      this.reset();
+      this.set(buildInfo(), 1);
+    },
+  });
   new Counter({
     name: 'heartbeat_pings_total',
-    help: 'POST /ping answered, by HTTP status and, for refusals, the error code (reason).',
-    labelNames: ['status', 'reason', 'worker'] as const,
+    help: 'POST /ping answered, by HTTP status (code) and, for refusals, the error code (reason).',
+    labelNames: ['code', 'reason', 'worker'] as const,
     registers,
     collect() {
       this.reset();
       each((i, worker) => {
-        for (const [key, n] of Object.entries(i.pings)) {
-          const [status, reason] = key.split(':');
-          this.inc(reason ? { status, reason, worker } : { status, worker }, n);
-        }
+        for (const [key, n] of Object.entries(i.pings)) this.inc({ ...codeLabels(key), worker }, n);
       });
     },
   });
+  const histogram = (name: string, help: string, read: (i: InstanceSnapshot) => HistogramData) =>
+    registry.registerMetric(histogramMetric(name, help, read, each) as unknown as Metric);
+  histogram(
+    'heartbeat_ping_duration_seconds',
+    'POST /ping from request to answer (a 200 only once Redis acknowledged the ping).',
+    (i) => i.pingSeconds,
+  );
+  histogram(
+    'heartbeat_delivery_lag_seconds',
+    "Per ping received from the bus: from its store (Redis' clock) to its writes on this worker's sockets.",
+    (i) => i.deliveryLagSeconds,
+  );
+  histogram(
+    'heartbeat_fanout_duration_seconds',
+    "Per ping received from the bus: this worker's fan-out, from the message to the end of its socket writes.",
+    (i) => i.fanOutSeconds,
+  );
+  counter(
+    'heartbeat_streams_opened_total',
+    'SSE streams opened (a subscription actor started).',
+    (i) => i.streamsOpened,
+  );
   new Counter({
-    name: 'heartbeat_streams_refused_total',
-    help: 'GET /subscribe refused, by error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* (a bad or untrusted claim).',
+    name: 'heartbeat_streams_closed_total',
+    help: 'SSE streams closed, by reason: client_gone (the client went away), slow_client (congested longer than SLOW_CLIENT_TIMEOUT), shutdown.',
     labelNames: ['reason', 'worker'] as const,
     registers,
     collect() {
       this.reset();
       each((i, worker) => {
-        for (const [reason, n] of Object.entries(i.streamsRefused)) this.inc({ reason, worker }, n);
+        for (const reason of CLOSE_REASONS) this.inc({ reason, worker }, i.streamsClosed[reason]);
+      });
+    },
+  });
+  new Counter({
+    name: 'heartbeat_streams_refused_total',
+    help: 'GET /subscribe refused, by HTTP status (code) and error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* (a bad or untrusted claim), ID_INVALID, ….',
+    labelNames: ['code', 'reason', 'worker'] as const,
+    registers,
+    collect() {
+      this.reset();
+      each((i, worker) => {
+        for (const [key, n] of Object.entries(i.streamsRefused)) this.inc({ ...codeLabels(key), worker }, n);
       });
     },
   });
@@ -98,11 +178,6 @@ export function createMetrics(source: AdminSource): Metrics {
     'heartbeat_coalesced_total',
     'Presence events dropped because a newer ping of the same user superseded them while the stream was congested or replaying.',
     (i) => i.coalesced,
-  );
-  counter(
-    'heartbeat_slow_clients_closed_total',
-    'Streams closed because they stayed congested longer than SLOW_CLIENT_TIMEOUT.',
-    (i) => i.slowClientsClosed,
   );
   gauge(
     'heartbeat_store_up',
@@ -118,6 +193,26 @@ export function createMetrics(source: AdminSource): Metrics {
     'heartbeat_pubsub_channels',
     'Pub/sub channels this worker is subscribed to (one per watched user, one more per user watched by its own devices).',
     (i) => i.channels,
+  );
+  gauge(
+    'heartbeat_eventloop_lag_p99_seconds',
+    "This worker thread's event-loop delay since the previous scrape, 99th percentile.",
+    (i) => i.runtime.eventLoopLagP99,
+  );
+  gauge(
+    'heartbeat_eventloop_lag_max_seconds',
+    "This worker thread's event-loop delay since the previous scrape, maximum.",
+    (i) => i.runtime.eventLoopLagMax,
+  );
+  gauge(
+    'heartbeat_heap_used_bytes',
+    "This worker thread's V8 heap in use.",
+    (i) => i.runtime.heapUsed,
+  );
+  gauge(
+    'heartbeat_heap_total_bytes',
+    "This worker thread's V8 heap allocated.",
+    (i) => i.runtime.heapTotal,
   );
 
   return {

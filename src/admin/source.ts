@@ -1,10 +1,16 @@
 import { pingMachine } from '../../machines/ping.js';
 import { subscriptionMachine } from '../../machines/subscription.js';
 import { leafStates, stateKeys } from '../diagrams/mermaid.js';
+import { LatencyHistogram, type HistogramData } from '../latency-histogram.js';
+import type { RuntimeFigures } from '../runtime-sampler.js';
 import type { HeartbeatService } from '../service.js';
+import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason } from '../stats.js';
 
 /** The parts of a service the admin port samples (read-only, when asked, never per event). */
-export type SampledService = Pick<HeartbeatService, 'subscriptions' | 'pipeline' | 'hub' | 'stats' | 'backend' | 'isReady' | 'isClosing'>;
+export type SampledService = Pick<
+  HeartbeatService,
+  'subscriptions' | 'pipeline' | 'hub' | 'stats' | 'runtime' | 'backend' | 'isReady' | 'isClosing'
+>;
 
 /** What `/readyz` needs of one instance (one worker thread, or the whole process with WORKERS=1). Cheap. */
 export interface InstanceHealth {
@@ -30,14 +36,20 @@ export interface InstanceSnapshot extends InstanceHealth {
   readonly channels: number;
   /** Live actors per machine id and state, every state listed (0 when empty). */
   readonly actors: Record<string, Record<string, number>>;
-  /** `POST /ping` answers by `<status>` or `<status>:<code>`. */
+  /** `POST /ping` answers by `<HTTP status>` or `<HTTP status>:<error code>`. */
   readonly pings: Record<string, number>;
+  readonly pingSeconds: HistogramData;
+  readonly deliveryLagSeconds: HistogramData;
+  readonly fanOutSeconds: HistogramData;
   readonly deliveries: number;
   readonly coalesced: number;
-  readonly slowClientsClosed: number;
-  readonly storeRecoveries: number;
-  /** `GET /subscribe…` refusals by error code. */
+  readonly streamsOpened: number;
+  readonly streamsClosed: Record<CloseReason, number>;
+  /** Stream requests refused, by `<HTTP status>:<error code>`. */
   readonly streamsRefused: Record<string, number>;
+  readonly storeRecoveries: number;
+  /** This thread's event-loop delay and heap. */
+  readonly runtime: RuntimeFigures;
 }
 
 /**
@@ -88,11 +100,37 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     channels: service.backend.channelCount(),
     actors: actorCounts(service),
     pings: Object.fromEntries(stats.pings),
+    pingSeconds: stats.pingSeconds.data(),
+    deliveryLagSeconds: stats.deliveryLagSeconds.data(),
+    fanOutSeconds: stats.fanOutSeconds.data(),
     deliveries: stats.deliveries,
     coalesced: stats.coalesced,
-    slowClientsClosed: stats.slowClientsClosed,
-    storeRecoveries: stats.storeRecoveries,
+    streamsOpened: stats.streamsOpened,
+    streamsClosed: { ...stats.streamsClosed },
     streamsRefused: Object.fromEntries(stats.streamsRefused),
+    storeRecoveries: stats.storeRecoveries,
+    runtime: service.runtime.sample(),
+  };
+}
+
+/** The snapshot of an instance with no data (a worker that exited or did not answer). */
+export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
+  return {
+    ...health,
+    watchedUsers: 0,
+    channels: 0,
+    actors: {},
+    pings: {},
+    pingSeconds: LatencyHistogram.empty(PING_BUCKETS),
+    deliveryLagSeconds: LatencyHistogram.empty(DELIVERY_LAG_BUCKETS),
+    fanOutSeconds: LatencyHistogram.empty(FAN_OUT_BUCKETS),
+    deliveries: 0,
+    coalesced: 0,
+    streamsOpened: 0,
+    streamsClosed: { client_gone: 0, slow_client: 0, shutdown: 0 },
+    streamsRefused: {},
+    storeRecoveries: 0,
+    runtime: { eventLoopLagP99: 0, eventLoopLagMax: 0, heapUsed: 0, heapTotal: 0 },
   };
 }
 

@@ -15,7 +15,8 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
   trust: ProxyTrust;
   /** CORS_ORIGINS: which browser origins may call the API. */
   cors: CorsPolicy;
-  onPingAnswered?: (status: number, code?: string) => void;
+  /** A ping was answered: HTTP status, error code (refusals), seconds from request to answer. */
+  onPingAnswered?: (status: number, code: string | undefined, seconds: number) => void;
   /** A handler threw: a bug. The request gets a 500 instead of the process dying. */
   onHandlerError?: (error: unknown) => void;
 }

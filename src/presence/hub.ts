@@ -1,5 +1,6 @@
 import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
 import { ChannelWatchers } from './channel-watchers.js';
+import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
 import { PresenceEvent } from './presence-event.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
@@ -13,6 +14,11 @@ export interface HubHooks {
   onAvailability?(up: boolean): void;
   /** A ping was handed to `count` local watchers. */
   onDelivered?(count: number): void;
+  /**
+   * A ping from the bus reached its local watchers' sockets: seconds since it was stored (by
+   * Redis' clock) and since its message arrived. Once per ping, not per watcher; not for re-reads.
+   */
+  onFanOutTimed?: FanOutRecord;
 }
 
 /**
@@ -26,6 +32,7 @@ export class Hub implements PresenceListener {
   private readonly owners: ChannelWatchers<Watcher>;
   /** (user, client, own) watched through `/client/:clientid`, counted, for re-reads on recovery. */
   private readonly clientPairs = new Map<string, number>();
+  private readonly timer: FanOutTimer | null;
 
   constructor(
     private readonly backend: PresenceBackend,
@@ -33,6 +40,7 @@ export class Hub implements PresenceListener {
   ) {
     this.everyone = new ChannelWatchers(backend, false);
     this.owners = new ChannelWatchers(backend, true);
+    this.timer = hooks.onFanOutTimed ? new FanOutTimer(hooks.onFanOutTimed) : null;
     backend.setListener(this);
   }
 
@@ -69,12 +77,24 @@ export class Hub implements PresenceListener {
     return this.everyone.watchers.size;
   }
 
-  /** A visible ping goes to every watcher of the user; an invisible one only to its own streams. */
+  /**
+   * A ping from the bus (pub/sub), handed over and timed. A visible ping goes to every watcher of
+   * the user; an invisible one only to its own streams.
+   */
   onPing(userid: string, ping: StoredPing, invisible = false): void {
+    if (!(invisible ? this.owners : this.everyone).watchers.has(userid)) return;
+    const startedAt = this.timer?.now() ?? 0;
+    this.deliver(userid, ping, invisible);
+    this.timer?.handedOver(ping.seq, startedAt);
+  }
+
+  private deliver(userid: string, ping: StoredPing, invisible = false): void {
     const watchers = (invisible ? this.owners : this.everyone).watchers;
     if (!watchers.has(userid)) return;
     const event: SubscriptionEvent = { type: 'presence', ping: new PresenceEvent(userid, ping) };
-    this.hooks.onDelivered?.(watchers.forEach(userid, (watcher) => watcher.send(event)));
+    // Not inside `onDelivered?.(…)`: an optional call skips evaluating its arguments.
+    const count = watchers.forEach(userid, (watcher) => watcher.send(event));
+    this.hooks.onDelivered?.(count);
   }
 
   /**
@@ -97,12 +117,13 @@ export class Hub implements PresenceListener {
     try {
       // The own view first: a public ping it supersedes is then dropped by the own streams.
       const own = await this.backend.lastMany(owners, undefined, true);
-      owners.forEach((userid, i) => own[i] && this.onPing(userid, own[i], true));
+      // Re-read pings are old by design: delivered, but not timed as live deliveries.
+      owners.forEach((userid, i) => own[i] && this.deliver(userid, own[i], true));
       const pings = await this.backend.lastMany(users);
-      users.forEach((userid, i) => pings[i] && this.onPing(userid, pings[i]));
+      users.forEach((userid, i) => pings[i] && this.deliver(userid, pings[i]));
       for (const [userid, clientid, owned] of pairs) {
         const [ping] = await this.backend.lastMany([userid], clientid, owned === '1');
-        if (ping) this.onPing(userid, ping, owned === '1');
+        if (ping) this.deliver(userid, ping, owned === '1');
       }
     } catch {
       // Down again: the next recovery re-reads.

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
-import type { AdminSource, InstanceHealth, InstanceSnapshot } from '../admin/source.js';
+import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../admin/source.js';
 import type { Config } from '../config.js';
 import { uWS, type us_listen_socket } from '../http/uws.js';
 import type { Logger } from '../logger.js';
@@ -180,19 +180,7 @@ export class WorkerPool implements AdminSource {
 
 function gone(worker: number, type: 'health' | 'snapshot'): InstanceHealth | InstanceSnapshot {
   const health: InstanceHealth = { worker, ready: false, closing: true, storeUp: false, streams: 0, absent: true };
-  if (type === 'health') return health;
-  return {
-    ...health,
-    watchedUsers: 0,
-    channels: 0,
-    actors: {},
-    pings: {},
-    deliveries: 0,
-    coalesced: 0,
-    slowClientsClosed: 0,
-    storeRecoveries: 0,
-    streamsRefused: {},
-  } satisfies InstanceSnapshot;
+  return type === 'health' ? health : absentSnapshot(health);
 }
 
 /** A port free on `host` a moment ago, picked by the OS (uWS binds port 0 without SO_REUSEPORT). */

@@ -68,16 +68,30 @@ test.serial('admin routes are not served on the public port, and the admin port 
   t.is(post.headers.get('allow'), 'GET');
 });
 
-test.serial('/metrics: streams, actors, pings, deliveries, channels, store and Node metrics', async (t) => {
+test.serial('/metrics: streams, actors, pings, deliveries, latencies, channels, store, runtime and Node metrics', async (t) => {
   const res = await fetch(`${admin}/metrics`);
   t.regex(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
   for (const name of ['heartbeat_streams_open', 'heartbeat_watched_users', 'heartbeat_actors', 'heartbeat_pings_total',
-    'heartbeat_deliveries_total', 'heartbeat_coalesced_total', 'heartbeat_slow_clients_closed_total', 'heartbeat_store_up',
-    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'heartbeat_streams_refused_total', 'nodejs_eventloop_lag_seconds',
+    'heartbeat_deliveries_total', 'heartbeat_coalesced_total', 'heartbeat_store_up',
+    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'heartbeat_streams_opened_total',
+    'heartbeat_streams_closed_total', 'heartbeat_streams_refused_total', 'heartbeat_build_info',
+    'heartbeat_eventloop_lag_p99_seconds', 'heartbeat_eventloop_lag_max_seconds', 'heartbeat_heap_used_bytes',
+    'heartbeat_heap_total_bytes', 'nodejs_eventloop_lag_seconds',
     'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
     t.true(text.includes(`# TYPE ${name} `), `${name} is exported`);
   }
+  for (const name of ['heartbeat_ping_duration_seconds', 'heartbeat_delivery_lag_seconds', 'heartbeat_fanout_duration_seconds']) {
+    t.true(text.includes(`# TYPE ${name} histogram`), `${name} is a histogram`);
+  }
+  const build = /^heartbeat_build_info\{(.*)\} 1$/m.exec(text);
+  t.truthy(build, 'heartbeat_build_info is 1');
+  t.regex(build![1], /version="1\.\d+\.\d+"/);
+  t.true(build![1].includes(`node="${process.version}"`));
+  t.regex(build![1], /uws="20\.[^"]+"/);
+  t.regex(build![1], /uws_native="(true|false)"/);
+  const before = parseMetrics(text);
+  const histogramCount = (m: Map<string, number>, name: string) => m.get(series(`${name}_count`, W0)) ?? 0;
 
   const [u1, u2, u3] = [1, 2, 3].map((i) => `admin-${i}-${randomUUID()}`);
   const clients = [
@@ -99,13 +113,16 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
   t.is(open.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded', ...W0 })), 0);
   t.is(open.get(series('heartbeat_store_up', W0)), 1);
 
-  const ok = series('heartbeat_pings_total', { status: '200', ...W0 });
-  const missing = series('heartbeat_pings_total', { status: '400', reason: 'CLAIM_MISSING', ...W0 });
+  const ok = series('heartbeat_pings_total', { code: '200', ...W0 });
+  const missing = series('heartbeat_pings_total', { code: '400', reason: 'CLAIM_MISSING', ...W0 });
   t.is((await ping(service.url, u1, 'one')).status, 200);
   t.is((await ping(service.url, u2, 'two')).status, 200);
   const bad = await fetch(`${service.url}/ping`, { method: 'POST', body: '{"status":"0"}' });
   t.is(bad.status, 400);
   await bad.arrayBuffer();
+  const refused = await fetch(`${service.url}/subscribe`);
+  t.is(refused.status, 400);
+  await refused.arrayBuffer();
   await Promise.all(clients.map((c) => c.count(1)));
 
   const after = await scrape();
@@ -113,8 +130,26 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
   t.is(after.get(missing), 1);
   // u1's ping reached two streams, u2's one.
   t.is(after.get(series('heartbeat_deliveries_total', W0)), 3);
-  t.is(after.get(series('heartbeat_slow_clients_closed_total', W0)), 0);
   t.is(after.get(series('heartbeat_store_recoveries_total', W0)), 0);
+  t.is(after.get(series('heartbeat_streams_opened_total', W0)), 3);
+  t.is(after.get(series('heartbeat_streams_refused_total', { code: '400', reason: 'NO_USERS', ...W0 })), 1);
+  for (const reason of ['client_gone', 'slow_client', 'shutdown']) {
+    t.is(after.get(series('heartbeat_streams_closed_total', { reason, ...W0 })), 0, reason);
+  }
+  // Three answers timed (two 200s, one 400); two pings came over the bus, each timed once
+  // however many streams watched it.
+  t.is(histogramCount(after, 'heartbeat_ping_duration_seconds') - histogramCount(before, 'heartbeat_ping_duration_seconds'), 3);
+  t.is(histogramCount(after, 'heartbeat_delivery_lag_seconds') - histogramCount(before, 'heartbeat_delivery_lag_seconds'), 2);
+  t.is(histogramCount(after, 'heartbeat_fanout_duration_seconds') - histogramCount(before, 'heartbeat_fanout_duration_seconds'), 2);
+  for (const name of ['heartbeat_ping_duration_seconds', 'heartbeat_delivery_lag_seconds', 'heartbeat_fanout_duration_seconds']) {
+    // Cumulative buckets: +Inf holds every observation; the sum is positive and under a minute.
+    t.is(after.get(series(`${name}_bucket`, { le: '+Inf', ...W0 })), histogramCount(after, name), name);
+    const sum = after.get(series(`${name}_sum`, W0))!;
+    t.true(sum > 0 && sum < 60, `${name}_sum ${sum}`);
+  }
+  t.true(after.get(series('heartbeat_heap_used_bytes', W0))! > 1_000_000);
+  t.true(after.get(series('heartbeat_heap_total_bytes', W0))! >= after.get(series('heartbeat_heap_used_bytes', W0))!);
+  t.true(after.get(series('heartbeat_eventloop_lag_max_seconds', W0))! >= 0);
   t.true(after.get('process_resident_memory_bytes')! > 10_000_000);
   t.true(after.get('nodejs_eventloop_lag_seconds')! >= 0);
 
@@ -125,6 +160,7 @@ test.serial('/metrics: streams, actors, pings, deliveries, channels, store and N
   }, 'every stream closed');
   t.is(closed.get(live), 0);
   t.is(closed.get(series('heartbeat_watched_users', W0)), 0);
+  t.is(closed.get(series('heartbeat_streams_closed_total', { reason: 'client_gone', ...W0 })), 3);
 });
 
 test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 200 when it is back', async (t) => {

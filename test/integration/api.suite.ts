@@ -359,7 +359,7 @@ export function apiSuite(name: BackendName): void {
     await phone.count(1);
     t.deepEqual(phone.statuses(), ['p2']);
     const metrics = await scrape(limitedA.adminUrl!);
-    t.true((metrics.get(series('heartbeat_pings_total', { status: '429', reason: 'RATE_LIMITED', worker: '0' })) ?? 0) >= 1);
+    t.true((metrics.get(series('heartbeat_pings_total', { code: '429', reason: 'RATE_LIMITED', worker: '0' })) ?? 0) >= 1);
   });
 
   test('a per-client entry expires after CLIENT_KEY_TTL of silence; the user\'s last ping stays', async (t) => {

@@ -70,7 +70,7 @@ test.serial('beyond MAX_STREAMS_PER_USER a claimed subscriber gets 429 TOO_MANY_
   await Promise.all([...open, bob, ...unclaimed].map((s) => s.count(1)));
   for (const s of [...open, bob, ...unclaimed]) t.deepEqual(s.statuses(), ['everyone']);
   const metrics = await scrape(perUser.adminUrl!);
-  t.is(metrics.get(series('heartbeat_streams_refused_total', { reason: 'TOO_MANY_STREAMS', worker: '0' })), 1);
+  t.is(metrics.get(series('heartbeat_streams_refused_total', { code: '429', reason: 'TOO_MANY_STREAMS', worker: '0' })), 1);
   // Closing one of alice's streams frees her a slot once the server saw the close.
   open[0].close();
   await t.notThrowsAsync(async () => {

@@ -108,6 +108,9 @@ test.serial('a reader stuck longer than SLOW_CLIENT_TIMEOUT is closed; the other
   t.true(got.closed, 'the server closed the stuck stream');
   t.false(got.events.some((e) => e.includes('after-timeout')));
   t.is(good.events.length, 6001);
+  // The operator sees it as a slow client, not as a client that went away.
+  const m = await scrape(service.adminUrl!);
+  t.is(m.get(series('heartbeat_streams_closed_total', { reason: 'slow_client', worker: '0' })), 1);
 });
 
 /**

@@ -99,15 +99,25 @@ for (const name of ['redis', 'embedded'] as BackendName[]) {
 
       // Metrics: per-worker series that add up to the process's totals.
       const m = await scrape(service);
-      const pings = perWorker(m, 'heartbeat_pings_total', { status: '200' });
+      const pings = perWorker(m, 'heartbeat_pings_total', { code: '200' });
       t.is(pings.sum, users.length * (perUser + 1));
       t.true(pings.w0 > 0 && pings.w1 > 0, `both workers took pings: ${pings.w0} + ${pings.w1}`);
       // Every ping reached the 5 single-user streams and the 4 lists watching its user.
       t.is(perWorker(m, 'heartbeat_deliveries_total').sum, users.length * (perUser + 1) * (5 + lists.length));
-      t.is(perWorker(m, 'heartbeat_slow_clients_closed_total').sum, 0);
+      t.is(perWorker(m, 'heartbeat_streams_closed_total', { reason: 'slow_client' }).sum, 0);
       t.is(perWorker(m, 'heartbeat_store_recoveries_total').sum, 0);
+      t.is(perWorker(m, 'heartbeat_ping_duration_seconds_count').sum, users.length * (perUser + 1));
+      // Each worker's own thread: its heap and event loop, not the main thread's.
+      const heap = perWorker(m, 'heartbeat_heap_used_bytes');
+      t.true(heap.w0 > 1_000_000 && heap.w1 > 1_000_000, `both workers report their heap: ${heap.w0}, ${heap.w1}`);
+      t.not(heap.w0, heap.w1);
+      const lag = perWorker(m, 'heartbeat_eventloop_lag_max_seconds');
+      t.true(lag.w0 >= 0 && lag.w1 >= 0, `both workers report their event-loop lag: ${lag.w0}, ${lag.w1}`);
       t.true(m.get('process_resident_memory_bytes')! > 10_000_000);
-      t.false([...m.keys()].some((k) => k.startsWith('heartbeat_') && !k.includes('worker="')), 'every heartbeat_* series has a worker label');
+      t.false(
+        [...m.keys()].some((k) => k.startsWith('heartbeat_') && !k.startsWith('heartbeat_build_info') && !k.includes('worker="')),
+        'every heartbeat_* series but heartbeat_build_info has a worker label',
+      );
 
       const ready = await fetch(`${service.adminUrl}/readyz`);
       t.is(ready.status, 200);

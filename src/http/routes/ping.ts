@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { PingRequest } from '../../../machines/ping.js';
 import { submitPing, type PingActor } from '../../ping-pipeline.js';
 import { claimText } from '../claim.js';
@@ -26,8 +27,13 @@ function headerRejection(req: HttpRequest): PingRequest['headerRejection'] {
   return badLength ? 'BAD_CONTENT_LENGTH' : claims > 1 ? 'CLAIM_DUPLICATE' : undefined;
 }
 
-export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (status: number, code?: string) => void) {
+export function pingRoute(
+  pipeline: PingActor,
+  trust: ProxyTrust,
+  onAnswered?: (status: number, code: string | undefined, seconds: number) => void,
+) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
+    const startedAt = performance.now();
     const claim = claimText(req.getHeader('x-user-claim'));
     const rejection = headerRejection(req);
     const fromTrustedPeer = trust.isTrustedPeer(res);
@@ -46,7 +52,7 @@ export function pingRoute(pipeline: PingActor, trust: ProxyTrust, onAnswered?: (
         answer: (status, code, retryAfterSeconds) => {
           if (finished) return;
           finished = true;
-          onAnswered?.(status, code);
+          onAnswered?.(status, code, (performance.now() - startedAt) / 1000);
           if (status === 200) answerEmpty(res, 200, cors);
           else if (retryAfterSeconds !== undefined) answerError(res, errorByCode(code), false, { 'Retry-After': String(retryAfterSeconds), ...cors });
           // The body was not read to its end, or its length is unknown: close the connection.

@@ -1,5 +1,5 @@
 import type { StreamFormat } from '../../../machines/subscription.js';
-import { Errors, type ErrorCode } from '../../errors.js';
+import { Errors, type ErrorSpec } from '../../errors.js';
 import type { Subscriptions } from '../../subscriptions.js';
 import { viewerOf } from '../claim.js';
 import type { Headers } from '../cors.js';
@@ -19,8 +19,8 @@ export interface SubscribeRouteOptions {
    * MAX_STREAMS_PER_USER and let a user's own devices see its invisible pings.
    */
   trust: ProxyTrust;
-  /** A refused stream, by error code (metrics). */
-  onRefused?: (code: ErrorCode) => void;
+  /** A stream request was refused with `error`, whatever the reason (metrics). */
+  onStreamRefused?: (error: ErrorSpec) => void;
   /** The `retry:` hint sent at open, in ms. */
   retryMs: number;
   maxUsersPerStream: number;
@@ -30,24 +30,25 @@ export interface SubscribeRouteOptions {
 
 type Target = { users: string[]; clientid?: string; format: StreamFormat };
 
-/** Turns the request into a stream's target, or answers the error and returns null. */
-type Resolve = (res: HttpResponse, req: HttpRequest, cors: Headers | undefined) => Target | null;
+/** Turns the request into a stream's target, or the error it is refused with. */
+type Resolve = (req: HttpRequest) => Target | ErrorSpec;
 
 function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
-    const target = resolve(res, req, cors);
-    if (target === null) return;
-    const refuse = (code: ErrorCode, headers?: Record<string, string>) => {
-      options.onRefused?.(code);
-      answerError(res, Errors[code], false, headers ? { ...headers, ...cors } : cors);
+    // Every refusal goes through here, so the metrics count each one by its catalogue code.
+    const refuse = (error: ErrorSpec, headers?: Record<string, string>) => {
+      options.onStreamRefused?.(error);
+      answerError(res, error, false, headers ? { ...headers, ...cors } : cors);
     };
+    const target = resolve(req);
+    if ('code' in target) return refuse(target);
     // A claim is optional; one that is present must be valid and come from a trusted proxy.
     const reader = viewerOf(res, req, options.trust);
-    if ('error' in reader) return refuse(reader.error.code as ErrorCode);
-    if (options.isClosing()) return refuse('SHUTTING_DOWN');
-    if (!options.subscriptions.hasRoom()) return refuse('TOO_MANY_CONNECTIONS');
+    if ('error' in reader) return refuse(reader.error);
+    if (options.isClosing()) return refuse(Errors.SHUTTING_DOWN);
+    if (!options.subscriptions.hasRoom()) return refuse(Errors.TOO_MANY_CONNECTIONS);
     const claimant = reader.viewer;
-    if (claimant !== undefined && !options.subscriptions.hasRoomFor(claimant)) return refuse('TOO_MANY_STREAMS', STREAMS_RETRY_AFTER);
+    if (claimant !== undefined && !options.subscriptions.hasRoomFor(claimant)) return refuse(Errors.TOO_MANY_STREAMS, STREAMS_RETRY_AFTER);
     // A malformed Last-Event-ID (never sent by a browser, but a proxy may mangle it) resumes nothing:
     // the stream replays everything rather than failing the reconnect.
     const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
@@ -59,25 +60,21 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
 
 /** `GET /subscribe/:userid` and `GET /subscribe/:userid/client/:clientid`. */
 export function subscribeUserRoute(options: SubscribeRouteOptions, withClient: boolean) {
-  return openStream(options, (res, req, cors) => {
+  return openStream(options, (req) => {
     const userid = decodeId(req.getParameter(0));
     const clientid = withClient ? decodeId(req.getParameter(1)) : undefined;
-    if (userid === null || clientid === null) {
-      answerError(res, Errors.ID_INVALID, false, cors);
-      return null;
-    }
+    if (userid === null || clientid === null) return Errors.ID_INVALID;
     return { users: [userid], clientid, format: 'single' };
   });
 }
 
 /** `GET /subscribe?user=a&user=b`: one stream for a whole contact list. */
 export function subscribeManyRoute(options: SubscribeRouteOptions) {
-  return openStream(options, (res, req, cors) => {
+  return openStream(options, (req) => {
     const users = usersOfQuery(req.getQuery() ?? '');
-    if (users === null) answerError(res, Errors.ID_INVALID, false, cors);
-    else if (users.length === 0) answerError(res, Errors.NO_USERS, false, cors);
-    else if (users.length > options.maxUsersPerStream) answerError(res, Errors.TOO_MANY_USERS, false, cors);
-    else return { users, format: 'multi' };
-    return null;
+    if (users === null) return Errors.ID_INVALID;
+    if (users.length === 0) return Errors.NO_USERS;
+    if (users.length > options.maxUsersPerStream) return Errors.TOO_MANY_USERS;
+    return { users, format: 'multi' };
   });
 }

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isNativeUws } from './http/uws.js';
+
+/** Our version: package.json is one level up from src/ and two from dist/src/. */
+export function heartbeatVersion(): string | undefined {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name: string; version: string };
+      if (pkg.name === 'heartbeat') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return undefined;
+}
+
+/** The uWebSockets.js package's own version (the npm alias hides it from our package.json). */
+function uwsVersion(): string {
+  try {
+    const main = createRequire(import.meta.url).resolve('uWebSockets.js');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', `file://${main}`), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+let cached: { version: string; node: string; uws: string; uws_native: string } | null = null;
+
+/** The labels of heartbeat_build_info, read once. */
+export function buildInfo(): { version: string; node: string; uws: string; uws_native: string } {
+  cached ??= { version: heartbeatVersion() ?? 'unknown', node: process.version, uws: uwsVersion(), uws_native: String(isNativeUws()) };
+  return cached;
+}
