@@ -22,7 +22,10 @@ export interface RedisPresenceOptions {
   waitReplicas?: number;
   /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. Default DEFAULT_STORE_LIMITS. */
   limits?: StoreLimits;
-  /** Where the causes of failures are logged (FailureLog). Default: not logged. */
+  /**
+   * Where the causes of failures are logged (FailureLog), and at debug each connection's state
+   * changes. Default: not logged.
+   */
   log?: Logger;
 }
 
@@ -59,8 +62,10 @@ export class RedisPresence implements PresenceBackend {
   /** The save script's last three arguments: PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
   private readonly limitArgs: readonly string[];
   private readonly failures: FailureLog;
+  private readonly log: Logger | null;
 
   constructor(options: RedisPresenceOptions) {
+    this.log = options.log?.isLevelEnabled('debug') ? options.log : null;
     this.keys = new KeySpace(options.keyPrefix ?? 'heartbeat:');
     this.waitReplicas = options.waitReplicas ?? 0;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
@@ -246,13 +251,25 @@ export class RedisPresence implements PresenceBackend {
   }
 
   private watchAvailability(): void {
-    const connections = [...new Set([this.commands, this.writer, this.subscriber])];
-    for (const connection of connections) {
+    const connections = new Map<Redis | Cluster, string>([[this.commands, 'commands'], [this.subscriber, 'subscriber']]);
+    if (this.writer !== this.commands) connections.set(this.writer, 'writer');
+    for (const [connection, role] of connections) {
+      const debug = this.log?.child({ connection: role });
       // Availability follows 'close' / 'ready'; the error only says why (and must never crash).
-      connection.on('error', (error: unknown) => this.failures.failed(error));
-      connection.on('close', () => this.setAvailable(false));
+      connection.on('error', (error: unknown) => {
+        this.failures.failed(error);
+        debug?.debug({ err: error }, 'redis connection error');
+      });
+      connection.on('close', () => {
+        debug?.debug('redis connection closed');
+        this.setAvailable(false);
+      });
       connection.on('end', () => this.setAvailable(false));
-      connection.on('ready', () => void this.whenReady());
+      connection.on('reconnecting', (delayMs: unknown) => debug?.debug({ delayMs }, 'redis reconnecting'));
+      connection.on('ready', () => {
+        debug?.debug('redis connection ready');
+        void this.whenReady();
+      });
     }
   }
 
@@ -271,6 +288,7 @@ export class RedisPresence implements PresenceBackend {
     this.failures.succeeded();
     if (this.wasDown) {
       this.wasDown = false;
+      this.log?.debug({ channels: this.channels.size }, 'redis channels resubscribed');
       this.listener?.onRecovered();
     }
   }

@@ -142,6 +142,7 @@ export class WorkerPool implements AdminSource {
       store: workerStore,
     };
     const worker = startWorker({ workerData: data, transferList: transfer, name: `heartbeat-${index}` });
+    log.debug({ worker: index, maxConnections: data.config.maxConnections }, 'worker starting');
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
     const member: Member = { index, worker, exited, alive: true };
     this.members.push(member);
@@ -152,6 +153,7 @@ export class WorkerPool implements AdminSource {
         switch (message.type) {
           case 'listening':
             started = true;
+            log.debug({ worker: index, port: message.port, store: message.store }, 'worker listening');
             resolve({ port: message.port, store: message.store });
             return;
           case 'failed':
@@ -171,6 +173,7 @@ export class WorkerPool implements AdminSource {
       worker.on('error', (error) => log.fatal({ err: error, worker: index }, 'worker crashed'));
       void exited.then((code) => {
         member.alive = false;
+        log.debug({ worker: index, code }, 'worker exited');
         if (!started) reject(new Error(`worker ${index} exited with code ${code} before listening`));
         if (!this.stopping) this.options.onWorkerExit(index, code);
       });

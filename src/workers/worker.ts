@@ -51,6 +51,7 @@ function shutdown(): void {
   // The main thread's deadline is SHUTDOWN_TIMEOUT; give up a little before it, so that this
   // thread still closes its sockets and the process exits instead of aborting.
   const running = service;
+  log.debug({ streams: running.subscriptions.size() }, 'worker draining');
   exitAfterDrain(
     async () => {
       await running.shutdown();
