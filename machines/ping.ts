@@ -60,7 +60,8 @@ const rejectBadInput = [
 
 /**
  * The ping pipeline: one long-lived actor whose states are the pipeline's mode, each request an
- * event (an actor per request would cost ~20 µs, about half of the per-ping budget).
+ * event (an actor per request would cost about half of the per-ping budget: BENCHMARKS.md,
+ * `ping`, and the XState probes in `bench/probes/`).
  */
 export const pingMachine = setup({
   types: {

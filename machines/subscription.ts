@@ -75,7 +75,8 @@ interface SubscriptionContext {
    * Highest seq sent: for a single-user stream in `sentSeq`, for a multi-user stream per user in
    * `sentPerUser`. Newest unsent ping per user while replaying or congested in `pending`, created
    * when first needed and dropped once flushed. A one-user stream carries no Map at all: at
-   * 15,000 streams every Map shows (~0.1 KB each), and a delivery must not allocate.
+   * 15,000 streams every Map shows in the memory per stream (BENCHMARKS.md, `hold`), and a
+   * delivery must not allocate.
    */
   sentSeq: number;
   readonly sentPerUser: Map<string, number> | null;
@@ -131,8 +132,8 @@ export const subscriptionMachine = setup({
     /**
      * Reads the users' stored last pings once their channels are live, and answers with
      * `replay.loaded` or `replay.failed` (I/O: injected). An action, not an invoked promise
-     * actor: a child actor and its AbortController per stream cost ~2 KB and a DOMException
-     * on every stream that closes while replaying.
+     * actor: a child actor and its AbortController per stream cost heap while it lives, and a
+     * DOMException on every stream that closes while replaying (BENCHMARKS.md, `hold`, `churn`).
      */
     loadCachedPings: () => {},
     /** Joins the hub for every watched user (I/O: injected). */

@@ -16,10 +16,11 @@ const TICK_MS = 100;
  * One timer for every stream's keepalive instead of one per stream. Streams are spread over
  * `slots` buckets; every `intervalMs / slots` one bucket gets its keepalive, so each stream
  * gets one per interval and the writes are spread evenly instead of arriving in one burst.
- * A tick blocks the event loop for its whole bucket (~13 µs per stream: an actor event and a
- * socket write), so the default is a tick every 100 ms: with 15,000 streams and the 25 s
- * default interval, 250 buckets of 60 streams (~1 ms) instead of 10 buckets of 1,500 (~20 ms,
- * a stall every 2.5 s that every ping and delivery waiting behind it saw).
+ * A tick blocks the event loop for its whole bucket (an actor event and a socket write per
+ * stream), so the default is a tick every 100 ms: with 15,000 streams and the 25 s default
+ * interval, 250 buckets of 60 streams instead of 10 buckets of 1,500, whose ticks were stalls
+ * that every ping and delivery waiting behind them saw (the event-loop lag before and after is
+ * in BENCHMARKS.md's log of changes).
  * The clock is XState's Clock interface, so a test drives it with SimulatedClock.
  */
 export class KeepaliveSweep<T> {

@@ -20,9 +20,9 @@ export const PING_BUCKETS = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 export const DELIVERY_LAG_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
 /**
- * One ping's fan-out on this instance, from the bus message to the end of its socket writes: a few
- * microseconds per watching stream, so from sub-millisecond (a handful of streams) to most of a
- * second (one user watched by every stream of the instance).
+ * One ping's fan-out on this instance, from the bus message to the end of its socket writes: it
+ * grows with the streams watching the user, from sub-millisecond (a handful) to a large fraction
+ * of a second (one user watched by every stream of the instance: BENCHMARKS.md, `hot`).
  */
 export const FAN_OUT_BUCKETS = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
 

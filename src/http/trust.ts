@@ -22,7 +22,7 @@ export class ProxyTrust {
   private readonly list: BlockList | null;
   /**
    * Answers per peer address: a ping comes from one of a few proxies, and BlockList.check builds
-   * a SocketAddress per call (~1 µs, 4% of a ping's CPU in the bench profile). Keyed by the
+   * a SocketAddress per call (a visible share of a ping's CPU: BENCHMARKS.md, `ping`). Keyed by the
    * address's text, or for an IPv4 peer (also IPv4-mapped) by its 32 bits as a small integer.
    * Bounded: emptied when it holds CACHE_LIMIT addresses, so a scan from many addresses cannot grow it.
    */
@@ -60,9 +60,9 @@ export class ProxyTrust {
 
   /**
    * The peer of a request. Read in binary (`getRemoteAddress`), not as text: every ping asks, and
-   * the text form costs a string to build and decode each time (in a uWS handler here: 0.9 µs
-   * for the binary form against 1.4 µs for the text, most of it the `getpeername(2)` both make;
-   * `bench/probes/ping-edge.ts`). The text is made only on a cache miss, in uWS's own format.
+   * the text form costs a string to build and decode each time (the binary form is cheaper, and
+   * most of both is the `getpeername(2)` they make: `bench/probes/ping-edge.ts` measures them).
+   * The text is made only on a cache miss, in uWS's own format.
    */
   isTrustedPeer(res: HttpResponse): boolean {
     if (this.list === null) return true;

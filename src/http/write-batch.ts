@@ -9,9 +9,9 @@ export interface BatchTarget {
  * Why: a fan-out hands a ping to thousands of subscription actors, and each one writes. Written at
  * once, every `send(2)` on loopback runs the reader's receive work and wakes a reader that had
  * gone back to sleep while the next actor was busy in XState. Sent back to back after the
- * actors have run, the sends come in a tight loop like a bare server's: measured with `hot`
- * (15,000 streams of one user), 16.8 / 15.8 µs of server CPU per delivery became 13.1 / 12.8 µs
- * (kernel 10 → 8 µs) and a ping reached all 15,000 in ~205 ms instead of ~480 ms.
+ * actors have run, the sends come in a tight loop like a bare server's: less server CPU per
+ * delivery (most of it in the kernel) and a fan-out that reaches every subscriber in about half
+ * the time (BENCHMARKS.md, `hot`, and its log of changes).
  *
  * Order per target is kept (one FIFO for all); a write queued while flushing is sent in the same
  * flush. The flush runs as a microtask: uWebSockets.js and Node run microtasks at the end of

@@ -1,7 +1,7 @@
 /**
  * The local watchers of each user. Most users are watched by one stream, so a lone watcher is
  * stored as itself and a Set is made only for the second: at 15,000 one-user streams a Set per
- * user would cost ~0.2 KB each.
+ * user shows in the memory per stream (BENCHMARKS.md, `hold`).
  */
 export class WatcherIndex<W extends object> {
   private readonly byUser = new Map<string, W | Set<W>>();
