@@ -241,3 +241,27 @@ test('on recovery own watchers get the own view first, everyone else the last vi
   t.false(ownPhone.seen().some((s) => s !== 'alice:3' && s !== 'alice:online'));
   t.true(ownPhone.seen().includes('alice:3'));
 });
+
+test('each ping from the bus is timed once however many watch it, and re-reads are not timed', async (t) => {
+  const backend = new MemoryPresence();
+  const timed: { lag: number; fanOut: number }[] = [];
+  const h = new Hub(backend, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
+  const watchers = [new FakeWatcher(), new FakeWatcher(), new FakeWatcher()];
+  for (const w of watchers) h.add(['alice'], w);
+  await h.ready(['alice']);
+  await backend.save('alice', 'phone', 'one');
+  await backend.save('alice', 'phone', 'two');
+  await backend.save('bob', 'phone', 'nobody watches bob');
+  await settle();
+  for (const w of watchers) t.deepEqual(w.seen(), ['alice:one', 'alice:two']);
+  t.is(timed.length, 2, 'one figure per ping, not per watcher');
+  for (const { lag, fanOut } of timed) {
+    // The embedded store's seq is this machine's clock in microseconds, as Redis' TIME is.
+    t.true(lag >= 0 && lag < 5, `lag ${lag} s`);
+    t.true(fanOut >= 0 && fanOut <= lag + 0.001, `fan-out ${fanOut} s`);
+  }
+  h.onRecovered();
+  await settle();
+  t.deepEqual(watchers[0].seen(), ['alice:one', 'alice:two', 'alice:two']);
+  t.is(timed.length, 2, 'a re-read after an outage is delivered, not timed as a live ping');
+});
