@@ -11,7 +11,7 @@ import { StreamClient } from '../support/sse.js';
 /**
  * /debug/machines in a real (Debian) Chromium: the diagrams render offline from our own copy of
  * Mermaid, and the live counts on them match /debug/machines.json and the subscribers connected.
- * Leaves docs/screenshots/debug-machines.png behind (the README's screenshot).
+ * Leaves docs/screenshots/debug-machines.png behind (the screenshot of docs/operations.md).
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/debug-machines.png', import.meta.url));

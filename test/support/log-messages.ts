@@ -18,9 +18,11 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-/** The text(s) a `msg` argument can take: a literal, `a ? 'x' : 'y'`, or `'start ' + …`. */
+/** The text(s) a `msg` argument can take: a literal, `a ? 'x' : 'y'`, `'start ' + …` or `` `start ${…}` ``. */
 function texts(node: ts.Expression): string[] {
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return [node.text];
+  // `text ${value} …`: its literal start, like a concatenation.
+  if (ts.isTemplateExpression(node)) return [`${node.head.text}…`];
   if (ts.isConditionalExpression(node)) return [...texts(node.whenTrue), ...texts(node.whenFalse)];
   if (ts.isParenthesizedExpression(node)) return texts(node.expression);
   if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {

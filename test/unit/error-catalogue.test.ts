@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Errors } from '../../src/errors.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const table = readme.slice(readme.indexOf('### Status codes'), readme.indexOf('## Guarantees'));
+const table = readme.split('\n## Status codes\n')[1]?.split('\n## ')[0] ?? '';
 
 for (const spec of Object.values(Errors)) {
   test(`${spec.code} is in README's status table on the ${spec.status} row`, (t) => {
