@@ -1,5 +1,6 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
+import { scrape, series } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -24,6 +25,9 @@ test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open o
   t.is(refused.status, 503);
   t.truthy(refused.headers.get('retry-after'));
   t.regex(await refused.text(), /too many/);
+  // The operator sees the refusal by its code.
+  const refusals = series('heartbeat_streams_refused_total', { code: '503', reason: 'TOO_MANY_CONNECTIONS', worker: '0' });
+  t.is((await scrape(service.adminUrl!)).get(refusals), 1);
   await ping(service.url, user, 'still here');
   await Promise.all(open.map((s) => s.count(1)));
   t.deepEqual(open.map((s) => s.statuses()), [['still here'], ['still here'], ['still here']]);
