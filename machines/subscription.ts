@@ -138,10 +138,11 @@ export const subscriptionMachine = setup({
     loadCachedPings: () => {},
     /** Joins the hub for every watched user (I/O: injected). */
     register: () => {},
-    /** Leaves the hub; nothing of the subscription remains (I/O: injected). */
+    /**
+     * Leaves the hub; nothing of the subscription remains (I/O: injected). Its event says why the
+     * stream closed: `socket.aborted`, `server.shutdown`, or the congested state's timeout.
+     */
     unregister: () => {},
-    /** Counts a slow client being dropped (injected for metrics). */
-    countSlowClient: () => {},
     /** Counts a held ping replaced by a newer one before it was written (injected for metrics). */
     countCoalesced: () => {},
     openStream: ({ context, self }) => context.sink.open(self),
@@ -223,7 +224,7 @@ export const subscriptionMachine = setup({
         'socket.drained': { target: 'live', actions: 'writePending' },
       },
       after: {
-        slowClientTimeout: { target: 'closed', actions: ['countSlowClient', 'closeSocket'] },
+        slowClientTimeout: { target: 'closed', actions: 'closeSocket' },
       },
     },
     closed: {

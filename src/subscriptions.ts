@@ -34,8 +34,9 @@ export interface SubscriptionsOptions {
 }
 
 /**
- * Why a subscription reached `closed`, from the event that took it there: the socket's abort, the
- * server's shutdown, or (the only other way in) the congested state's SLOW_CLIENT_TIMEOUT.
+ * Why a subscription reached `closed`, from the event that took it there (the machine's
+ * `unregister` receives it): the socket's abort, the server's shutdown, or (the only other way
+ * in) the congested state's SLOW_CLIENT_TIMEOUT.
  */
 function closeReason(event: { type: string }): CloseReason {
   if (event.type === 'socket.aborted') return 'client_gone';
