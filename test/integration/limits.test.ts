@@ -2,7 +2,6 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { scrape, series } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service.js';
-import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 let service: ServiceProcess;
