@@ -5,6 +5,7 @@ import { DEFAULT_TRUSTED_PROXIES } from '../../src/config.js';
 import { ProxyTrust, addressText } from '../../src/http/trust.js';
 import { uWS, textOf, type us_listen_socket } from '../../src/http/uws.js';
 import { startBackend, type TestBackend } from '../support/backends.js';
+import { scrape, series } from '../support/metrics.js';
 import { request, send, type RawResult } from '../support/raw-http.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { StreamClient } from '../support/sse.js';
@@ -217,6 +218,9 @@ test('a claim on /subscribe or /lastseen from an untrusted peer is 403 CLAIM_UNT
     t.is(statusOf(refused), 403, path);
     t.is(refused.kind === 'response' && refused.body.toString(), 'X-User-Claim is only accepted from a trusted proxy\n');
   }
+  // The refused streams are counted by their code (three of the five paths are streams).
+  const refusals = series('heartbeat_streams_refused_total', { code: '403', reason: 'CLAIM_UNTRUSTED', worker: '0' });
+  t.true(((await scrape(services.strict.adminUrl!)).get(refusals) ?? 0) >= 3);
   t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${u}`))), 200);
   t.is(statusOf(await from('strict', '127.0.0.1', request('GET', `/lastseen/${u}`, claim))), 200);
   // Two claims (a proxy that appends instead of replacing) are refused as on /ping.
