@@ -34,13 +34,26 @@ test('the two commands are there', (t) => {
   t.true(readme.includes('npm test'));
 });
 
-test('every relative link of README.md, docs/ and deploy/ leads to a file that exists', (t) => {
-  const pages = ['README.md', 'docs/api.md', 'docs/guarantees.md', 'docs/operations.md', 'docs/scaling.md', 'deploy/k8s/README.md'];
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+function anchorsIn(markdown: string): Set<string> {
+  return new Set([...markdown.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
+}
+
+test('every relative link of README.md, docs/ and deploy/ leads to a file that exists, and to a heading in it', (t) => {
+  const pages = ['README.md', 'docs/api.md', 'docs/guarantees.md', 'docs/operations.md', 'docs/scaling.md', 'deploy/k8s/README.md', 'deploy/README.md'];
   for (const page of pages) {
     const text = readFileSync(path.join(ROOT, page), 'utf8');
-    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+    for (const [, target, anchor] of text.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
       if (/^https?:/.test(target)) continue;
-      t.true(existsSync(path.join(ROOT, path.dirname(page), target)), `${page} links to ${target}, which does not exist`);
+      const file = target === '' ? path.join(ROOT, page) : path.join(ROOT, path.dirname(page), target);
+      t.true(existsSync(file), `${page} links to ${target}, which does not exist`);
+      if (anchor && existsSync(file) && file.endsWith('.md')) {
+        t.true(anchorsIn(readFileSync(file, 'utf8')).has(anchor), `${page} links to ${target}#${anchor}, which has no such heading`);
+      }
     }
   }
 });
