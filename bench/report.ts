@@ -1,4 +1,4 @@
-/** Medians across runs, ours/baseline (and ours/floor, ours/xstate-floor) ratios, PASS/FAIL and the human summary. */
+/** Medians across runs, ours/baseline (and ours/nchan, ours/floor, ours/xstate-floor) ratios, PASS/FAIL and the human summary. */
 import type { Check, Metrics } from './scenarios/types.js';
 
 export function medianOf(runs: Metrics[]): Metrics {
@@ -35,7 +35,7 @@ function fmt(v: unknown): string {
   return String(v);
 }
 
-type Target = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
+type Target = 'ours' | 'nchan' | 'baseline' | 'floor' | 'xstate-floor';
 
 export function humanSummary(o: {
   scenario: string;
@@ -54,6 +54,8 @@ export function humanSummary(o: {
   ratioFloor?: Record<string, number>;
   /** ours/xstate-floor, when it was measured */
   ratioXstateFloor?: Record<string, number>;
+  /** ours/nchan, when it was measured */
+  ratioNchan?: Record<string, number>;
   checks: Partial<Record<Target, Check[]>>;
 }): string {
   const lines: string[] = [];
@@ -61,6 +63,7 @@ export function humanSummary(o: {
   const w = Math.max(...o.headline.map((h) => h.length), 8);
   const has = (t: Target) => o.targets.includes(t);
   const ratioCols: [string, Record<string, number>][] = [];
+  if (has('ours') && has('nchan') && o.ratioNchan) ratioCols.push(['ours/nchan', o.ratioNchan]);
   if (has('ours') && has('baseline')) ratioCols.push(['ours/base', o.ratio]);
   if (has('ours') && has('floor') && o.ratioFloor) ratioCols.push(['ours/floor', o.ratioFloor]);
   if (has('ours') && has('xstate-floor') && o.ratioXstateFloor) ratioCols.push(['ours/xfloor', o.ratioXstateFloor]);

@@ -1,13 +1,16 @@
 /**
  * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
- *                     [--target ours|baseline|floor|xstate-floor|both|all|<list>] [--runs 1] [--profile] [--build]
+ *                     [--target ours|baseline|floor|xstate-floor|nchan|both|all|<list>] [--runs 1] [--profile] [--build]
  *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
  * Targets: ours (dist/src/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
  * floor (bench/floor/server.ts: uWebSockets.js + ioredis alone, what the platform costs),
- * xstate-floor (the floor plus an XState root actor per stream and a ping actor: what the design costs);
+ * xstate-floor (the floor plus an XState root actor per stream and a ping actor: what the design costs),
+ * nchan (nginx + nchan with Redis storage, one worker per core: what an operator would run instead;
+ * needs the Debian packages nginx-light and libnginx-mod-nchan, see bench/nchan/config.ts);
  * both = ours,baseline (the default), all = ours,baseline,floor, or a comma list like ours,xstate-floor.
  * Ratios in the JSON line: `ratio` = ours/baseline, `ratioFloor` = ours/floor (only when floor ran),
- * `ratioXstateFloor` = ours/xstate-floor (only when it ran).
+ * `ratioXstateFloor` = ours/xstate-floor, `ratioNchan` = ours/nchan (only when they ran).
+ * The ping scenario needs the Debian package wrk.
  * Ours runs from a copy of dist/ taken at start (see snapshotOurs) unless --ours
  * names an entry or --no-snapshot is given.
  * Each scenario prints ONE JSON line (stdout) followed by a human summary.
@@ -39,6 +42,7 @@ import {
   type TargetName,
 } from './server-proc.js';
 import { Pinger } from './client/pinger.js';
+import { assertNchanInstalled } from './nchan/config.js';
 import { hold } from './scenarios/hold.js';
 import { fanout } from './scenarios/fanout.js';
 import { hot } from './scenarios/hot.js';
@@ -75,22 +79,23 @@ function parseArgs(argv: string[]) {
   const names = a.scenario === 'all' ? Object.keys(SCENARIOS) : [a.scenario];
   if (!names.every((s) => SCENARIOS[s])) throw new Error(`scenario must be one of: ${Object.keys(SCENARIOS).join(', ')}, all`);
   const targets = parseTargets(a.target);
+  if (targets.includes('nchan')) assertNchanInstalled();
   if (!(a.n > 0 && a.n <= 19000)) throw new Error('--n must be 1..19000 (open-file limit 20,000 per process)');
   if (!(a.runs >= 1 && a.runs <= 5)) throw new Error('--runs must be 1..5');
   if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 8)) throw new Error('--workers must be 1..8');
   return { ...a, names, targets };
 }
 
-const TARGETS: readonly TargetName[] = ['ours', 'baseline', 'floor', 'xstate-floor'];
+const TARGETS: readonly TargetName[] = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'];
 
 /**
  * `both` = ours,baseline; `all` = ours,baseline,floor; else one target or a comma list (run in the
- * order ours, baseline, floor, xstate-floor).
+ * order ours, nchan, baseline, floor, xstate-floor).
  */
 function parseTargets(s: string): TargetName[] {
   const want = s === 'both' ? ['ours', 'baseline'] : s === 'all' ? ['ours', 'baseline', 'floor'] : s.split(',').map((x) => x.trim());
   if (!want.length || !want.every((t) => (TARGETS as readonly string[]).includes(t))) {
-    throw new Error('--target ours|baseline|floor|xstate-floor|both|all or a comma list like ours,xstate-floor');
+    throw new Error('--target ours|nchan|baseline|floor|xstate-floor|both|all or a comma list like ours,nchan');
   }
   return TARGETS.filter((t) => want.includes(t));
 }
@@ -108,15 +113,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function waitReady(s: Server): Promise<void> {
-  const p = new Pinger('127.0.0.1', s.port, 1);
+  const p = new Pinger('127.0.0.1', s.port, 1, s.api);
   try {
     const end = Date.now() + 30_000;
     while (Date.now() < end) {
       if (!alive(s)) throw new Error('server exited during start');
-      if ((await p.ping('bench-warmup', 'warmup')) === 200) return;
+      const ok = p.okCount;
+      await p.ping('bench-warmup', 'warmup');
+      if (p.okCount > ok) return;
       await sleep(200);
     }
-    throw new Error('server never answered POST /ping with 200');
+    throw new Error('server never accepted a ping (POST /ping, nchan: POST /pub/…)');
   } finally {
     p.close();
   }
@@ -277,6 +284,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
   const ratio = ratios(results.ours, results.baseline);
   const ratioFloor = results.floor ? ratios(results.ours, results.floor) : undefined;
   const ratioXstateFloor = results['xstate-floor'] ? ratios(results.ours, results['xstate-floor']) : undefined;
+  const ratioNchan = results.nchan ? ratios(results.ours, results.nchan) : undefined;
   const line = {
     scenario: sc.name,
     n: opts.n,
@@ -292,13 +300,14 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     ratio,
     ratioFloor,
     ratioXstateFloor,
+    ratioNchan,
     checks,
     errors,
     raw: opts.runs > 1 ? raw : undefined,
     profiles: profiles.length ? profiles.map((p) => ({ dir: p.dir })) : undefined,
   };
   process.stdout.write(JSON.stringify(line) + '\n');
-  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, ratioXstateFloor, checks }) + '\n\n');
+  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, ratioXstateFloor, ratioNchan, checks }) + '\n\n');
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Api } from './client/api.js';
+import { NGINX, assertNchanInstalled, nchanConfig } from './nchan/config.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const OURS_ENTRY = path.join(ROOT, 'dist/src/main.js');
@@ -39,9 +41,10 @@ export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().tr
 
 /**
  * ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts;
- * xstate-floor: the floor with FLOOR_XSTATE=1 (the design's actors and nothing else).
+ * xstate-floor: the floor with FLOOR_XSTATE=1 (the design's actors and nothing else);
+ * nchan: nginx + nchan with Redis storage (bench/nchan/config.ts).
  */
-export type TargetName = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
+export type TargetName = 'ours' | 'baseline' | 'floor' | 'xstate-floor' | 'nchan';
 
 const live = new Set<ChildProcess>();
 export function killAll(): void {
@@ -167,12 +170,15 @@ export interface ServerOpts {
 
 export interface Server extends Proc {
   target: TargetName;
+  /** the HTTP API it speaks (routes of the streams and of publishing) */
+  api: Api;
   adminPort: number | null;
   /** Date.now() when the process was spawned. */
   startedAt: number;
 }
 
 export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
+  if (target === 'nchan') return startNchan(o);
   const port = await freePort();
   const adminPort = o.admin ? await freePort() : null;
   const entry = target === 'ours' ? oursEntry : await buildReference(target === 'xstate-floor' ? 'floor' : target);
@@ -199,7 +205,25 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
   const startedAt = Date.now();
   const proc = spawnLogged(process.execPath, [...nodeArgs, entry], env, log);
   await waitFor(`${target} server`, () => canConnect(port), 30000, proc);
-  return { proc, pid: proc.pid!, port, log, target, adminPort, startedAt };
+  return { proc, pid: proc.pid!, port, log, target, api: 'heartbeat', adminPort, startedAt };
+}
+
+/**
+ * nginx + nchan in the foreground (`daemon off`: the bench's child is the master, its workers
+ * are the master's children), with its own nginx.conf in the run's temp dir. Its stub status
+ * answers on its own port, which is therefore also its "admin" port.
+ */
+async function startNchan(o: ServerOpts): Promise<Server> {
+  assertNchanInstalled();
+  const port = await freePort();
+  const conf = path.join(o.dir, 'nginx.conf');
+  fs.mkdirSync(path.join(o.dir, 'nginx-body'), { recursive: true });
+  fs.writeFileSync(conf, nchanConfig({ dir: o.dir, port, redisPort: o.redisPort }));
+  const log = path.join(o.dir, 'nchan.log');
+  const startedAt = Date.now();
+  const proc = spawnLogged(NGINX, ['-p', o.dir, '-c', conf], process.env, log, o.dir);
+  await waitFor('nchan server', () => canConnect(port), 30000, proc);
+  return { proc, pid: proc.pid!, port, log, target: 'nchan', api: 'nchan', adminPort: port, startedAt };
 }
 
 export async function stopProc(p: Proc | undefined, graceMs = 12000): Promise<void> {
@@ -246,19 +270,63 @@ export function logTail(p: Proc, lines = 15): string {
   }
 }
 
-/** VmRSS in KiB. */
-export function rssKiB(pid: number): number {
-  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+)\s+kB/.exec(s);
-  return m ? Number(m[1]) : NaN;
+/** pid and its descendants (nginx: the master and its workers); just [pid] for a one-process server. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let kids = '';
+    try {
+      kids = fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8');
+    } catch {
+      /* exited */
+    }
+    for (const k of kids.split(' ')) if (k.trim()) out.push(Number(k));
+  }
+  return out;
 }
 
-/** utime and stime in ms (on loopback, stime includes the receiving side's TCP work). */
+/**
+ * Memory of a server in KiB: VmRSS of a one-process server; for a process tree (nginx) the sum
+ * of the processes' PSS, which counts pages they share (the binary, nchan's shared-memory zone)
+ * once instead of once per process.
+ */
+export function rssKiB(pid: number): number {
+  const tree = processTree(pid);
+  if (tree.length === 1) {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  }
+  let sum = 0;
+  for (const p of tree) {
+    try {
+      sum += Number(/^Pss:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* exited */
+    }
+  }
+  return sum;
+}
+
+/**
+ * utime and stime in ms of pid and its live descendants (nginx's workers) (on loopback, stime
+ * includes the receiving side's TCP work).
+ */
 export function cpuSplit(pid: number): { user: number; sys: number } {
-  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  // fields after ")": state(3) ... utime is field 14, stime 15 (1-based) => index 11, 12 here
-  return { user: (Number(f[11]) * 1000) / CLK_TCK, sys: (Number(f[12]) * 1000) / CLK_TCK };
+  const out = { user: 0, sys: 0 };
+  for (const p of processTree(pid)) {
+    let s: string;
+    try {
+      s = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      if (p === pid) throw new Error(`process ${pid} is gone`);
+      continue;
+    }
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields after ")": state(3) ... utime is field 14, stime 15 (1-based) => index 11, 12 here
+    out.user += (Number(f[11]) * 1000) / CLK_TCK;
+    out.sys += (Number(f[12]) * 1000) / CLK_TCK;
+  }
+  return out;
 }
 
 /** Busy CPU of the whole machine (all cores) in ms, from /proc/stat. */
@@ -272,9 +340,10 @@ export function systemBusyMs(): number {
 /**
  * Waits (up to maxMs) until the rest of the machine uses less than `maxPct` of
  * one core over a 1 s window, so other jobs on this shared 2-core box disturb
- * the run less. Returns the seconds waited and the last foreign load seen.
+ * the run less (BENCH_QUIET_MAX_MS=0: do not wait, for smoke runs). Returns the seconds waited and
+ * the last foreign load seen.
  */
-export async function waitQuiet(maxPct = 25, maxMs = 90_000): Promise<{ waitedSec: number; foreignPct: number }> {
+export async function waitQuiet(maxPct = 25, maxMs = Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000)): Promise<{ waitedSec: number; foreignPct: number }> {
   const t0 = Date.now();
   let pct = 0;
   for (;;) {
@@ -393,6 +462,14 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
       }
       return { value: null, source: '/metrics has no per-stream actor gauge' };
     }
+  } catch {
+    /* fall through */
+  }
+  try {
+    // nchan: its stub status counts the subscribers of all workers (in its shared memory)
+    const r = await fetch(`${base}/nchan_status`, { signal: AbortSignal.timeout(3000) });
+    const m = r.ok ? /^subscribers: (\d+)$/m.exec(await r.text()) : null;
+    if (m) return { value: Number(m[1]), source: '/nchan_status subscribers' };
   } catch {
     /* fall through */
   }

@@ -3,8 +3,8 @@
  *   npm run bench -- all --runs 3 > out.txt;  node --import tsx bench/tables.ts out.txt
  * One table per scenario: median ours, median baseline, ratio, and every run of each, then the
  * scenario's PASS/FAIL checks evaluated on the medians. Each target the line measured gets a
- * column (ours, baseline, floor, xstate-floor), and each of the others measured beside ours a
- * ratio column (ours/baseline, ours/floor, ours/xstate-floor).
+ * column (ours, nchan, baseline, floor, xstate-floor), and each of the others measured beside ours
+ * a ratio column (ours/nchan, ours/baseline, ours/floor, ours/xstate-floor).
  */
 import fs from 'node:fs';
 import { churn } from './scenarios/churn.js';
@@ -16,8 +16,8 @@ import type { Check, Metrics, Scenario } from './scenarios/types.js';
 
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 
-type Target = 'ours' | 'baseline' | 'floor' | 'xstate-floor';
-const TARGETS: readonly Target[] = ['ours', 'baseline', 'floor', 'xstate-floor'];
+type Target = 'ours' | 'nchan' | 'baseline' | 'floor' | 'xstate-floor';
+const TARGETS: readonly Target[] = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'];
 
 interface Line {
   scenario: string;
@@ -31,6 +31,8 @@ interface Line {
   ratioFloor?: Record<string, number>;
   /** ours/xstate-floor, present when it was measured */
   ratioXstateFloor?: Record<string, number>;
+  /** ours/nchan, present when nchan was measured */
+  ratioNchan?: Record<string, number>;
   checks: Partial<Record<Target, Check[]>>;
   raw?: Partial<Record<Target, Metrics[]>>;
 }
@@ -111,6 +113,7 @@ export function table(line: Line): string {
   const measured = (t: Target) => line.results[t] !== undefined || line.raw?.[t] !== undefined;
   const targets = TARGETS.filter(measured);
   const ratioOf: Record<Exclude<Target, 'ours'>, Record<string, number> | undefined> = {
+    nchan: line.ratioNchan,
     baseline: line.ratio,
     floor: line.ratioFloor,
     'xstate-floor': line.ratioXstateFloor,

@@ -1,11 +1,13 @@
 /**
- * POST /ping sender used by the scenarios (keep-alive node:http agent).
+ * POST /ping sender used by the scenarios (keep-alive node:http agent); against nchan,
+ * POST /pub/<user> with the same body, which nchan hands to the subscribers as it is.
  * Tags each ping with `b:<seq>:<send time ms>` so subscribers can measure
  * latency and check order; ping i goes to user i % users with seq ⌊i/users⌋+1.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
+import { pingAccepted, type Api } from './api.js';
 
 export const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -21,11 +23,12 @@ export class Pinger {
     private host: string,
     private port: number,
     sockets = 32,
+    private api: Api = 'heartbeat',
   ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
-  /** One ping; resolves with the HTTP status (0 on network error). */
+  /** One ping; resolves with the HTTP status (0 on network error). Accepted: 200 (nchan: 201 or 202). */
   ping(user: string, status: string, clientId = 'c1'): Promise<number> {
     this.sent++;
     const body = JSON.stringify({ status });
@@ -36,19 +39,19 @@ export class Pinger {
           host: this.host,
           port: this.port,
           method: 'POST',
-          path: '/ping',
+          path: this.api === 'nchan' ? `/pub/${user}` : '/ping',
           agent: this.agent,
           headers: {
             'Content-Type': 'text/plain',
             'Content-Length': Buffer.byteLength(body),
-            'X-User-Claim': JSON.stringify({ userid: user, clientid: clientId }),
+            ...(this.api === 'nchan' ? {} : { 'X-User-Claim': JSON.stringify({ userid: user, clientid: clientId }) }),
           },
           timeout: 10000,
         },
         (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) {
+            if (pingAccepted(this.api, res.statusCode)) {
               this.okCount++;
               this.ack.add(nowMs() - t0);
             } else this.err('http_' + res.statusCode);

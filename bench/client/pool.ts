@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from './histogram.js';
+import type { Api } from './api.js';
 import type { Cmd, Reply, StatsMsg, ConnectedMsg, ChurnedMsg, FirstMsg } from './protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -14,6 +15,8 @@ let nextAddr = 2 + Math.floor(Math.random() * 200);
 export interface PoolTarget {
   host: string;
   port: number;
+  /** default heartbeat */
+  api?: Api;
 }
 
 export interface ConnectResult {
@@ -140,6 +143,7 @@ export class Pool {
         t: 'connect',
         host: t.host,
         port: t.port,
+        api: t.api ?? 'heartbeat',
         localAddrs: this.addrs(k),
         first,
         count: Math.max(0, Math.min(per, n - first)),
@@ -207,6 +211,7 @@ export class Pool {
         t: 'churn',
         host: t.host,
         port: t.port,
+        api: t.api ?? 'heartbeat',
         localAddrs: this.addrs(k),
         parallel: Math.ceil(o.parallel / this.size),
         durationMs: o.durationMs,
@@ -224,7 +229,7 @@ export class Pool {
   async firstEvents(t: PoolTarget, paths: string[], timeoutMs = 3000): Promise<(string | null)[]> {
     const r = await this.ask<FirstMsg>(
       0,
-      { t: 'first', host: t.host, port: t.port, localAddrs: this.addrs(0), paths, timeoutMs },
+      { t: 'first', host: t.host, port: t.port, api: t.api ?? 'heartbeat', localAddrs: this.addrs(0), paths, timeoutMs },
       timeoutMs + 10000,
     );
     return r.statuses;

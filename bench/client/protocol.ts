@@ -1,9 +1,13 @@
 /** IPC messages between bench/client/pool.ts (parent) and bench/client/worker.ts (child). */
 import type { HistogramData } from './histogram.js';
 
+import type { Api } from './api.js';
+
 export interface Target {
   host: string;
   port: number;
+  /** which routes the streams take (bench/client/api.ts) */
+  api: Api;
   /** source addresses to bind, rotated per connection */
   localAddrs: string[];
 }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { feed, SseState, type SseSink } from './sse-parser.js';
 import { Histogram } from './histogram.js';
+import { subscribePath } from './api.js';
 import type { Cmd, ConnectCmd, ChurnCmd, FirstEventCmd, Reply, Target } from './protocol.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -241,10 +242,7 @@ function connect(c: ConnectCmd): void {
       const g = c.first + next++;
       const s = new Sub();
       s.user = g % c.users;
-      const path =
-        c.clientEvery > 0 && g % c.clientEvery === 0
-          ? `/subscribe/${c.userPrefix}${s.user}/client/${c.clientId}`
-          : `/subscribe/${c.userPrefix}${s.user}`;
+      const path = subscribePath(c.api, `${c.userPrefix}${s.user}`, c.clientEvery > 0 && g % c.clientEvery === 0 ? c.clientId : undefined);
       held.push(s);
       inflight++;
       open(c, path, s);
@@ -325,7 +323,7 @@ function churn(c: ChurnCmd): void {
     s.mode = MODE_CHURN;
     s.user = started++ % c.users;
     running++;
-    open(c, `/subscribe/${c.userPrefix}${s.user}`, s);
+    open(c, subscribePath(c.api, `${c.userPrefix}${s.user}`), s);
   };
   onSettled = () => {
     running--;

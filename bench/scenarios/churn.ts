@@ -28,7 +28,7 @@ export const churn: Scenario = {
     ctx.defer(() => clearInterval(sampler));
     await ctx.profileWindow(true);
     ctx.log(`churning ${PARALLEL} parallel for ${DURATION_MS / 1000} s`);
-    const r = await pool.churn({ host: '127.0.0.1', port: ctx.server.port }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    const r = await pool.churn({ host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
     await ctx.profileWindow(false);
     const cpu1 = cpuMs(pid);
     clearInterval(sampler);
@@ -38,7 +38,7 @@ export const churn: Scenario = {
     const mem1 = await ctx.memSnapshot();
     // a second identical round: a leak keeps growing, a heap high-water mark does not
     ctx.log('second round (leak check)');
-    const r2 = await pool.churn({ host: '127.0.0.1', port: ctx.server.port }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    const r2 = await pool.churn({ host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
     const end2 = await settledRss(pid, 5000, 3, 1000);
     const after2 = await liveActors(ctx.server.adminPort);
     const mem2 = await ctx.memSnapshot();

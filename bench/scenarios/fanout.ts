@@ -17,13 +17,13 @@ export const fanout: Scenario = {
     const { n } = ctx.opts;
     const users = Math.max(1, Math.round(n / 10));
     const pings = RATE * SECONDS;
-    const t = { host: '127.0.0.1', port: ctx.server.port };
+    const t = { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api };
     const pool = Pool.forSockets(n);
     ctx.defer(() => pool.close());
     // every 5th subscriber uses /subscribe/:userid/client/c1 (pings carry clientid c1)
     const conn = await pool.connect(t, n, { users, clientEvery: 5 });
     ctx.log(`connected ${conn.ok}, failed ${conn.failed}; warm-up (1 s at the same rate, not measured)`);
-    const pinger = new Pinger(t.host, t.port, 32);
+    const pinger = new Pinger(t.host, t.port, 32, t.api);
     ctx.defer(() => pinger.close());
     await pinger.paced(RATE, RATE, users, 'u', 'w');
     await sleep(2000);

@@ -55,7 +55,7 @@ export const hold: Scenario = {
   ],
   async run(ctx) {
     const { n } = ctx.opts;
-    const t = { host: '127.0.0.1', port: ctx.server.port };
+    const t = { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api };
     const pid = ctx.server.pid;
     const pool = Pool.forSockets(n);
     ctx.defer(() => pool.close());
@@ -75,7 +75,7 @@ export const hold: Scenario = {
     const settled = await settledRss(pid, SAMPLE_MS, (SETTLED_MS - 5_000) / SAMPLE_MS, SAMPLE_MS);
     const at60 = settled.samples[(EARLY_MS - 5_000) / SAMPLE_MS - 1];
 
-    const pinger = new Pinger(t.host, t.port, 64);
+    const pinger = new Pinger(t.host, t.port, 64, t.api);
     ctx.defer(() => pinger.close());
     ctx.log(`one ping to each of ${n} users`);
     await pinger.burst(n, n, 64);

@@ -21,12 +21,12 @@ export const hot: Scenario = {
   headline: ['connected', 'failed', 'delivered', 'expected', 'pingsReachingAll', 'reachAllP50Ms', 'reachAllMaxMs', 'cpuUsPerDelivery', 'userUsPerDelivery', 'sysUsPerDelivery', 'serverCpuMs', 'p50Ms', 'p99Ms'],
   async run(ctx) {
     const { n } = ctx.opts;
-    const t = { host: '127.0.0.1', port: ctx.server.port };
+    const t = { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api };
     const pool = Pool.forSockets(n);
     ctx.defer(() => pool.close());
     const conn = await pool.connect(t, n, { users: 1, trackSeqs: PINGS });
     ctx.log(`connected ${conn.ok}, failed ${conn.failed}; warm-up (${WARMUP} pings, not measured)`);
-    const pinger = new Pinger(t.host, t.port, 4);
+    const pinger = new Pinger(t.host, t.port, 4, t.api);
     ctx.defer(() => pinger.close());
     await pinger.paced(WARMUP, RATE, 1, 'u', 'w');
     await sleep(3000);

@@ -1,7 +1,7 @@
 /**
  * ping: POST /ping throughput and latency with wrk (Debian package `wrk`, a C load generator
  * that costs far less CPU than a Node one on this shared 2-core box) at 64 and 256 keep-alive
- * connections, no subscribers. Then a persistence check: the server is restarted on the same
+ * connections, no subscribers (nchan: POST /pub/<user>, its publish, with the same body). Then a persistence check: the server is restarted on the same
  * Redis and the cached last ping of every user of the 64-connection run is read back through
  * GET /subscribe.
  *
@@ -14,6 +14,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Pool } from '../client/pool.js';
+import { subscribePath, type Api } from '../client/api.js';
 import { ROOT, cpuMs, type Proc, type Server } from '../server-proc.js';
 import { num, round, type Metrics, type Scenario } from './types.js';
 
@@ -43,11 +44,11 @@ const non2xxOf = (wrk: WrkResult) => wrk.threads.reduce((sum, t) => sum + t.non2
 const errorsOf = (wrk: WrkResult) => wrk.errors.connect + wrk.errors.read + wrk.errors.write + wrk.errors.timeout;
 
 /** One wrk run of bench/wrk/ping.lua against `POST /ping` on 127.0.0.1:port (also used by bench/probes/redis-io.ts). */
-export function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS): Promise<WrkResult> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, `http://127.0.0.1:${port}/ping`, '--', tag, String(usersPerThread)];
+export function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS, api: Api = 'heartbeat'): Promise<WrkResult> {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, `http://127.0.0.1:${port}/`, '--', tag, String(usersPerThread), api];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`wrk failed (apt-get install wrk): ${error.message} ${stderr}`));
+      if (error) return reject(new Error(`wrk failed (the ping scenario needs the Debian package wrk: apt-get install -y wrk): ${error.message} ${stderr}`));
       const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
       if (!line) return reject(new Error(`wrk printed no WRK_JSON line: ${stdout.slice(-500)}`));
       const raw = JSON.parse(line.slice('WRK_JSON '.length)) as Omit<WrkResult, 'threads'> & { threads: number[][] };
@@ -78,7 +79,7 @@ function expectedStored(tag: string, threads: WrkThread[], usersPerThread: numbe
 async function blast(server: Server, redis: Proc, connections: number, threads: number, usersPerThread: number, tag: string): Promise<Metrics> {
   const cpu0 = cpuMs(server.pid);
   const r0 = cpuMs(redis.pid);
-  const wrk = await runWrk(server.port, threads, connections, tag, usersPerThread);
+  const wrk = await runWrk(server.port, threads, connections, tag, usersPerThread, SECONDS, server.api);
   const cpu1 = cpuMs(server.pid);
   const r1 = cpuMs(redis.pid);
   const seconds = wrk.durationUs / 1e6;
@@ -113,7 +114,7 @@ export const ping: Scenario = {
     }
     await ctx.profileWindow(false);
     ctx.log('wrk 64 connections, one thread each, 3 s: the storage check');
-    const check = await runWrk(ctx.server.port, 64, 64, 'v64', 2, 3);
+    const check = await runWrk(ctx.server.port, 64, 64, 'v64', 2, 3, ctx.server.api);
     const expected = expectedStored('v64', check.threads, 2);
     out.non2xxCheck = non2xxOf(check);
     out.errorsCheck = errorsOf(check);
@@ -125,7 +126,7 @@ export const ping: Scenario = {
     const pool = new Pool(1);
     ctx.defer(() => pool.close());
     const users = [...expected.keys()];
-    const got = await pool.firstEvents({ host: '127.0.0.1', port: server.port }, users.map((u) => `/subscribe/${u}`), 3000);
+    const got = await pool.firstEvents({ host: '127.0.0.1', port: server.port, api: server.api }, users.map((u) => subscribePath(server.api, u)), 3000);
     let matched = 0;
     const bad: string[] = [];
     users.forEach((u, i) => {

@@ -1,5 +1,6 @@
 -- POST /ping load for the bench's `ping` scenario (wrk 4, Debian package `wrk`).
--- Arguments after `--`: <tag> <users per thread>.
+-- Arguments after `--`: <tag> <users per thread> [api]. api "nchan": POST /pub/<user> (nchan's
+-- publish, same body, success 201 or 202) instead of POST /ping with the claim header.
 -- Thread t sends pings of users "<tag>-<t>-<k mod users>" with status "a:<t>:<k>", k = 0, 1, 2, …
 -- Run with one connection per thread (-t = -c), a thread's requests are strictly one after
 -- another, so every request but the thread's last was answered before the next was sent: the
@@ -18,6 +19,7 @@ end
 function init(args)
   tag = args[1]
   users = tonumber(args[2])
+  nchan = args[3] == "nchan"
   counter = 0
   answered = 0
   non200 = 0
@@ -27,15 +29,20 @@ function request()
   local k = counter
   counter = counter + 1
   local user = tag .. "-" .. id .. "-" .. (k % users)
+  local body = '{"status":"a:' .. id .. ':' .. k .. '"}'
+  if nchan then
+    return wrk.format("POST", "/pub/" .. user, { ["Content-Type"] = "text/plain" }, body)
+  end
   return wrk.format("POST", "/ping", {
     ["Content-Type"] = "text/plain",
     ["X-User-Claim"] = '{"userid":"' .. user .. '","clientid":"c1"}',
-  }, '{"status":"a:' .. id .. ':' .. k .. '"}')
+  }, body)
 end
 
 function response(status)
   answered = answered + 1
-  if status ~= 200 then non200 = non200 + 1 end
+  local ok = status == 200 or (nchan and (status == 201 or status == 202))
+  if not ok then non200 = non200 + 1 end
 end
 
 function done(summary, latency, requests)
