@@ -429,7 +429,7 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
   try {
     const r = await fetch(`${base}/debug/machines.json`, { signal: AbortSignal.timeout(3000) });
     if (r.ok) {
-      const j = (await r.json()) as { streams?: number; machines?: { id: string; counts?: Record<string, number> }[] };
+      const j = (await r.json()) as { streams?: number; bucketChildren?: number; machines?: { id: string; counts?: Record<string, number> }[] };
       if (Array.isArray(j.machines)) {
         const detail: Record<string, number> = {};
         let subs: number | null = null;
@@ -439,6 +439,7 @@ export async function liveActors(adminPort: number | null): Promise<{ value: num
           if (m.id === 'subscription') subs = total;
         }
         if (typeof j.streams === 'number') detail.streams = j.streams;
+        if (typeof j.bucketChildren === 'number') detail.bucketChildren = j.bucketChildren;
         if (subs !== null) return { value: subs, source: '/debug/machines.json subscription actors (all states)', detail };
       }
     }

@@ -97,6 +97,7 @@ const ROWS: Record<string, [string, string][]> = {
     ['rssEndRound2KiB', 'RSS after a 2nd round (KiB)'],
     ['rssGrowthRound2Pct', 'growth in the 2nd round (%)'],
     ['liveActorsRound2', 'live actors after 2nd round'],
+    ['liveBucketChildren', 'bucket children after 2nd round'],
     ['rssSettledKiB', 'RSS 50 s after the 2nd round (KiB)'],
     ['rssSettledGrowthPct', 'RSS growth 50 s after (%)'],
     ['serverCpuMs', 'server CPU (ms)'],

@@ -1,7 +1,8 @@
-import { createActor, type Actor } from 'xstate';
+import type { Actor } from 'xstate';
 import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from './logger.js';
+import { SubscriptionBuckets } from './subscription-buckets.js';
 import type { Hub } from './presence/hub.js';
 import { PresenceEvent } from './presence/presence-event.js';
 import type { PresenceBackend } from './presence/types.js';
@@ -31,6 +32,8 @@ export interface SubscriptionsOptions {
   onCoalesced?: () => void;
   /** Streams opened and closed are logged at debug. Default: not logged. */
   log?: Logger;
+  /** Subscription actors per bucket parent (see SubscriptionBuckets). Default 64. */
+  bucketSize?: number;
 }
 
 /**
@@ -63,13 +66,13 @@ async function readWithRetries<T>(read: () => Promise<T>, tries = 3): Promise<T>
 }
 
 /**
- * Every live subscription actor of this process. Each is an independent root actor (children of
- * one parent get slower with every child). The keepalive sweep is the one registry of them: every
- * live stream gets keepalives, so its members also serve shutdown and counts.
+ * Every live subscription actor of this process. Each is a child of a bucket parent with a
+ * bounded number of children (SubscriptionBuckets). The keepalive sweep is the one registry of
+ * them: every live stream gets keepalives, so its members also serve shutdown and counts.
  */
 export class Subscriptions {
   private readonly sweep: KeepaliveSweep<SubscriptionActor>;
-  private readonly machine;
+  readonly buckets: SubscriptionBuckets;
   private readonly maxStreams: number;
   private readonly maxStreamsPerUser: number;
   /** Open streams per claimant (only users with at least one). */
@@ -82,7 +85,7 @@ export class Subscriptions {
     this.maxStreamsPerUser = options.maxStreamsPerUser ?? Infinity;
     this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
     // Provided once for all actors: a per-actor .provide() would build a machine per stream.
-    this.machine = subscriptionMachine.provide({
+    const machine = subscriptionMachine.provide({
       actions: {
         register: ({ context, self }) => {
           const actor = self as SubscriptionActor;
@@ -114,6 +117,7 @@ export class Subscriptions {
         slowClientTimeout: options.slowClientTimeoutMs ?? 60_000,
       },
     });
+    this.buckets = new SubscriptionBuckets({ subscription: machine, size: options.bucketSize });
   }
 
   /**
@@ -136,12 +140,13 @@ export class Subscriptions {
     return (this.claimed.get(claimant) ?? 0) < this.maxStreamsPerUser;
   }
 
-  /** Creates and starts the actor of a new stream; it registers itself and writes the head. */
-  open(input: SubscriptionInput): SubscriptionActor {
+  /**
+   * Spawns and starts the actor of a new stream; it registers itself and writes the head.
+   * Undefined if the stream ended while its actor started.
+   */
+  open(input: SubscriptionInput): SubscriptionActor | undefined {
     if (input.claimant !== undefined) this.claimed.set(input.claimant, (this.claimed.get(input.claimant) ?? 0) + 1);
-    const actor = createActor(this.machine, { input });
-    actor.start();
-    return actor;
+    return this.buckets.spawn(input);
   }
 
   private release(claimant: string): void {

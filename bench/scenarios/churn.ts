@@ -61,6 +61,8 @@ export const churn: Scenario = {
       liveActors: after.value,
       liveActorsSource: after.source,
       liveDetail: after.detail ?? null,
+      // ours: subscription actors still held by bucket parents (null for the others)
+      liveBucketChildren: after2.detail?.bucketChildren ?? null,
       round2Cycles: r2.cycles,
       rssEndRound2KiB: end2.last,
       rssGrowthRound2Pct: round((100 * (end2.last - end.last)) / end.last, 1),
@@ -80,9 +82,14 @@ export const churn: Scenario = {
   },
   checks(m) {
     const la = m.liveActors;
+    const lb = m.liveBucketChildren;
     return [
       { name: '≥ 2,000 cycles/s for 10 s', pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10, detail: `${m.cyclesPerSec}/s over ${m.durationSec} s` },
-      { name: '0 live actors afterwards', pass: typeof la === 'number' ? la === 0 : null, detail: typeof la === 'number' ? `${la} (${m.liveActorsSource})` : `not measurable: ${m.liveActorsSource}` },
+      {
+        name: '0 live actors (and 0 bucket children) afterwards',
+        pass: typeof la === 'number' ? la === 0 && (lb ?? 0) === 0 : null,
+        detail: typeof la === 'number' ? `${la} (${m.liveActorsSource})${typeof lb === 'number' ? `, ${lb} bucket children` : ''}` : `not measurable: ${m.liveActorsSource}`,
+      },
       {
         // Growth is what a leak shows; RSS below the start (startup garbage released too) passes.
         name: `RSS within 10% of start (${SETTLED_MS / 1000} s after the churn)`,

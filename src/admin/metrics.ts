@@ -83,6 +83,11 @@ export function createMetrics(source: AdminSource): Metrics {
     (i) => i.streams,
   );
   gauge(
+    'heartbeat_bucket_children',
+    'Subscription actors held by bucket parents on this worker; equals heartbeat_streams_open unless a finished one was never stopped.',
+    (i) => i.bucketChildren,
+  );
+  gauge(
     'heartbeat_watched_users',
     'Users watched by at least one stream of this worker.',
     (i) => i.watchedUsers,

@@ -106,6 +106,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       const reason = notReadyReason(instances, source.workers);
       const body = {
         streams: instances.reduce((sum, i) => sum + i.streams, 0),
+        bucketChildren: instances.reduce((sum, i) => sum + i.bucketChildren, 0),
         workers: source.workers,
         ready: reason === null,
         ...(reason !== null && { reason }),

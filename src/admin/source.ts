@@ -1,5 +1,6 @@
 import { pingMachine } from '../../machines/ping.js';
 import { subscriptionMachine } from '../../machines/subscription.js';
+import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js';
 import { leafStates, stateKeys } from '../diagrams/mermaid.js';
 import { LatencyHistogram, type HistogramData } from '../latency-histogram.js';
 import type { RuntimeFigures } from '../runtime-sampler.js';
@@ -50,6 +51,8 @@ export interface InstanceSnapshot extends InstanceHealth {
   readonly storeRecoveries: number;
   /** This thread's event-loop delay and heap. */
   readonly runtime: RuntimeFigures;
+  /** Subscription actors held by bucket parents; equals `streams` unless a finished child was never stopped. */
+  readonly bucketChildren: number;
 }
 
 /**
@@ -65,6 +68,7 @@ export interface AdminSource {
 
 const SUBSCRIPTION_STATES = leafStates(subscriptionMachine);
 const PING_STATES = leafStates(pingMachine);
+const BUCKET_STATES = leafStates(subscriptionBucketMachine);
 
 function zeros(states: readonly string[]): Record<string, number> {
   return Object.fromEntries(states.map((s) => [s, 0]));
@@ -72,14 +76,16 @@ function zeros(states: readonly string[]): Record<string, number> {
 
 /**
  * Live actors per machine id and state, every state of the machine listed (0 when empty):
- * the subscription actors (one per open stream) and the one ping actor.
+ * the subscription actors (one per open stream), their bucket parents and the one ping actor.
  */
 export function actorCounts(source: SampledService): Record<string, Record<string, number>> {
   const subscription = zeros(SUBSCRIPTION_STATES);
   for (const [state, n] of Object.entries(source.subscriptions.countByState())) subscription[state] = (subscription[state] ?? 0) + n;
   const ping = zeros(PING_STATES);
   for (const state of stateKeys(source.pipeline.getSnapshot().value)) ping[state] = (ping[state] ?? 0) + 1;
-  return { [subscriptionMachine.id]: subscription, [pingMachine.id]: ping };
+  const bucket = zeros(BUCKET_STATES);
+  bucket[BUCKET_STATES[0]] += source.subscriptions.buckets.count();
+  return { [subscriptionMachine.id]: subscription, [subscriptionBucketMachine.id]: bucket, [pingMachine.id]: ping };
 }
 
 export function healthOf(service: SampledService, worker = 0): InstanceHealth {
@@ -110,6 +116,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     streamsRefused: Object.fromEntries(stats.streamsRefused),
     storeRecoveries: stats.storeRecoveries,
     runtime: service.runtime.sample(),
+    bucketChildren: service.subscriptions.buckets.children(),
   };
 }
 
@@ -131,6 +138,7 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
     streamsRefused: {},
     storeRecoveries: 0,
     runtime: { eventLoopLagP99: 0, eventLoopLagMax: 0, heapUsed: 0, heapTotal: 0 },
+    bucketChildren: 0,
   };
 }
 

@@ -65,6 +65,9 @@ test('10,000 vanished subscribers leave no actor, hub entry or channel behind', 
   t.is(after.get('heartbeat_watched_users{worker="0"}'), 0);
   t.is(after.get('heartbeat_pubsub_channels{worker="0"}'), 0);
   for (const [name, value] of after) if (name.startsWith('heartbeat_actors{machine="subscription"')) t.is(value, 0, name);
+  // each stream's actor was a child of a bucket parent: none is left held, at most one empty bucket stays
+  t.is(after.get('heartbeat_bucket_children{worker="0"}'), 0);
+  t.true((after.get('heartbeat_actors{machine="subscriptionBucket",state="holding",worker="0"}') ?? Infinity) <= 1);
   t.is(await shared.backend.server!.cli('PUBSUB', 'NUMPAT'), '0');
   t.is(await shared.backend.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
   // Memory is reported, not asserted: RSS stays committed and the heap in use holds garbage until

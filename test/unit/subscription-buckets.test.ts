@@ -1,0 +1,80 @@
+// Bucket parents: each stream's subscription actor is a child of a bucket with a bounded number
+// of children; each child still gets its own events and writes its own stream, and streams that
+// end leave no child behind.
+import test from 'ava';
+import { subscriptionMachine, type PresencePing, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
+import { PresenceEvent } from '../../src/presence/presence-event.js';
+import { SubscriptionBuckets } from '../../src/subscription-buckets.js';
+
+const decoder = new TextDecoder();
+
+/** What one client receives, as the statuses of its data events; `ended` once the stream ended. */
+class RecordingSink implements StreamSink {
+  readonly statuses: string[] = [];
+  ended = false;
+  owner: SinkOwner | null = null;
+  open(owner: SinkOwner): void {
+    this.owner = owner;
+  }
+  write(chunk: Uint8Array): void {
+    const data = /^data: (.*)$/m.exec(decoder.decode(chunk));
+    if (data && data[1] !== '{}') this.statuses.push((JSON.parse(data[1]) as { status: string }).status);
+  }
+  endWithRetry(): void {
+    this.ended = true;
+  }
+  close(): void {
+    this.ended = true;
+  }
+}
+
+function ping(userid: string, seq: number): PresencePing {
+  return new PresenceEvent(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid: '', seq });
+}
+
+/** Buckets of `size` over the real subscription machine; the cache read answers "nothing stored" at once. */
+function buckets(size: number) {
+  const machine = subscriptionMachine.provide({
+    actions: {
+      register: () => {},
+      unregister: () => {},
+      loadCachedPings: ({ self }) => queueMicrotask(() => self.send({ type: 'replay.loaded', pings: [] })),
+    },
+  });
+  return new SubscriptionBuckets({ subscription: machine, size });
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test('streams beyond a bucket\'s size go to another bucket; each actor writes only its own stream', async (t) => {
+  const b = buckets(4);
+  const sinks = Array.from({ length: 10 }, () => new RecordingSink());
+  const actors = sinks.map((sink, i) => b.spawn({ sink, users: [`u${i}`], format: 'single' })!);
+  await tick();
+  t.is(b.count(), 3);
+  t.is(b.children(), 10);
+  actors.forEach((actor, i) => actor.send({ type: 'presence', ping: ping(`u${i}`, 1) }));
+  actors[3].send({ type: 'presence', ping: ping('u3', 2) });
+  t.deepEqual(sinks.map((s) => s.statuses), sinks.map((_, i) => (i === 3 ? ['u31', 'u32'] : [`u${i}1`])));
+});
+
+test('ended streams leave no child, and emptied buckets go while another has room', async (t) => {
+  const b = buckets(4);
+  const sinks = Array.from({ length: 10 }, () => new RecordingSink());
+  const actors = sinks.map((sink, i) => b.spawn({ sink, users: [`u${i}`], format: 'single' })!);
+  await tick();
+  for (const actor of actors.slice(0, 9)) actor.send({ type: 'socket.aborted' });
+  await tick();
+  t.is(b.children(), 1);
+  t.is(b.count(), 1);
+  actors[9].send({ type: 'server.shutdown', retryMs: 1000 });
+  await tick();
+  t.true(sinks[9].ended);
+  t.is(b.children(), 0);
+  t.is(b.count(), 1, 'the last bucket stays for the next stream');
+  // the room freed is used again
+  const again = b.spawn({ sink: new RecordingSink(), users: ['v'], format: 'single' });
+  t.truthy(again);
+  t.is(b.count(), 1);
+  t.is(b.children(), 1);
+});
