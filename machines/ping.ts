@@ -1,4 +1,4 @@
-import { setup } from 'xstate';
+import { setup, type AnyActorRef } from 'xstate';
 import { parsePing, type ParsedPing, type PingRejection, type ValidPing } from './ping-request.js';
 
 /**
@@ -27,10 +27,8 @@ export interface PingRequest {
 
 export type PingEvent =
   | { type: 'ping.received'; request: PingRequest }
-  | { type: 'ping.stored'; request: PingRequest }
-  | { type: 'ping.failed'; request: PingRequest }
-  /** The store refused the ping: its client is over PING_RATE (nothing stored or published). */
-  | { type: 'ping.limited'; request: PingRequest; retryAfterSeconds: number }
+  /** The last ping in flight was answered while draining (sent only then: not one per ping). */
+  | { type: 'inFlight.answered' }
   | { type: 'store.down' }
   | { type: 'store.up' }
   | { type: 'shutdown' };
@@ -38,6 +36,36 @@ export type PingEvent =
 export interface PingContext {
   /** Pings handed to the store and not yet answered (the draining state waits for them). */
   inFlight: number;
+  /** The actor itself: the answer to its last ping in flight while draining is told to it. */
+  readonly self: AnyActorRef;
+}
+
+/**
+ * What the store did with one ping: stored it, failed, or refused it because its client is over
+ * PING_RATE (nothing stored or published; the client may retry after that many seconds).
+ */
+export type StoreResult = 'stored' | 'failed' | { readonly retryAfterSeconds: number };
+
+/** Called once with the store's result for one ping. */
+export type StoreOutcome = (result: StoreResult) => void;
+
+const IN_FLIGHT_ANSWERED = { type: 'inFlight.answered' } as const;
+
+/**
+ * How a ping handed to the store is answered: 200 once the store has it, 429 RATE_LIMITED (with
+ * Retry-After) if the store refused it, 503 STORE_UNAVAILABLE if it failed, in every mode (a ping
+ * accepted before the store went down or a shutdown began is answered for what happened to it).
+ * Called by the store action, not through an event: one event per ping instead of two. Draining
+ * waits for the last of them, so that one, and only while draining, is told to the actor.
+ */
+function answerWhenStored(context: PingContext, request: PingRequest): StoreOutcome {
+  return (result) => {
+    context.inFlight--;
+    if (result === 'stored') request.answer(200);
+    else if (result === 'failed') request.answer(503, 'STORE_UNAVAILABLE');
+    else request.answer(429, 'RATE_LIMITED', result.retryAfterSeconds);
+    if (context.inFlight === 0 && context.self.getSnapshot().value === 'draining') context.self.send(IN_FLIGHT_ANSWERED);
+  };
 }
 
 function parsed(request: PingRequest): ParsedPing {
@@ -69,16 +97,12 @@ export const pingMachine = setup({
     events: {} as PingEvent,
   },
   actions: {
-    /** Stores and publishes the ping; reports ping.stored or ping.failed back (I/O: injected). */
-    storePing: (_, _params: { request: PingRequest; ping: ValidPing }) => {},
+    /** Stores and publishes the ping, then calls `answer` with the store's result (I/O: injected). */
+    storePing: (_, _params: { ping: ValidPing; answer: StoreOutcome }) => {},
     countInFlight: ({ context }) => void context.inFlight++,
-    countAnswered: ({ context }) => void context.inFlight--,
-    answerStored: ({ event }) => void ('request' in event && event.request.answer(200)),
     answerBadRequest: ({ event }) => void ('request' in event && event.request.answer(400, rejection(event.request))),
     answerForbidden: ({ event }) => void ('request' in event && event.request.answer(403, 'CLAIM_UNTRUSTED')),
     answerPayloadTooLarge: ({ event }) => void ('request' in event && event.request.answer(413, 'BODY_TOO_LARGE')),
-    answerRateLimited: ({ event }) =>
-      void (event.type === 'ping.limited' && event.request.answer(429, 'RATE_LIMITED', event.retryAfterSeconds)),
     answerStoreUnavailable: ({ event }) => void ('request' in event && event.request.answer(503, 'STORE_UNAVAILABLE')),
     answerShuttingDown: ({ event }) => void ('request' in event && event.request.answer(503, 'SHUTTING_DOWN')),
   },
@@ -92,14 +116,8 @@ export const pingMachine = setup({
 }).createMachine({
   id: 'ping',
   // A function, so every actor gets its own counter (an object literal would be shared).
-  context: () => ({ inFlight: 0 }),
+  context: ({ self }) => ({ inFlight: 0, self }),
   initial: 'accepting',
-  on: {
-    // Answers to pings stored before a mode change still arrive, in every state.
-    'ping.stored': { actions: ['countAnswered', 'answerStored'] },
-    'ping.failed': { actions: ['countAnswered', 'answerStoreUnavailable'] },
-    'ping.limited': { actions: ['countAnswered', 'answerRateLimited'] },
-  },
   states: {
     accepting: {
       on: {
@@ -110,7 +128,10 @@ export const pingMachine = setup({
               'countInFlight',
               {
                 type: 'storePing',
-                params: ({ event }) => ({ request: event.request, ping: parsed(event.request) as ValidPing }),
+                params: ({ context, event }) => ({
+                  ping: parsed(event.request) as ValidPing,
+                  answer: answerWhenStored(context, event.request),
+                }),
               },
             ],
           },
@@ -130,6 +151,7 @@ export const pingMachine = setup({
       always: { guard: 'isNothingInFlight', target: 'drained' },
       on: {
         'ping.received': [...rejectBadInput, { actions: 'answerShuttingDown' }],
+        'inFlight.answered': { guard: 'isNothingInFlight', target: 'drained' },
       },
     },
     drained: {

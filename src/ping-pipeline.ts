@@ -11,18 +11,18 @@ export interface PingPipelineHooks {
 
 /**
  * The one long-lived ping actor of this process, wired to the store. Its state is the
- * pipeline's mode (accepting, degraded, draining, drained); each request is an event.
+ * pipeline's mode (accepting, degraded, draining, drained); each request is one event, and the
+ * store's result answers it directly (machines/ping.ts, answerWhenStored).
  * A ping whose status is in `invisibleStatuses` (INVISIBLE_STATUSES) is stored as invisible.
  */
 export function startPingPipeline(backend: PresenceBackend, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
   const actor = createActor(
     pingMachine.provide({
       actions: {
-        storePing: ({ self }, { request, ping }) => {
+        storePing: (_, { ping, answer }) => {
           backend.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
-            (saved) =>
-              self.send('retryAfterSeconds' in saved ? { type: 'ping.limited', request, retryAfterSeconds: saved.retryAfterSeconds } : { type: 'ping.stored', request }),
-            () => self.send({ type: 'ping.failed', request }),
+            (saved) => answer('retryAfterSeconds' in saved ? saved : 'stored'),
+            () => answer('failed'),
           );
         },
       },

@@ -1,4 +1,5 @@
-// The ping machine: each POST /ping is an event; the store is a fake answered by hand.
+// The ping machine: each POST /ping is one event; the store is a fake answered by hand, and its
+// result answers the request without another event to the actor.
 // Every assertion is on the answer the client gets and on what reached the store.
 import test from 'ava';
 import { createActor } from 'xstate';
@@ -24,17 +25,16 @@ function pipeline() {
   const actor = createActor(
     pingMachine.provide({
       actions: {
-        // Wired like src/ping-pipeline.ts: a store call whose outcome is reported back.
-        storePing: ({ self }, { request, ping }) => {
+        // Wired like src/ping-pipeline.ts: a store call whose result answers the ping.
+        storePing: (_, { ping, answer }) => {
           let confirm!: (limited?: number) => void;
           let refuse!: (error: Error) => void;
           new Promise<number | undefined>((resolve, reject) => {
             confirm = resolve;
             refuse = reject;
           }).then(
-            (limited) =>
-              self.send(limited === undefined ? { type: 'ping.stored', request } : { type: 'ping.limited', request, retryAfterSeconds: limited }),
-            () => self.send({ type: 'ping.failed', request }),
+            (limited) => answer(limited === undefined ? 'stored' : { retryAfterSeconds: limited }),
+            () => answer('failed'),
           );
           stored.push({
             userid: ping.userid,
@@ -49,6 +49,11 @@ function pipeline() {
     }),
   );
   actor.start();
+  // every event the actor processes, to show that a ping costs one
+  const events: string[] = [];
+  actor.system.inspect((e) => {
+    if (e.type === '@xstate.event' && e.actorRef === actor) events.push(e.event.type);
+  });
 
   /** Sends one POST /ping and returns the answers it got (so far). */
   function post(request: Partial<Omit<PingRequest, 'answer'>> = {}): Answer[] {
@@ -68,7 +73,7 @@ function pipeline() {
     return answers;
   }
 
-  return { actor, stored, post, state: () => actor.getSnapshot().value };
+  return { actor, stored, post, events, state: () => actor.getSnapshot().value };
 }
 
 test('a ping is answered 200 only once the store has it', async (t) => {
@@ -245,9 +250,16 @@ test('a ping stored before the store went down is still answered 200', async (t)
   t.deepEqual(answers, [[200]]);
 });
 
-// The shutdown tests run serially, before the others: every ping machine actor in a process
-// shares one in-flight counter (machines/ping.ts has a static `context` object mutated in
-// place), so pings other tests leave in flight would keep these from ever draining.
+test('a stored ping costs the actor one event, its answer none', async (t) => {
+  const p = pipeline();
+  const answers = [p.post(), p.post(), p.post()];
+  await p.stored[0].ok();
+  await p.stored[1].fail();
+  await p.stored[2].limit(3);
+  t.deepEqual(answers, [[[200]], [[503, 'STORE_UNAVAILABLE']], [[429, 'RATE_LIMITED', 3]]]);
+  t.deepEqual(p.events, ['ping.received', 'ping.received', 'ping.received']);
+});
+
 test.serial('shutdown drains: in-flight pings are answered, new ones get 503 SHUTTING_DOWN', async (t) => {
   const p = pipeline();
   const inFlight = p.post();
@@ -262,6 +274,18 @@ test.serial('shutdown drains: in-flight pings are answered, new ones get 503 SHU
   t.deepEqual(inFlight, [[200]]);
   t.is(p.state(), 'drained');
   t.deepEqual(p.post(), [[503, 'SHUTTING_DOWN']]);
+});
+
+test.serial('draining waits for every ping in flight, answered in any order', async (t) => {
+  const p = pipeline();
+  const answers = [p.post(), p.post(), p.post()];
+  p.actor.send({ type: 'shutdown' });
+  await p.stored[2].ok();
+  await p.stored[0].fail();
+  t.is(p.state(), 'draining', 'one ping is still in flight');
+  await p.stored[1].limit(1);
+  t.deepEqual(answers, [[[503, 'STORE_UNAVAILABLE']], [[429, 'RATE_LIMITED', 1]], [[200]]]);
+  t.is(p.state(), 'drained');
 });
 
 test.serial('shutdown with nothing in flight is drained at once', (t) => {
