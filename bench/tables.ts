@@ -1,6 +1,7 @@
 /**
  * Turns the JSON lines of `npm run bench` into the Markdown result tables of BENCHMARKS.md:
  *   npm run bench -- all --runs 3 > out.txt;  node --import tsx bench/tables.ts out.txt
+ *   node --import tsx bench/tables.ts --goals docs/benchmarks/results/*.jsonl   (ours against nchan)
  * One table per scenario: median ours, median baseline, ratio, and every run of each, then the
  * scenario's PASS/FAIL checks evaluated on the medians. Each target the line measured gets a
  * column (ours, nchan, baseline, floor, xstate-floor), and each of the others measured beside ours
@@ -19,7 +20,7 @@ const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
 type Target = 'ours' | 'nchan' | 'baseline' | 'floor' | 'xstate-floor';
 const TARGETS: readonly Target[] = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'];
 
-interface Line {
+export interface Line {
   scenario: string;
   n: number;
   runs: number;
@@ -140,12 +141,76 @@ export function table(line: Line): string {
   return out.join('\n');
 }
 
-if (process.argv[1]?.endsWith('tables.ts')) {
-  for (const file of process.argv.slice(2)) {
-    for (const text of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!text.startsWith('{')) continue;
-      const line = JSON.parse(text) as Line;
-      process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
+/** One figure of issue 17's targets: ours against nchan in the same invocation. */
+interface Goal {
+  scenario: string;
+  /** only lines of this many streams (hold at 15,000 and at 19,000) */
+  n?: number;
+  figure: string;
+  key: string;
+  unit: string;
+  /** the target on ours/nchan; 'max' = ratio at most, 'min' = at least */
+  ratio: number;
+  kind: 'max' | 'min';
+  stretch?: number;
+}
+
+const GOALS: Goal[] = [
+  { scenario: 'hold', n: 15000, figure: 'RSS per idle stream, 15,000 streams, 110 s', key: 'bytesPerConnSettled', unit: 'B', ratio: 0.4, kind: 'max' },
+  { scenario: 'hold', n: 19000, figure: 'RSS per idle stream, 19,000 streams, 110 s', key: 'bytesPerConnSettled', unit: 'B', ratio: 0.4, kind: 'max' },
+  { scenario: 'hot', figure: 'server CPU per delivery (hot)', key: 'cpuUsPerDelivery', unit: 'µs', ratio: 1.3, kind: 'max', stretch: 1.0 },
+  { scenario: 'hot', figure: 'one ping to all 15,000 (hot, median ping)', key: 'reachAllP50Ms', unit: 'ms', ratio: 1.0, kind: 'max' },
+  { scenario: 'ping', figure: 'POST /ping req/s at 64 connections', key: 'rps64', unit: 'req/s', ratio: 1.0, kind: 'min', stretch: 1.25 },
+  { scenario: 'ping', figure: 'POST /ping p99 at 64 connections', key: 'p99Ms64', unit: 'ms', ratio: 1.0, kind: 'max' },
+  { scenario: 'fanout', figure: 'fanout p99', key: 'p99Ms', unit: 'ms', ratio: 1.5, kind: 'max' },
+];
+
+/**
+ * The summary of issue 17's targets from the JSON lines that measured ours and nchan together:
+ * figure, ours, nchan, ours/nchan, target, PASS/FAIL; then ours' own checks that are not ratios
+ * (exactly once and in order, churn's cycles, actors left and RSS).
+ */
+export function goalsTable(lines: Line[]): string {
+  const out = ['| figure | ours | nchan | ours/nchan | target | result |', '|---|---:|---:|---:|---|:--:|'];
+  for (const g of GOALS) {
+    const line = [...lines].reverse().find((l) => l.scenario === g.scenario && (g.n === undefined || l.n === g.n) && l.results.ours && l.results.nchan);
+    if (!line) {
+      out.push(`| ${g.figure} | | | | ${g.kind === 'max' ? '≤' : '≥'} ${g.ratio} × nchan | not measured |`);
+      continue;
     }
+    const ours = line.results.ours![g.key] as number;
+    const nchan = line.results.nchan![g.key] as number;
+    const r = Math.round((ours / nchan) * 100) / 100;
+    const pass = g.kind === 'max' ? r <= g.ratio : r >= g.ratio;
+    const stretch = g.stretch === undefined ? '' : ` (stretch ${g.stretch} ×: ${(g.kind === 'max' ? r <= g.stretch : r >= g.stretch) ? 'PASS' : 'FAIL'})`;
+    out.push(`| ${g.figure} | ${ours} ${g.unit} | ${nchan} ${g.unit} | ${r} | ${g.kind === 'max' ? '≤' : '≥'} ${g.ratio} × nchan${stretch} | ${pass ? 'PASS' : 'FAIL'} |`);
   }
+  const own: [string, string][] = [['fanout', '100% delivered exactly once, in order'], ['churn', '≥ 2,000 cycles/s'], ['churn', '0 live actors'], ['churn', 'RSS within 10%']];
+  for (const [scenario, prefix] of own) {
+    const line = [...lines].reverse().find((l) => l.scenario === scenario && l.results.ours);
+    const result = line?.results.ours;
+    const check = result ? SCENARIOS[scenario].checks(result, { n: line!.n, runs: line!.runs, profile: false, workers: line!.oursWorkers ?? 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
+    const nchanCheck = line?.results.nchan ? SCENARIOS[scenario].checks(line.results.nchan, { n: line.n, runs: line.runs, profile: false, workers: 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
+    out.push(`| ${scenario}: ${check?.name ?? prefix} | ${check?.detail ?? ''} | ${nchanCheck?.detail ?? ''} | | ours | ${check ? (check.pass ? 'PASS' : 'FAIL') : 'not measured'} |`);
+  }
+  return out.join('\n');
+}
+
+/** Every JSON line (one per scenario run) in the files given. */
+export function readLines(files: string[]): Line[] {
+  return files.flatMap((file) =>
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((text) => text.startsWith('{'))
+      .map((text) => JSON.parse(text) as Line),
+  );
+}
+
+if (process.argv[1]?.endsWith('tables.ts')) {
+  const args = process.argv.slice(2);
+  const lines = readLines(args.filter((a) => a !== '--goals'));
+  // --goals: only the summary of issue 17's targets (ours against nchan)
+  if (args.includes('--goals')) process.stdout.write(`${goalsTable(lines)}\n`);
+  else for (const line of lines) process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
 }
