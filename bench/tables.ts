@@ -68,6 +68,8 @@ const ROWS: Record<string, [string, string][]> = {
     ['reachAllP50Ms', 'time to reach all, p50 (ms)'],
     ['reachAllMaxMs', 'time to reach all, max (ms)'],
     ['p50Ms', 'delivery latency p50 (ms)'],
+    ['p99Ms', 'delivery latency p99 (ms)'],
+    ['pingAckMaxMs', 'POST /ping → answer, max (ms)'],
     ['cpuUsPerDelivery', 'server CPU per delivery (µs)'],
     ['userUsPerDelivery', '  of which user (µs)'],
     ['sysUsPerDelivery', '  of which kernel (µs)'],

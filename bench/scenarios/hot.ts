@@ -1,6 +1,7 @@
 /** hot: N streams of one user, 50 pings at 5/s; time to reach all, server CPU per delivery. */
 import { Pool } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
+import { Histogram } from '../client/histogram.js';
 import { cpuSplit, sleep } from '../server-proc.js';
 import { waitDelivered } from './util.js';
 import { num, round, type Scenario } from './types.js';
@@ -31,6 +32,7 @@ export const hot: Scenario = {
     await pinger.paced(WARMUP, RATE, 1, 'u', 'w');
     await sleep(3000);
     pool.reset();
+    pinger.ack = new Histogram();
     const okBefore = pinger.okCount;
     await ctx.profileWindow(true);
     const cpu0 = cpuSplit(ctx.server.pid);
@@ -70,6 +72,9 @@ export const hot: Scenario = {
       p50Ms: lat.p50,
       p99Ms: lat.p99,
       maxMs: lat.max,
+      // POST /ping alone (send → answer): how long the server's event loop kept a request waiting
+      pingAckP50Ms: pinger.ack.summary().p50,
+      pingAckMaxMs: pinger.ack.summary().max,
       clientLoopDelayP99Ms: round(st.loopDelayP99Ms, 1),
       clientLoopDelayMaxMs: round(st.loopDelayMaxMs, 1),
     };
