@@ -12,6 +12,7 @@ import { RuntimeSampler } from './runtime-sampler.js';
 import { Stats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import type { Clock } from './keepalive-sweep.js';
+import type { StreamCount } from './stream-count.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -19,6 +20,8 @@ export interface ServiceOptions {
   log: Logger;
   /** Drives keepalives; tests pass SimulatedClock. */
   clock?: Clock;
+  /** With WORKERS > 1: the process's open streams, counted by every worker against MAX_CONNECTIONS. */
+  streamCount?: StreamCount;
 }
 
 /** The `retry:` hint of a fresh stream: how long EventSource waits before reconnecting. */
@@ -61,6 +64,7 @@ export class HeartbeatService {
       keepaliveMs: config.keepaliveSeconds * 1000,
       slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
       maxStreams: config.maxConnections,
+      streamCount: options.streamCount,
       maxStreamsPerUser: config.maxStreamsPerUser,
       clock: options.clock,
       onOpened: () => this.stats.streamsOpened++,

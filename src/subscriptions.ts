@@ -3,6 +3,7 @@ import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from './logger.js';
 import { SubscriptionBuckets } from './subscription-buckets.js';
+import { StreamCount } from './stream-count.js';
 import type { Hub } from './presence/hub.js';
 import { PresenceEvent } from './presence/presence-event.js';
 import type { PresenceBackend } from './presence/types.js';
@@ -20,6 +21,8 @@ export interface SubscriptionsOptions {
   slowClientTimeoutMs?: number;
   /** Streams beyond this many are refused with 503. Default Infinity. */
   maxStreams?: number;
+  /** The process's count of open streams, shared with the other worker threads. Default: this instance's own. */
+  streamCount?: StreamCount;
   /** Streams one claimed user may hold open here; beyond, 429. Default Infinity. */
   maxStreamsPerUser?: number;
   /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
@@ -74,6 +77,7 @@ export class Subscriptions {
   private readonly sweep: KeepaliveSweep<SubscriptionActor>;
   readonly buckets: SubscriptionBuckets;
   private readonly maxStreams: number;
+  private readonly streamCount: StreamCount;
   private readonly maxStreamsPerUser: number;
   /** Open streams per claimant (only users with at least one). */
   private readonly claimed = new Map<string, number>();
@@ -82,6 +86,7 @@ export class Subscriptions {
     const { hub, backend } = options;
     const log = options.log?.isLevelEnabled('debug') ? options.log : null;
     this.maxStreams = options.maxStreams ?? Infinity;
+    this.streamCount = options.streamCount ?? new StreamCount();
     this.maxStreamsPerUser = options.maxStreamsPerUser ?? Infinity;
     this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
     // Provided once for all actors: a per-actor .provide() would build a machine per stream.
@@ -90,6 +95,7 @@ export class Subscriptions {
         register: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.add(actor);
+          this.streamCount.add();
           hub.add(context.users, actor, context.clientid, context.claimant);
           options.onOpened?.();
           log?.debug({ stream: actor.sessionId, userid: context.users[0], users: context.users.length, clientid: context.clientid }, 'stream opened');
@@ -97,6 +103,7 @@ export class Subscriptions {
         unregister: ({ context, event, self }) => {
           const actor = self as SubscriptionActor;
           this.sweep.delete(actor);
+          this.streamCount.remove();
           hub.remove(context.users, actor, context.clientid, context.claimant);
           if (context.claimant !== undefined) this.release(context.claimant);
           const reason = closeReason(event);
@@ -132,7 +139,7 @@ export class Subscriptions {
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */
   hasRoom(): boolean {
-    return this.sweep.size < this.maxStreams;
+    return this.streamCount.value < this.maxStreams;
   }
 
   /** Whether `claimant` may open one more stream (MAX_STREAMS_PER_USER). */

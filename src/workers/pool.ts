@@ -1,4 +1,5 @@
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
+import { StreamCount } from '../stream-count.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../admin/source.js';
 import type { Config } from '../config.js';
 import { uWS, type us_listen_socket } from '../http/uws.js';
@@ -54,6 +55,8 @@ interface Waiting {
 export class WorkerPool implements AdminSource {
   readonly workers: number;
   private readonly members: Member[] = [];
+  /** Open streams of every worker, against MAX_CONNECTIONS. */
+  private readonly streamCount = new StreamCount();
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private stopping = false;
@@ -137,9 +140,10 @@ export class WorkerPool implements AdminSource {
     }
     const data: WorkerData = {
       index,
-      // MAX_CONNECTIONS bounds the process (its open-file limit), so each worker gets its share.
-      config: { ...config, listen, maxConnections: Math.max(1, Math.floor(config.maxConnections / this.workers)) },
+      config: { ...config, listen },
       store: workerStore,
+      // MAX_CONNECTIONS bounds the process (its open-file limit): one count for every worker.
+      streamCount: this.streamCount.shared,
     };
     const worker = startWorker({ workerData: data, transferList: transfer, name: `heartbeat-${index}` });
     log.debug({ worker: index, maxConnections: data.config.maxConnections }, 'worker starting');

@@ -13,9 +13,11 @@ export type WorkerStore =
 /** `workerData` of a worker thread (structured-cloned; the relay port is transferred). */
 export interface WorkerData {
   readonly index: number;
-  /** The process's configuration with this worker's share of MAX_CONNECTIONS and the concrete port. */
+  /** The process's configuration with the concrete port. */
   readonly config: Config;
   readonly store: WorkerStore;
+  /** The process's count of open streams (StreamCount), shared by every worker: MAX_CONNECTIONS bounds the process. */
+  readonly streamCount: SharedArrayBuffer;
 }
 
 /** Main thread → worker. */

@@ -5,6 +5,7 @@ import { backendOptionsOf, connectBackend } from '../presence/connect.js';
 import { RelayPresence } from '../presence/relay.js';
 import type { PresenceBackend } from '../presence/types.js';
 import { HeartbeatService } from '../service.js';
+import { StreamCount } from '../stream-count.js';
 import { exitAfterDrain } from '../shutdown.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 
@@ -15,7 +16,7 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  */
 if (!parentPort) throw new Error('src/workers/worker.ts runs only as a worker thread');
 const port = parentPort;
-const { index, config, store } = workerData as WorkerData;
+const { index, config, store, streamCount } = workerData as WorkerData;
 const log = createLogger(config.logLevel).child({ worker: index });
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -78,7 +79,7 @@ port.on('message', (message: ToWorker) => {
 async function start(): Promise<void> {
   const backend: PresenceBackend =
     store.kind === 'relay' ? new RelayPresence(store.port) : await connectBackend(store.target, backendOptionsOf(config), log);
-  service = new HeartbeatService({ config, backend, log });
+  service = new HeartbeatService({ config, backend, log, streamCount: new StreamCount(streamCount) });
   const bound = await service.listen();
   post({ type: 'listening', port: bound, store: backend.mode });
   if (stopping) {

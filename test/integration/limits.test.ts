@@ -6,14 +6,16 @@ import { ping, StreamClient } from '../support/sse.js';
 
 let service: ServiceProcess;
 let perUser: ServiceProcess;
+let twoWorkers: ServiceProcess;
 
 test.before(async () => {
   service = await startService({ REDIS: 'memory', MAX_CONNECTIONS: '3', MAX_USERS_PER_STREAM: '4' });
   perUser = await startService({ REDIS: 'memory', MAX_STREAMS_PER_USER: '2' });
+  twoWorkers = await startService({ REDIS: 'memory', MAX_CONNECTIONS: '5', WORKERS: '2' });
 });
 
 test.after.always(async () => {
-  await Promise.all([service?.stop(), perUser?.stop()]);
+  await Promise.all([service?.stop(), perUser?.stop(), twoWorkers?.stop()]);
 });
 
 test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open ones are untouched', async (t) => {
@@ -41,6 +43,21 @@ test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open o
     }
     throw new Error('no slot freed');
   });
+  for (const s of open) s.close();
+});
+
+test.serial('with WORKERS=2, MAX_CONNECTIONS bounds the whole process, however the kernel spreads the streams', async (t) => {
+  // Five streams: one worker always gets at least three, more than half of MAX_CONNECTIONS.
+  const user = `spread-${randomUUID()}`;
+  const open = Array.from({ length: 5 }, () => new StreamClient(`${twoWorkers.url}/subscribe/${user}`));
+  await Promise.all(open.map((s) => s.opened));
+  const refused = await fetch(`${twoWorkers.url}/subscribe/${user}`);
+  t.is(refused.status, 503);
+  await refused.text();
+  const metrics = await scrape(twoWorkers.adminUrl!);
+  const perWorker = ['0', '1'].map((worker) => metrics.get(series('heartbeat_streams_open', { worker })) ?? 0);
+  t.is(perWorker[0] + perWorker[1], 5);
+  t.true(Math.max(...perWorker) >= 3, `streams per worker ${perWorker.join(', ')}`);
   for (const s of open) s.close();
 });
 
