@@ -21,28 +21,14 @@ export class WriteBatch {
   private readonly targets: BatchTarget[] = [];
   private readonly chunks: Uint8Array[] = [];
   private scheduled = false;
-  /** A flush is running: writes queued meanwhile join it. */
-  private flushing = false;
   private readonly flushNow = () => this.flush();
 
-  /**
-   * `schedule`: how the flush is deferred to the end of the task. Default queueMicrotask.
-   * `maxWrites`: a batch this full is sent at once, so that a big fan-out's first writes leave
-   * while its later actors still run (the readers start reading meanwhile) instead of all after
-   * the last one; the sends still come in runs of this many. Default 2,048.
-   */
-  constructor(
-    private readonly schedule: (flush: () => void) => void = queueMicrotask,
-    private readonly maxWrites = 2048,
-  ) {}
+  /** `schedule`: how the flush is deferred to the end of the task. Default queueMicrotask. */
+  constructor(private readonly schedule: (flush: () => void) => void = queueMicrotask) {}
 
   push(target: BatchTarget, chunk: Uint8Array): void {
     this.targets.push(target);
     this.chunks.push(chunk);
-    if (this.targets.length >= this.maxWrites && !this.flushing) {
-      this.flush();
-      return;
-    }
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(this.flushNow);
@@ -55,7 +41,6 @@ export class WriteBatch {
    * first error is rethrown once the batch is empty again.
    */
   flush(): void {
-    this.flushing = true;
     let failure: { error: unknown } | null = null;
     // By index: a write queued by a target while flushing (an actor reacting at once) joins this flush.
     for (let i = 0; i < this.targets.length; i++) {
@@ -68,7 +53,6 @@ export class WriteBatch {
     this.targets.length = 0;
     this.chunks.length = 0;
     this.scheduled = false;
-    this.flushing = false;
     if (failure) throw failure.error;
   }
 

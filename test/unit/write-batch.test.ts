@@ -6,9 +6,9 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (chunk: Uint8Array) => new TextDecoder().decode(chunk);
 
 /** A batch whose end-of-task is run by hand, and the order in which targets were written. */
-function batchByHand(maxWrites?: number) {
+function batchByHand() {
   const scheduled: (() => void)[] = [];
-  const batch = new WriteBatch((flush) => scheduled.push(flush), maxWrites);
+  const batch = new WriteBatch((flush) => scheduled.push(flush));
   const sent: string[] = [];
   const target = (name: string, onWrite?: () => void): BatchTarget => ({
     writeNow: (chunk) => {
@@ -33,21 +33,6 @@ test('nothing is sent until the task ends; then every write, oldest first', (t) 
   scheduled[0]();
   t.deepEqual(sent, ['a:1', 'b:2', 'a:3']);
   t.is(batch.size, 0);
-});
-
-test('a batch that reaches maxWrites is sent at once; later writes wait for the end of the task, in order', (t) => {
-  const { batch, scheduled, sent, target } = batchByHand(3);
-  const a = target('a');
-  const b = target('b');
-  batch.push(a, bytes('1'));
-  batch.push(b, bytes('2'));
-  t.deepEqual(sent, []);
-  batch.push(a, bytes('3'));
-  t.deepEqual(sent, ['a:1', 'b:2', 'a:3'], 'the full batch left without waiting for the task to end');
-  batch.push(b, bytes('4'));
-  t.deepEqual(sent.length, 3);
-  for (const flush of scheduled.splice(0)) flush();
-  t.deepEqual(sent, ['a:1', 'b:2', 'a:3', 'b:4']);
 });
 
 test('a write made while flushing goes out in the same flush, after the others', (t) => {
