@@ -44,7 +44,8 @@ export function svg(c: Chart): string {
   const top = 64;
   const height = 220;
   const groupWidth = targets.length * bar + gap;
-  const width = Math.max(460, left + c.groups.length * groupWidth + 20);
+  // wide enough for the bars, the title and the subtitle (~8 and ~6.5 px per character)
+  const width = Math.max(460, left + c.groups.length * groupWidth + 20, left + c.title.length * 8.5, left + c.subtitle.length * 6.5);
   const max = Math.max(...c.groups.flatMap((g) => Object.values(g.values).map((v) => total(v!)))) * 1.12 || 1;
   const y = (v: number) => top + height - (v / max) * height;
   const out: string[] = [

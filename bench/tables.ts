@@ -211,7 +211,8 @@ export function readLines(files: string[]): Line[] {
 
 if (process.argv[1]?.endsWith('tables.ts')) {
   const args = process.argv.slice(2);
-  const lines = readLines(args.filter((a) => a !== '--goals'));
+  // oldest first, so that the goals read the newest measurement of each figure
+  const lines = readLines(args.filter((a) => a !== '--goals')).sort((a, b) => a.at.localeCompare(b.at));
   // --goals: only the summary of issue 17's targets (ours against nchan)
   if (args.includes('--goals')) process.stdout.write(`${goalsTable(lines)}\n`);
   else for (const line of lines) process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
