@@ -19,6 +19,8 @@ export interface SubscriptionBucketsOptions {
 interface Bucket {
   readonly actor: BucketActor;
   children: number;
+  /** Child ids not in use in this bucket. */
+  readonly free: string[];
 }
 
 /**
@@ -32,14 +34,21 @@ export class SubscriptionBuckets {
   private readonly buckets = new Map<BucketActor, Bucket>();
   /** Buckets with room for another child; the first is filled first. */
   private readonly roomy = new Set<Bucket>();
-  /** Names children: unique within a bucket because unique overall. */
-  private nextChild = 0;
+  /**
+   * The ids a bucket names its children by, reused: XState memoizes a state node's transitions per
+   * event type, and a child's done event is typed by its id (`xstate.done.actor.<id>`), so ids
+   * unique per stream would grow that memo by one entry per stream ever opened.
+   */
+  private readonly ids: readonly string[];
 
   constructor(options: SubscriptionBucketsOptions) {
     this.size = options.size ?? 64;
+    this.ids = Array.from({ length: this.size }, (_, i) => String(i));
     this.machine = subscriptionBucketMachine.provide({
       actors: { subscription: options.subscription },
-      actions: { releaseRoom: ({ self }) => this.release(self as BucketActor) },
+      actions: {
+        releaseRoom: ({ self, event }) => this.release(self as BucketActor, (event as { actorId: string }).actorId),
+      },
     });
   }
 
@@ -49,7 +58,7 @@ export class SubscriptionBuckets {
    */
   spawn(input: SubscriptionInput): Actor<SubscriptionMachine> | undefined {
     const bucket = this.roomy.values().next().value ?? this.open();
-    const id = String(this.nextChild++);
+    const id = bucket.free.pop()!;
     bucket.children++;
     if (bucket.children >= this.size) this.roomy.delete(bucket);
     bucket.actor.send({ type: 'stream.open', id, input });
@@ -77,7 +86,7 @@ export class SubscriptionBuckets {
 
   private open(): Bucket {
     const actor = createActor(this.machine);
-    const bucket: Bucket = { actor, children: 0 };
+    const bucket: Bucket = { actor, children: 0, free: [...this.ids].reverse() };
     this.buckets.set(actor, bucket);
     this.roomy.add(bucket);
     actor.start();
@@ -85,10 +94,11 @@ export class SubscriptionBuckets {
   }
 
   /** A child was stopped: its bucket has room again, or goes if it is empty and another has room. */
-  private release(actor: BucketActor): void {
+  private release(actor: BucketActor, id: string): void {
     const bucket = this.buckets.get(actor);
     if (!bucket) return;
     bucket.children--;
+    bucket.free.push(id);
     if (bucket.children === 0 && (this.roomy.size > 1 || (this.roomy.size === 1 && !this.roomy.has(bucket)))) {
       this.roomy.delete(bucket);
       this.buckets.delete(actor);

@@ -78,3 +78,19 @@ test('ended streams leave no child, and emptied buckets go while another has roo
   t.is(b.count(), 1);
   t.is(b.children(), 1);
 });
+
+test('children are named from a bounded set of ids, reused as streams end (no per-stream growth in XState\'s memo)', async (t) => {
+  const b = buckets(4);
+  const ids = new Set<string>();
+  for (let round = 0; round < 5; round++) {
+    const actors = Array.from({ length: 6 }, (_, i) => b.spawn({ sink: new RecordingSink(), users: [`u${i}`], format: 'single' })!);
+    await tick();
+    for (const actor of actors) {
+      ids.add(actor.id);
+      actor.send({ type: 'socket.aborted' });
+    }
+    await tick();
+  }
+  t.deepEqual([...ids].sort(), ['0', '1', '2', '3']);
+  t.is(b.children(), 0);
+});
