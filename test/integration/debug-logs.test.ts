@@ -26,6 +26,8 @@ test('streams opened and closed with their reason, and Redis going away and comi
     const user = `debug-${randomUUID()}`;
     const gone = new StreamClient(`${service.url}/subscribe/${user}`);
     await gone.ready;
+    // The service's stdout is read asynchronously: the line may arrive after the stream's first bytes.
+    await until(service, 'stream opened', { userid: user });
     const opened = logged(service, 'stream opened', { userid: user });
     t.is(opened.length, 1);
     t.is(opened[0].users, 1);
@@ -44,6 +46,7 @@ test('streams opened and closed with their reason, and Redis going away and comi
     t.true(logged(service, 'redis connection ready').length >= 2);
 
     await service.stop();
+    await until(service, 'stream closed', { userid: user, reason: 'shutdown' });
     t.is(logged(service, 'stream closed', { userid: user, reason: 'shutdown' }).length, 1);
     stays.close();
   } finally {
