@@ -7,7 +7,7 @@ export function medianOf(runs: Metrics[]): Metrics {
   for (const k of Object.keys(runs[runs.length - 1])) {
     const vals = runs.map((r) => r[k]);
     if (vals.every((v) => typeof v === 'number')) {
-      const s = (vals as number[]).slice().sort((a, b) => a - b);
+      const s = (vals).slice().sort((a, b) => a - b);
       out[k] = s[Math.floor(s.length / 2)];
     } else out[k] = runs[runs.length - 1][k];
   }
@@ -31,8 +31,8 @@ const mark = (p: boolean | null) => (p === null ? 'N/A ' : p ? 'PASS' : 'FAIL');
 function fmt(v: unknown): string {
   if (v === undefined) return '-';
   if (v === null) return 'n/a';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 type Target = 'ours' | 'nchan' | 'baseline' | 'floor' | 'xstate-floor';

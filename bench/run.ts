@@ -279,7 +279,7 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     const runs = raw[t];
     if (!runs?.length) continue;
     results[t] = medianOf(runs);
-    checks[t] = sc.checks(results[t]!, opts);
+    checks[t] = sc.checks(results[t], opts);
   }
   const ratio = ratios(results.ours, results.baseline);
   const ratioFloor = results.floor ? ratios(results.ours, results.floor) : undefined;

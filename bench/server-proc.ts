@@ -345,13 +345,12 @@ export function systemBusyMs(): number {
  */
 export async function waitQuiet(maxPct = 25, maxMs = Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000)): Promise<{ waitedSec: number; foreignPct: number }> {
   const t0 = Date.now();
-  let pct = 0;
   for (;;) {
     const b0 = systemBusyMs();
     const o0 = selfAndChildrenCpuMs() + liveChildrenCpuMs();
     await sleep(1000);
     const foreign = systemBusyMs() - b0 - (selfAndChildrenCpuMs() + liveChildrenCpuMs() - o0);
-    pct = Math.max(0, Math.round(foreign / 10));
+    const pct = Math.max(0, Math.round(foreign / 10));
     if (pct < maxPct || Date.now() - t0 > maxMs) return { waitedSec: Math.round((Date.now() - t0) / 1000), foreignPct: pct };
   }
 }

@@ -108,7 +108,7 @@ const ROWS: Record<string, [string, string][]> = {
   ],
 };
 
-const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
 
 export function table(line: Line): string {
   const out: string[] = [];
@@ -127,7 +127,7 @@ export function table(line: Line): string {
   out.push(`| metric | ${columns.join(' | ')} |`);
   out.push(`|---|${[...targets, ...others].map(() => '---:').join('|')}|${targets.map(() => '---').join('|')}|`);
   for (const [key, label] of ROWS[line.scenario] ?? []) {
-    const runs = (t: Target) => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]!] : [])).map((m) => cell(m[key])).join(', ');
+    const runs = (t: Target) => (line.raw?.[t] ?? (line.results[t] ? [line.results[t]] : [])).map((m) => cell(m[key])).join(', ');
     const medians = targets.map((t) => cell(line.results[t]?.[key]));
     const ratios = others.map((t) => cell(ratioOf[t]?.[key]));
     out.push(`| ${[label, ...medians, ...ratios, ...targets.map(runs)].join(' | ')} |`);

@@ -154,7 +154,7 @@ export const subscriptionMachine = setup({
     /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
     keepNewest: ({ context, event }) => {
       if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
-      const pending = (context.pending ??= new Map());
+      const pending = (context.pending ??= new Map<string, PresencePing>());
       const held = pending.get(event.ping.userid);
       if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
     },

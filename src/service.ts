@@ -110,7 +110,7 @@ export class HeartbeatService {
       const done = (socket: us_listen_socket | false) => {
         if (!socket) return reject(new Error(`cannot listen on ${config.listen.host || '*'}:${config.listen.port}`));
         this.listenSocket = socket;
-        resolve(uWS.us_socket_local_port(socket as never));
+        resolve(uWS.us_socket_local_port(socket));
       };
       if (config.listen.host) app.listen(config.listen.host, config.listen.port, done);
       else app.listen(config.listen.port, done);

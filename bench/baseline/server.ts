@@ -40,7 +40,7 @@ sub.on('message', (ch: string, msg: string) => {
 async function handlePing(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   let claim: { userid?: unknown; clientid?: unknown };
   try {
-    claim = JSON.parse(String(req.headers['x-user-claim'] ?? ''));
+    claim = JSON.parse(String(req.headers['x-user-claim'] ?? '')) as typeof claim;
   } catch {
     return reply(res, 400);
   }
@@ -49,7 +49,7 @@ async function handlePing(req: http.IncomingMessage, res: http.ServerResponse): 
   for await (const c of req) chunks.push(c as Buffer);
   let status: unknown;
   try {
-    status = JSON.parse(Buffer.concat(chunks).toString('utf8')).status;
+    status = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: unknown }).status;
   } catch {
     return reply(res, 400);
   }

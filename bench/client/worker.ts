@@ -231,8 +231,8 @@ function resetCounters(): void {
 // ---- commands -----------------------------------------------------------
 function connect(c: ConnectCmd): void {
   resetCounters();
-  seqCount = new Array(c.trackSeqs + 1).fill(0);
-  seqMax = new Array(c.trackSeqs + 1).fill(0);
+  seqCount = new Array<number>(c.trackSeqs + 1).fill(0);
+  seqMax = new Array<number>(c.trackSeqs + 1).fill(0);
   const t0 = now();
   let next = 0;
   let inflight = 0;
@@ -340,7 +340,7 @@ function churn(c: ChurnCmd): void {
 
 function firstEvents(c: FirstEventCmd): void {
   resetCounters();
-  firstStatuses = new Array(c.paths.length).fill(null);
+  firstStatuses = new Array<string | null>(c.paths.length).fill(null);
   const subs: Sub[] = [];
   c.paths.forEach((p, i) => {
     const s = new Sub();

@@ -199,7 +199,7 @@ function reply(res: HttpResponse, code: number, closeConnection = false): void {
 function handlePing(res: HttpResponse, req: HttpRequest): void {
   let claim: { userid?: unknown; clientid?: unknown };
   try {
-    claim = JSON.parse(req.getHeader('x-user-claim'));
+    claim = JSON.parse(req.getHeader('x-user-claim')) as typeof claim;
   } catch {
     return reply(res, 400, true); // body not read: close rather than parse what follows
   }
@@ -220,7 +220,7 @@ function handlePing(res: HttpResponse, req: HttpRequest): void {
     const body = chunks ? Buffer.concat([...chunks, Buffer.from(chunk)]) : Buffer.from(chunk);
     let status: unknown;
     try {
-      status = JSON.parse(body.toString('utf8')).status;
+      status = (JSON.parse(body.toString('utf8')) as { status?: unknown }).status;
     } catch {
       return answer(400);
     }

@@ -1,7 +1,7 @@
 /** churn: open a stream, wait for its first comment, destroy the socket; many in parallel for 10 s. */
 import { Pool } from '../client/pool.js';
 import { cpuMs, liveActors, rssKiB, settledRss, startupSettledRss } from '../server-proc.js';
-import { num, round, type Scenario } from './types.js';
+import { num, round, text, type Scenario } from './types.js';
 
 const DURATION_MS = 10_000;
 const PARALLEL = 128;
@@ -84,17 +84,17 @@ export const churn: Scenario = {
     const la = m.liveActors;
     const lb = m.liveBucketChildren;
     return [
-      { name: '≥ 2,000 cycles/s for 10 s', pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10, detail: `${m.cyclesPerSec}/s over ${m.durationSec} s` },
+      { name: '≥ 2,000 cycles/s for 10 s', pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10, detail: `${text(m, 'cyclesPerSec')}/s over ${text(m, 'durationSec')} s` },
       {
         name: '0 live actors (and 0 bucket children) afterwards',
         pass: typeof la === 'number' ? la === 0 && (lb ?? 0) === 0 : null,
-        detail: typeof la === 'number' ? `${la} (${m.liveActorsSource})${typeof lb === 'number' ? `, ${lb} bucket children` : ''}` : `not measurable: ${m.liveActorsSource}`,
+        detail: typeof la === 'number' ? `${la} (${text(m, 'liveActorsSource')})${typeof lb === 'number' ? `, ${lb} bucket children` : ''}` : `not measurable: ${text(m, 'liveActorsSource')}`,
       },
       {
         // Growth is what a leak shows; RSS below the start (startup garbage released too) passes.
         name: `RSS within 10% of start (${SETTLED_MS / 1000} s after the churn)`,
         pass: num(m, 'rssSettledGrowthPct') <= 10,
-        detail: `${m.rssSettledGrowthPct}% (${m.rssStartKiB} → ${m.rssSettledKiB} KiB; ${m.rssGrowthPct}% 5 s after round 1)`,
+        detail: `${text(m, 'rssSettledGrowthPct')}% (${text(m, 'rssStartKiB')} → ${text(m, 'rssSettledKiB')} KiB; ${text(m, 'rssGrowthPct')}% 5 s after round 1)`,
       },
     ];
   },

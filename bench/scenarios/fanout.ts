@@ -4,7 +4,7 @@ import { Pinger } from '../client/pinger.js';
 import { Histogram } from '../client/histogram.js';
 import { cpuMs, sleep } from '../server-proc.js';
 import { waitDelivered } from './util.js';
-import { num, round, type Scenario } from './types.js';
+import { num, round, text, type Scenario } from './types.js';
 
 const RATE = 1000;
 const SECONDS = 3;
@@ -83,8 +83,8 @@ export const fanout: Scenario = {
       num(m, 'dups') === 0 &&
       num(m, 'gaps') === 0;
     return [
-      { name: '100% delivered exactly once, in order', pass: all, detail: `${m.delivered}/${m.expected}, ${m.exactOnceInOrderSubs}/${o.n} subs complete` },
-      { name: 'p99 ≤ 3 ms', pass: num(m, 'p99Ms') <= 3, detail: `p99 ${m.p99Ms} ms` },
+      { name: '100% delivered exactly once, in order', pass: all, detail: `${text(m, 'delivered')}/${text(m, 'expected')}, ${text(m, 'exactOnceInOrderSubs')}/${o.n} subs complete` },
+      { name: 'p99 ≤ 3 ms', pass: num(m, 'p99Ms') <= 3, detail: `p99 ${text(m, 'p99Ms')} ms` },
     ];
   },
 };

@@ -3,7 +3,7 @@ import { Pool } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
 import { cpuMs, settledRss, startupSettledRss, type MemSnapshot } from '../server-proc.js';
 import { waitDelivered } from './util.js';
-import { num, round, type Scenario } from './types.js';
+import { num, round, text, type Scenario } from './types.js';
 
 const LIMIT_BYTES = 5 * 1024;
 /**
@@ -119,9 +119,9 @@ export const hold: Scenario = {
       {
         name: `RSS per idle stream ≤ 5 KiB at ${o.n} (after ${SETTLED_MS / 1000} s idle)`,
         pass: b <= LIMIT_BYTES,
-        detail: `${b} B/stream (${m.bytesPerConn60s} B 60 s and ${m.bytesPerConnIdle} B 5 s after connecting)`,
+        detail: `${b} B/stream (${text(m, 'bytesPerConn60s')} B 60 s and ${text(m, 'bytesPerConnIdle')} B 5 s after connecting)`,
       },
-      { name: `0 failed of ${o.n}`, pass: num(m, 'failed') === 0 && num(m, 'connected') === o.n, detail: `${m.failed} failed` },
+      { name: `0 failed of ${o.n}`, pass: num(m, 'failed') === 0 && num(m, 'connected') === o.n, detail: `${text(m, 'failed')} failed` },
     ];
   },
 };

@@ -4,7 +4,7 @@ import { Pinger } from '../client/pinger.js';
 import { Histogram } from '../client/histogram.js';
 import { cpuSplit, sleep } from '../server-proc.js';
 import { waitDelivered } from './util.js';
-import { num, round, type Scenario } from './types.js';
+import { num, round, text, type Scenario } from './types.js';
 
 const PINGS = 50;
 const RATE = 5;
@@ -81,11 +81,11 @@ export const hot: Scenario = {
   },
   checks(m, o) {
     return [
-      { name: '≤ 10 µs server CPU per delivery', pass: num(m, 'cpuUsPerDelivery') <= 10, detail: `${m.cpuUsPerDelivery} µs` },
+      { name: '≤ 10 µs server CPU per delivery', pass: num(m, 'cpuUsPerDelivery') <= 10, detail: `${text(m, 'cpuUsPerDelivery')} µs` },
       {
         name: `every ping reaches all ${o.n}`,
         pass: num(m, 'connected') === o.n && num(m, 'pingsReachingAll') === PINGS,
-        detail: `${m.pingsReachingAll}/${PINGS} pings reached all ${m.connected}`,
+        detail: `${text(m, 'pingsReachingAll')}/${PINGS} pings reached all ${text(m, 'connected')}`,
       },
     ];
   },

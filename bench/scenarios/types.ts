@@ -45,5 +45,10 @@ export interface Scenario {
   headline: string[];
 }
 
-export const num = (m: Metrics, k: string): number => (typeof m[k] === 'number' ? (m[k] as number) : NaN);
+export const num = (m: Metrics, k: string): number => (typeof m[k] === 'number' ? m[k] : NaN);
 export const round = (x: number, d = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
+/** A metric as a check's detail shows it (null when it was not measurable). */
+export const text = (m: Metrics, k: string): string => {
+  const v = m[k];
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+};

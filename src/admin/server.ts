@@ -139,7 +139,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (listen.host) app.listen(listen.host, listen.port, done);
     else app.listen(listen.port, done);
   });
-  const port = uWS.us_socket_local_port(socket as never);
+  const port = uWS.us_socket_local_port(socket);
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host || '*';
   let open = true;
   return {

@@ -146,8 +146,8 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
 export function localSource(service: SampledService): AdminSource {
   return {
     workers: 1,
-    health: async () => [healthOf(service)],
-    snapshots: async () => [snapshotOf(service)],
+    health: () => Promise.resolve([healthOf(service)]),
+    snapshots: () => Promise.resolve([snapshotOf(service)]),
   };
 }
 

@@ -21,9 +21,9 @@ async function main(): Promise<number> {
       out: { type: 'string', default: resolve(ROOT, 'docs/machines') },
     },
   });
-  const out = resolve(values.out!);
+  const out = resolve(values.out);
   const shown = (file: string) => relative(process.cwd(), resolve(out, file)) || file;
-  const machines = await discoverMachines(resolve(values.machines!));
+  const machines = await discoverMachines(resolve(values.machines));
   if (machines.length === 0) {
     process.stderr.write(`diagrams: no XState machine exported from ${values.machines}\n`);
     return 1;

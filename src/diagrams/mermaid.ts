@@ -69,7 +69,7 @@ function guardText(guard: unknown): string {
     }
     return INLINE_NAMES.has(g.name) ? 'inline' : g.name;
   }
-  if (guard && typeof guard === 'object' && 'type' in guard) return String((guard as { type: unknown }).type);
+  if (guard && typeof guard === 'object' && 'type' in guard) return String((guard).type);
   return 'guard';
 }
 
@@ -83,7 +83,7 @@ function actionText(action: unknown): string | null {
     if (typeof a.type === 'string') return a.type.replace(/^xstate\./, '');
     return INLINE_NAMES.has(a.name) ? 'inline' : a.name;
   }
-  if (action && typeof action === 'object' && 'type' in action) return String((action as { type: unknown }).type);
+  if (action && typeof action === 'object' && 'type' in action) return String((action).type);
   return 'action';
 }
 
@@ -114,7 +114,7 @@ export function leafStates(machine: AnyStateMachine): string[] {
     if (kids.length === 0 && node.path.length > 0) out.push(node.path.join('.'));
     kids.forEach(walk);
   };
-  walk(machine.root as unknown as Node);
+  walk(machine.root);
   return out;
 }
 
@@ -122,7 +122,7 @@ export function leafStates(machine: AnyStateMachine): string[] {
 export function stateKeys(value: unknown, prefix = ''): string[] {
   if (typeof value === 'string') return [prefix + value];
   if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) =>
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
       v && typeof v === 'object' && Object.keys(v).length === 0 ? [prefix + k] : stateKeys(v, `${prefix}${k}.`),
     );
   }
@@ -130,7 +130,7 @@ export function stateKeys(value: unknown, prefix = ''): string[] {
 }
 
 export function toMermaid(machine: AnyStateMachine, options: DiagramOptions = {}): string {
-  return new Writer(machine.root as unknown as Node, options).text();
+  return new Writer(machine.root, options).text();
 }
 
 class Writer {

@@ -27,18 +27,18 @@ export function decodeMessage(message: string): StoredPing | null {
   const time = Number(timeText);
   let tail: unknown;
   try {
-    tail = JSON.parse(message.slice(second + 1));
+    tail = JSON.parse(message.slice(second + 1)) as unknown;
   } catch {
     return null;
   }
   if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(time) || !Array.isArray(tail)) return null;
-  const [clientid, status] = tail;
+  const [clientid, status] = tail as unknown[];
   if (typeof clientid !== 'string' || typeof status !== 'string') return null;
   return { seq, time, clientid, status };
 }
 
 /** A stored hash (HGETALL / HMGET fields) as a ping, or null when the user has none. */
-export function pingFromFields(time: unknown, status: unknown, clientid: unknown, seq: unknown): StoredPing | null {
+export function pingFromFields(time: string | null, status: string | null, clientid: string | null, seq: string | null): StoredPing | null {
   if (time == null || seq == null) return null;
-  return { time: Number(time), status: String(status ?? ''), clientid: String(clientid ?? ''), seq: Number(seq) };
+  return { time: Number(time), status: status ?? '', clientid: clientid ?? '', seq: Number(seq) };
 }

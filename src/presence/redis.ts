@@ -186,7 +186,7 @@ export class RedisPresence implements PresenceBackend {
       if (/^(MOVED|ASK) /.test(saveError.message) && this.writer instanceof Cluster) this.writer.refreshSlotsCache();
       throw saveError;
     }
-    if (waitError || (replicas as number) < this.waitReplicas) throw new Error(`only ${replicas} replicas acknowledged`);
+    if (waitError || (replicas as number) < this.waitReplicas) throw new Error(`only ${String(replicas)} replicas acknowledged`);
     return saved as SaveReply;
   }
 

@@ -82,12 +82,13 @@ export class RelayPresence implements PresenceBackend {
     this.listener = listener;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.channels.clear();
     this.fail('the store relay is closed');
     // The main thread sees its end close and drops this worker's subscriptions.
     this.port.close();
+    return Promise.resolve();
   }
 
   private request(op: Op): Promise<unknown> {

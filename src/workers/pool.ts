@@ -105,7 +105,7 @@ export class WorkerPool implements AdminSource {
   private async sample(type: 'health' | 'snapshot'): Promise<(InstanceHealth | InstanceSnapshot)[]> {
     const answers = await Promise.all(
       this.members.map((member) => {
-        if (!member.alive) return gone(member.index, type);
+        if (!member.alive) return Promise.resolve(gone(member.index, type));
         const id = this.nextId++;
         return new Promise<InstanceHealth | InstanceSnapshot>((resolve) => {
           const timer = setTimeout(() => {
@@ -195,7 +195,7 @@ function pickPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const done = (socket: us_listen_socket | false) => {
       if (!socket) return reject(new Error(`cannot listen on ${host || '*'}:0`));
-      const port = uWS.us_socket_local_port(socket as never);
+      const port = uWS.us_socket_local_port(socket);
       uWS.us_listen_socket_close(socket);
       resolve(port);
     };

@@ -65,7 +65,7 @@ export function apiSuite(name: BackendName): void {
     t.regex(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     t.is(res.headers.get('cache-control'), 'no-cache');
     t.is(res.headers.get('x-accel-buffering'), 'no');
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     const { value } = await reader.read();
     const head = Buffer.from(value!).toString();
     t.regex(head, /^:.*\n/);
@@ -84,7 +84,7 @@ export function apiSuite(name: BackendName): void {
     await s.count(3);
     t.deepEqual(s.statuses(), ['first', 'second', '2']);
     const ids = s.events.map((e) => Number(e.lastEventId));
-    t.true(ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])), `ids ${ids}`);
+    t.true(ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])), `ids ${ids.join(',')}`);
     t.deepEqual(Object.keys(s.json()[0]).sort(), ['status', 'time']);
   });
 
@@ -145,7 +145,7 @@ export function apiSuite(name: BackendName): void {
     for (const s of streams) {
       await s.until((c) => c.statuses().at(-1) === '40');
       const numbers = s.statuses().map(Number);
-      t.true(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), `in order: ${numbers}`);
+      t.true(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), `in order: ${numbers.join(',')}`);
     }
   });
 

@@ -587,7 +587,7 @@ test.serial('numbers, prototype keys, blank bodies and ids like __proto__ are pl
     fc.asyncProperty(oddBody.filter((c) => bodyVerdict(c.body).ok), fc.option(magicUserid, { nil: undefined }), fc.option(magicUserid, { nil: undefined }), async (c, magicUser, magicClient) => {
       const verdict = bodyVerdict(c.body) as Extract<Verdict, { ok: true }>;
       const userid = magicUser ?? `odd-${randomUUID()}`;
-      const claim = Object.fromEntries([
+      const claim = Object.fromEntries<unknown>([
         ['__proto__', { userid: 'polluter' }],
         ['userid', userid],
         ['clientid', magicClient ?? 'odd'],

@@ -36,7 +36,7 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
   await watcher.ready;
   // A raw reader of the same stream, to see keepalive comments while Redis is away.
   const raw = await fetch(`${service.url}/subscribe/${users[0]}`);
-  const reader = raw.body!.getReader();
+  const reader = raw.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   let rawText = '';
   const pump = (async () => {
     for (;;) {

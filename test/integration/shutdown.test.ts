@@ -41,7 +41,7 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
 
   t.is(code, 0);
   t.true(after === 503 || after === 'refused', `a ping after SIGTERM: ${after}`);
-  t.true(answers.every((a) => a === 200 || a === 503 || a === 'refused'), `answers ${answers}`);
+  t.true(answers.every((a) => a === 200 || a === 503 || a === 'refused'), `answers ${answers.join(',')}`);
   for (const [i, answer] of answers.entries()) {
     if (answer !== 200) continue;
     const stored = await backend.server!.cli('HGET', `heartbeat:{${user}-${i}}`, 'status');
@@ -53,7 +53,7 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
     return hints.at(-1)!;
   });
   t.true(texts.every((text) => [...text.matchAll(/^retry: /gm)].length === 2), 'an opening and a closing retry');
-  t.true(new Set(retries).size > 10, `jittered retries: ${retries}`);
+  t.true(new Set(retries).size > 10, `jittered retries: ${retries.join(',')}`);
   t.true(retries.every((r) => r >= 1000 && r <= 10_000));
 });
 

@@ -47,7 +47,7 @@ class RawStream {
       assert.equal(res.status, 200);
       opened();
       const decoder = new TextDecoder();
-      const reader = res.body!.getReader();
+      const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
       try {
         for (;;) {
           const { value, done } = await reader.read();

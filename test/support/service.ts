@@ -46,12 +46,12 @@ export async function startService(env: Record<string, string>, timeoutMs = 15_0
       resolve({ code, signal });
     }),
   );
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
   let buffered = '';
   const started = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr.join('')}`)), timeoutMs);
     void exited.then(({ code }) => reject(new Error(`service exited with ${code} before starting: ${stderr.join('')}`)));
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buffered += d.toString();
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {

@@ -34,7 +34,7 @@ export class StreamClient {
     this.opened.catch(() => {});
     this.ready = new Promise((resolve) => this.source.addEventListener('ready', () => resolve()));
     this.source.onmessage = (e) => {
-      this.events.push({ data: e.data, lastEventId: e.lastEventId });
+      this.events.push({ data: e.data as string, lastEventId: e.lastEventId });
       this.wake();
     };
   }

@@ -6,7 +6,7 @@ export function readUntilEnd(url: string, timeoutMs: number): { opened: Promise<
   const opened = new Promise<void>((resolve) => (open = resolve));
   const text = (async () => {
     const res = await fetch(url, { signal: controller.signal });
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     for (;;) {
       const { value, done } = await reader.read();

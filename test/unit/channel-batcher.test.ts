@@ -4,9 +4,9 @@ import { ChannelBatcher, type ChannelOp } from '../../src/presence/channel-batch
 
 function recording(fail?: (op: ChannelOp) => boolean) {
   const sent: string[] = [];
-  const batcher = new ChannelBatcher(async (op, channels) => {
+  const batcher = new ChannelBatcher((op, channels) => {
     sent.push(`${op} ${channels.join(',')}`);
-    if (fail?.(op)) throw new Error('store unavailable');
+    return fail?.(op) ? Promise.reject(new Error('store unavailable')) : Promise.resolve();
   });
   return { batcher, sent };
 }

@@ -119,8 +119,8 @@ test('server: nothing -> 401, no claim', async (t) => {
 test('server: SIGTERM exits 0 promptly', async (t) => {
   // Separate instance so the shared one stays up for the other tests.
   const p = spawn(process.execPath, [serverPath], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1' } });
-  await once(p.stdout!, 'data');
+  await once(p.stdout, 'data');
   p.kill('SIGTERM');
-  const [code] = await once(p, 'exit');
+  const [code] = (await once(p, 'exit')) as [number | null];
   t.is(code, 0);
 });

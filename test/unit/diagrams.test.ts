@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A tiny machine with one of everything the generator draws. */
 const fetcher = setup({
   types: { context: {} as { tries: number } },
-  actors: { fetchData: fromPromise(async () => 42) },
+  actors: { fetchData: fromPromise(() => Promise.resolve(42)) },
   actions: { store: () => {}, reportError: () => {}, startFetch: () => {}, log: () => {} },
   guards: { canFetch: () => true, gaveUp: ({ context }) => context.tries > 3 },
   delays: { retryDelay: 1_000 },

@@ -16,7 +16,7 @@ function sweep() {
     s,
     clock,
     /** Moves time on by `ms` in 125 ms steps, so that every timer fires when it is due. */
-    advance(ms: number) {
+    advance: (ms: number) => {
       for (let i = 0; i < ms; i += STEP) clock.increment(Math.min(STEP, ms - i));
     },
     visitsOf: (member: string) => visits.filter(([m]) => m === member).map(([, at]) => at),
@@ -83,7 +83,7 @@ test('a member added before start is first visited within one interval after sta
   s.start();
   advance(INTERVAL);
   t.is(visitsOf('early').length, 1);
-  t.true(visitsOf('early')[0] > INTERVAL && visitsOf('early')[0] <= 2 * INTERVAL, `visited at ${visitsOf('early')}`);
+  t.true(visitsOf('early')[0] > INTERVAL && visitsOf('early')[0] <= 2 * INTERVAL, `visited at ${visitsOf('early').join(',')}`);
 });
 
 test('a deleted member is never visited again', (t) => {

@@ -98,7 +98,7 @@ test('cluster: data, sharded pub/sub and failover', async (t) => {
   await subscriber.ssubscribe(channel);
   const received = once(subscriber, 'smessage');
   await client.spublish(channel, 'hi');
-  const [gotChannel, message] = await received;
+  const [gotChannel, message] = (await received) as [string, string];
   t.deepEqual([gotChannel, message], [channel, 'hi']);
 
   const key = keys[42];

@@ -296,9 +296,9 @@ test('a keepalive writes a comment on a live stream only', async (t) => {
 });
 
 const statesToLeave = [
-  ['replaying', async () => open()],
-  ['live', async () => openLive()],
-  ['congested', async () => openCongested()],
+  ['replaying', () => Promise.resolve(open())],
+  ['live', () => openLive()],
+  ['congested', () => openCongested()],
 ] as const;
 
 for (const [state, reach] of statesToLeave) {
