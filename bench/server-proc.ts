@@ -12,7 +12,7 @@ import type { Api } from './client/api.js';
 import { NGINX, assertNchanInstalled, nchanConfig } from './nchan/config.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const OURS_ENTRY = path.join(ROOT, 'dist/src/main.js');
+const OURS_ENTRY = path.join(ROOT, 'dist/src/main.js');
 let oursEntry = OURS_ENTRY;
 export const oursEntryPath = () => oursEntry;
 
@@ -37,7 +37,7 @@ export function setOursEntry(p: string): void {
   oursEntry = path.resolve(p);
 }
 const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
-export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /**
  * ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts;
@@ -54,7 +54,7 @@ export function killAll(): void {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);

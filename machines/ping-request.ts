@@ -1,20 +1,11 @@
+import type { ErrorCodeOf } from '../src/errors.js';
+import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../src/limits.js';
+
 /**
  * Parsing and validation of `POST /ping`: pure functions the ping machine's guards use.
- * Rejections are codes from the service's error catalogue (src/errors.ts maps them to HTTP).
+ * A rejection is a code of the error catalogue (src/errors.ts) answered 400 Bad Request.
  */
-export type PingRejection =
-  | 'CLAIM_MISSING'
-  | 'CLAIM_INVALID_JSON'
-  | 'CLAIM_NOT_OBJECT'
-  | 'CLAIM_BAD_USERID'
-  | 'CLAIM_BAD_CLIENTID'
-  | 'BODY_INVALID_JSON'
-  | 'BODY_NOT_OBJECT'
-  | 'BODY_BAD_STATUS'
-  | 'STATUS_TOO_LONG'
-  /** Framing the edge saw: a Content-Length that is not a number, or two X-User-Claim headers. */
-  | 'BAD_CONTENT_LENGTH'
-  | 'CLAIM_DUPLICATE';
+export type PingRejection = ErrorCodeOf<400>;
 
 export interface ValidPing {
   readonly ok: true;
@@ -24,9 +15,6 @@ export interface ValidPing {
 }
 
 export type ParsedPing = ValidPing | { readonly ok: false; readonly rejection: PingRejection };
-
-export const MAX_STATUS_CHARACTERS = 256;
-export const MAX_ID_BYTES = 256;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffd]/;

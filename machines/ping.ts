@@ -1,4 +1,5 @@
 import { setup, type AnyActorRef } from 'xstate';
+import type { ErrorCode, ErrorCodeOf } from '../src/errors.js';
 import { parsePing, type ParsedPing, type PingRejection, type ValidPing } from './ping-request.js';
 
 /**
@@ -13,14 +14,15 @@ export interface PingRequest {
   /** The body went past the limit and was not read to the end. */
   readonly bodyTooLarge: boolean;
   /** A problem with the request's headers found by the edge (it alone can see them all). */
-  readonly headerRejection?: 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE';
+  readonly headerRejection?: Extract<ErrorCodeOf<400>, 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE'>;
   /** The peer is a trusted proxy (TRUSTED_PROXIES) and may speak for a user. */
   readonly fromTrustedPeer: boolean;
   /**
-   * Answers the request once (the edge ignores a second call and calls after abort);
-   * `retryAfterSeconds` with a 429.
+   * Answers the request once (the edge ignores a second call and calls after abort): without a
+   * code, 200 (stored); with one, that code's status and reason from the error catalogue, and
+   * `retryAfterSeconds` with RATE_LIMITED.
    */
-  readonly answer: (status: 200 | 400 | 403 | 413 | 429 | 503, code?: string, retryAfterSeconds?: number) => void;
+  readonly answer: (code?: ErrorCode, retryAfterSeconds?: number) => void;
   /** Parsed once, on first use by a guard. */
   parsed?: ParsedPing;
 }
@@ -61,9 +63,9 @@ const IN_FLIGHT_ANSWERED = { type: 'inFlight.answered' } as const;
 function answerWhenStored(context: PingContext, request: PingRequest): StoreOutcome {
   return (result) => {
     context.inFlight--;
-    if (result === 'stored') request.answer(200);
-    else if (result === 'failed') request.answer(503, 'STORE_UNAVAILABLE');
-    else request.answer(429, 'RATE_LIMITED', result.retryAfterSeconds);
+    if (result === 'stored') request.answer();
+    else if (result === 'failed') request.answer('STORE_UNAVAILABLE');
+    else request.answer('RATE_LIMITED', result.retryAfterSeconds);
     if (context.inFlight === 0 && context.self.getSnapshot().value === 'draining') context.self.send(IN_FLIGHT_ANSWERED);
   };
 }
@@ -100,11 +102,11 @@ export const pingMachine = setup({
     /** Stores and publishes the ping, then calls `answer` with the store's result (I/O: injected). */
     storePing: (_, _params: { ping: ValidPing; answer: StoreOutcome }) => {},
     countInFlight: ({ context }) => void context.inFlight++,
-    answerBadRequest: ({ event }) => void ('request' in event && event.request.answer(400, rejection(event.request))),
-    answerForbidden: ({ event }) => void ('request' in event && event.request.answer(403, 'CLAIM_UNTRUSTED')),
-    answerPayloadTooLarge: ({ event }) => void ('request' in event && event.request.answer(413, 'BODY_TOO_LARGE')),
-    answerStoreUnavailable: ({ event }) => void ('request' in event && event.request.answer(503, 'STORE_UNAVAILABLE')),
-    answerShuttingDown: ({ event }) => void ('request' in event && event.request.answer(503, 'SHUTTING_DOWN')),
+    answerBadRequest: ({ event }) => void ('request' in event && event.request.answer(rejection(event.request))),
+    answerForbidden: ({ event }) => void ('request' in event && event.request.answer('CLAIM_UNTRUSTED')),
+    answerPayloadTooLarge: ({ event }) => void ('request' in event && event.request.answer('BODY_TOO_LARGE')),
+    answerStoreUnavailable: ({ event }) => void ('request' in event && event.request.answer('STORE_UNAVAILABLE')),
+    answerShuttingDown: ({ event }) => void ('request' in event && event.request.answer('SHUTTING_DOWN')),
   },
   guards: {
     isTooLarge: ({ event }) => 'request' in event && event.request.bodyTooLarge,

@@ -62,7 +62,7 @@ export interface Config {
  * Loopback only: on a shared network (Kubernetes, a compose network) any neighbour could
  * otherwise send X-User-Claim for any user. The proxy's network is named in TRUSTED_PROXIES.
  */
-export const DEFAULT_TRUSTED_PROXIES = Object.freeze(['127.0.0.0/8', '::1/128']);
+const DEFAULT_TRUSTED_PROXIES = Object.freeze(['127.0.0.0/8', '::1/128']);
 
 /**
  * Loopback and the private ranges: a claim refused from one of them most likely comes from the
@@ -72,7 +72,7 @@ export const LOCAL_RANGES = Object.freeze(['127.0.0.0/8', '::1/128', '10.0.0.0/8
 
 const LISTEN_FORMS = '`:8080`, `8080`, `127.0.0.1:8080` or `[::1]:8080`';
 
-export function parseListen(variable: string, value: string): ListenAddress {
+function parseListen(variable: string, value: string): ListenAddress {
   const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]*):)?(\d{1,5})$/.exec(value.trim());
   const port = match ? Number(match[2]) : NaN;
   if (!match || port < 0 || port > 65535) throw new ConfigError(variable, value, LISTEN_FORMS);
@@ -93,7 +93,7 @@ function hostPort(variable: string, raw: string, whole: string): { host: string;
   throw new ConfigError(variable, whole, REDIS_FORMS);
 }
 
-export function parseRedis(value: string | undefined): RedisTarget {
+function parseRedis(value: string | undefined): RedisTarget {
   if (value === undefined) return { kind: 'auto', url: 'redis://127.0.0.1:6379' };
   const v = value.trim();
   if (v === 'memory') return { kind: 'memory' };

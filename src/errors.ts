@@ -1,60 +1,56 @@
-/**
- * The one catalogue of errors the service answers with (Fastify-style): every
- * rejection has a stable code, an HTTP status and a short plain-text reason, so
- * the README's status table, the metrics' `reason` label and the tests all
- * speak of the same things.
- */
+import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from './limits.js';
+
+const ID_RULE = `of at most ${MAX_ID_BYTES} bytes without control characters`;
+
+/** Each code's HTTP status and short plain-text reason. */
+const catalogue = {
+  CLAIM_MISSING: { status: 400, message: 'missing X-User-Claim header' },
+  CLAIM_INVALID_JSON: { status: 400, message: 'X-User-Claim is not valid JSON' },
+  CLAIM_NOT_OBJECT: { status: 400, message: 'X-User-Claim must be a JSON object' },
+  CLAIM_BAD_USERID: { status: 400, message: `X-User-Claim userid must be a non-empty string ${ID_RULE}` },
+  CLAIM_BAD_CLIENTID: { status: 400, message: `X-User-Claim clientid must be a string ${ID_RULE}` },
+  CLAIM_DUPLICATE: { status: 400, message: 'more than one X-User-Claim header' },
+  BAD_CONTENT_LENGTH: { status: 400, message: 'Content-Length must be a decimal number' },
+  CLAIM_UNTRUSTED: { status: 403, message: 'X-User-Claim is only accepted from a trusted proxy' },
+  BODY_INVALID_JSON: { status: 400, message: 'body is not valid JSON' },
+  BODY_NOT_OBJECT: { status: 400, message: 'body must be a JSON object' },
+  BODY_BAD_STATUS: { status: 400, message: 'status must be a string or a number' },
+  STATUS_TOO_LONG: { status: 400, message: `status is longer than ${MAX_STATUS_CHARACTERS} characters` },
+  BODY_TOO_LARGE: { status: 413, message: `body is larger than ${MAX_BODY_BYTES} bytes` },
+  ID_INVALID: { status: 400, message: `ids must be 1-${MAX_ID_BYTES} bytes of valid percent-encoded UTF-8 without control characters` },
+  TOO_MANY_USERS: { status: 400, message: 'too many users in one request' },
+  NO_USERS: { status: 400, message: 'at least one user= parameter is required' },
+  NOT_FOUND: { status: 404, message: 'not found' },
+  NEVER_SEEN: { status: 404, message: 'no ping stored for this user' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  RATE_LIMITED: { status: 429, message: 'too many pings from this client, retry after the Retry-After seconds' },
+  TOO_MANY_STREAMS: { status: 429, message: 'too many open streams for this user, close one or retry later' },
+  INTERNAL: { status: 500, message: 'internal error' },
+  STORE_UNAVAILABLE: { status: 503, message: 'presence store unavailable, retry' },
+  SHUTTING_DOWN: { status: 503, message: 'shutting down, retry' },
+  TOO_MANY_CONNECTIONS: { status: 503, message: 'too many open streams, retry' },
+} as const;
+
+/** A code of the catalogue; any other string is a type error. */
+export type ErrorCode = keyof typeof catalogue;
+
+/** The codes answered with HTTP `status` (e.g. `ErrorCodeOf<400>`). */
+export type ErrorCodeOf<S extends number> = { [C in ErrorCode]: (typeof catalogue)[C]['status'] extends S ? C : never }[ErrorCode];
+
 export interface ErrorSpec {
-  readonly code: string;
-  readonly status: number;
+  readonly code: ErrorCode;
+  readonly status: (typeof catalogue)[ErrorCode]['status'];
   readonly message: string;
 }
 
-function spec(code: string, status: number, message: string): ErrorSpec {
-  return Object.freeze({ code, status, message });
-}
-
-export const Errors = Object.freeze({
-  CLAIM_MISSING: spec('CLAIM_MISSING', 400, 'missing X-User-Claim header'),
-  CLAIM_INVALID_JSON: spec('CLAIM_INVALID_JSON', 400, 'X-User-Claim is not valid JSON'),
-  CLAIM_NOT_OBJECT: spec('CLAIM_NOT_OBJECT', 400, 'X-User-Claim must be a JSON object'),
-  CLAIM_BAD_USERID: spec('CLAIM_BAD_USERID', 400, 'X-User-Claim userid must be a non-empty string of at most 256 bytes without control characters'),
-  CLAIM_BAD_CLIENTID: spec('CLAIM_BAD_CLIENTID', 400, 'X-User-Claim clientid must be a string of at most 256 bytes without control characters'),
-  CLAIM_DUPLICATE: spec('CLAIM_DUPLICATE', 400, 'more than one X-User-Claim header'),
-  BAD_CONTENT_LENGTH: spec('BAD_CONTENT_LENGTH', 400, 'Content-Length must be a decimal number'),
-  CLAIM_UNTRUSTED: spec('CLAIM_UNTRUSTED', 403, 'X-User-Claim is only accepted from a trusted proxy'),
-  BODY_INVALID_JSON: spec('BODY_INVALID_JSON', 400, 'body is not valid JSON'),
-  BODY_NOT_OBJECT: spec('BODY_NOT_OBJECT', 400, 'body must be a JSON object'),
-  BODY_BAD_STATUS: spec('BODY_BAD_STATUS', 400, 'status must be a string or a number'),
-  STATUS_TOO_LONG: spec('STATUS_TOO_LONG', 400, 'status is longer than 256 characters'),
-  BODY_TOO_LARGE: spec('BODY_TOO_LARGE', 413, 'body is larger than 4096 bytes'),
-  ID_INVALID: spec('ID_INVALID', 400, 'ids must be 1-256 bytes of valid percent-encoded UTF-8 without control characters'),
-  TOO_MANY_USERS: spec('TOO_MANY_USERS', 400, 'too many users in one request'),
-  NO_USERS: spec('NO_USERS', 400, 'at least one user= parameter is required'),
-  NOT_FOUND: spec('NOT_FOUND', 404, 'not found'),
-  NEVER_SEEN: spec('NEVER_SEEN', 404, 'no ping stored for this user'),
-  METHOD_NOT_ALLOWED: spec('METHOD_NOT_ALLOWED', 405, 'method not allowed'),
-  RATE_LIMITED: spec('RATE_LIMITED', 429, 'too many pings from this client, retry after the Retry-After seconds'),
-  TOO_MANY_STREAMS: spec('TOO_MANY_STREAMS', 429, 'too many open streams for this user, close one or retry later'),
-  INTERNAL: spec('INTERNAL', 500, 'internal error'),
-  STORE_UNAVAILABLE: spec('STORE_UNAVAILABLE', 503, 'presence store unavailable, retry'),
-  SHUTTING_DOWN: spec('SHUTTING_DOWN', 503, 'shutting down, retry'),
-  TOO_MANY_CONNECTIONS: spec('TOO_MANY_CONNECTIONS', 503, 'too many open streams, retry'),
-});
-
-export type ErrorCode = keyof typeof Errors;
-
-/** An ErrorSpec thrown or returned as a value; `instanceof` tells ours from bugs. */
-export class HeartbeatError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(readonly spec: ErrorSpec, detail?: string) {
-    super(detail ? `${spec.message}: ${detail}` : spec.message);
-    this.name = 'HeartbeatError';
-    this.code = spec.code;
-    this.status = spec.status;
-  }
-}
+/**
+ * The one catalogue of errors the service answers with (Fastify-style): every rejection has a
+ * stable code, an HTTP status and a short plain-text reason, so the README's status table (a
+ * test holds the two equal), the metrics' `reason` label and the tests all speak of the same things.
+ */
+export const Errors = Object.freeze(
+  Object.fromEntries(Object.entries(catalogue).map(([code, spec]) => [code, Object.freeze({ code, ...spec })])),
+) as { readonly [C in ErrorCode]: ErrorSpec & { readonly code: C } };
 
 /** A configuration value that cannot be used; the message names the variable and its accepted forms. */
 export class ConfigError extends Error {

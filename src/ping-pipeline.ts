@@ -4,11 +4,6 @@ import type { PresenceBackend } from './presence/types.js';
 
 export type PingActor = Actor<typeof pingMachine>;
 
-export interface PingPipelineHooks {
-  /** A ping was answered with `status` (`code` for rejections), for metrics. */
-  onAnswered?(status: number, code?: string): void;
-}
-
 /**
  * The one long-lived ping actor of this process, wired to the store. Its state is the
  * pipeline's mode (accepting, degraded, draining, drained); each request is one event, and the

@@ -3,7 +3,7 @@
  * Small and mergeable across processes (a Uint32Array travels over IPC).
  */
 const FACTOR = Math.log(1.01);
-export const BUCKETS = 1900;
+const BUCKETS = 1900;
 
 export class Histogram {
   counts = new Uint32Array(BUCKETS);

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
 import { pingAccepted, type Api } from './api.js';
 
-export const nowMs = () => performance.timeOrigin + performance.now();
+const nowMs = () => performance.timeOrigin + performance.now();
 
 export class Pinger {
   private agent: http.Agent;

@@ -9,7 +9,7 @@ import type { Api } from './api.js';
 import type { Cmd, Reply, StatsMsg, ConnectedMsg, ChurnedMsg, FirstMsg } from './protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-export const MAX_PER_WORKER = 9000;
+const MAX_PER_WORKER = 9000;
 let nextAddr = 2 + Math.floor(Math.random() * 200);
 
 export interface PoolTarget {

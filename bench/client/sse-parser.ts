@@ -216,7 +216,7 @@ function endSizeLine(s: SseState): void {
 }
 
 /** SSE line splitting (CRLF, LF or CR) over body bytes [i, end). */
-export function feedSse<S extends SseState>(s: S, buf: Buffer, i: number, end: number, sink: SseSink<S>): void {
+function feedSse<S extends SseState>(s: S, buf: Buffer, i: number, end: number, sink: SseSink<S>): void {
   if (i >= end) return;
   if (s.lastCR) {
     s.lastCR = false;

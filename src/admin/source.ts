@@ -78,7 +78,7 @@ function zeros(states: readonly string[]): Record<string, number> {
  * Live actors per machine id and state, every state of the machine listed (0 when empty):
  * the subscription actors (one per open stream), their bucket parents and the one ping actor.
  */
-export function actorCounts(source: SampledService): Record<string, Record<string, number>> {
+function actorCounts(source: SampledService): Record<string, Record<string, number>> {
   const subscription = zeros(SUBSCRIPTION_STATES);
   for (const [state, n] of Object.entries(source.subscriptions.countByState())) subscription[state] = (subscription[state] ?? 0) + n;
   const ping = zeros(PING_STATES);

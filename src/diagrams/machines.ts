@@ -17,7 +17,7 @@ export interface FoundMachine {
 }
 
 /** Whether a module export is an XState machine (a StateMachine has a root node and its config). */
-export function isMachine(value: unknown): value is AnyStateMachine {
+function isMachine(value: unknown): value is AnyStateMachine {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (

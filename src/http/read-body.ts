@@ -1,6 +1,5 @@
+import { MAX_BODY_BYTES } from '../limits.js';
 import type { HttpResponse } from './uws.js';
-
-export const MAX_BODY_BYTES = 4096;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,4 +1,4 @@
-import { Errors, type ErrorSpec } from '../errors.js';
+import type { ErrorSpec } from '../errors.js';
 import type { HttpResponse } from './uws.js';
 
 const STATUS_LINES: Record<number, string> = {
@@ -15,7 +15,7 @@ const STATUS_LINES: Record<number, string> = {
 };
 
 /** Seconds a client should wait before retrying a 503 (or a 429 that names no other wait). */
-export const RETRY_AFTER_SECONDS = '1';
+const RETRY_AFTER_SECONDS = '1';
 
 /**
  * Answers with an error from the catalogue: the status, a short plain-text reason, and
@@ -48,9 +48,4 @@ export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Read
     if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     res.endWithoutBody(0);
   });
-}
-
-/** An error code from the catalogue by name (the machines speak in codes, not in HTTP). */
-export function errorByCode(code: string | undefined): ErrorSpec {
-  return (code && (Errors as Record<string, ErrorSpec>)[code]) || Errors.STORE_UNAVAILABLE;
 }

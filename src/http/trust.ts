@@ -115,7 +115,10 @@ function ipv4Offset(raw: Uint8Array): number {
   return raw[10] === 0xff && raw[11] === 0xff ? 12 : -1;
 }
 
-/** A binary address as uWS's getRemoteAddressAsText writes it: dotted IPv4, or 8 groups of 4 hex digits. */
+/**
+ * A binary address as uWS's getRemoteAddressAsText writes it: dotted IPv4, or 8 groups of 4 hex digits.
+ * @internal exported for its test against uWS's own text
+ */
 export function addressText(raw: Uint8Array): string {
   if (raw.length === 4) return raw.join('.');
   const groups: string[] = [];

@@ -11,7 +11,3 @@ export { uWS };
 export function isNativeUws(): boolean {
   return /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
 }
-
-export function textOf(buffer: ArrayBuffer): string {
-  return Buffer.from(buffer).toString('latin1');
-}

@@ -9,10 +9,6 @@ export function encodeMessageTail(clientid: string, status: string): string {
   return JSON.stringify([clientid, status]);
 }
 
-export function encodeMessage(ping: StoredPing): string {
-  return `${ping.seq} ${ping.time} ${encodeMessageTail(ping.clientid, ping.status)}`;
-}
-
 const DIGITS = /^\d{1,16}$/;
 
 /** Parses a message; null for anything malformed (it came over the network). */

@@ -90,10 +90,6 @@ export class WorkerPool implements AdminSource {
     return Promise.all(this.members.map((m) => m.exited));
   }
 
-  isStopping(): boolean {
-    return this.stopping;
-  }
-
   health(): Promise<InstanceHealth[]> {
     return this.sample('health');
   }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, parse } from 'yaml';
-import { loadConfig, parseListen } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { startBackend } from '../support/backends.js';
 import { acceptedVariables } from '../support/config-variables.js';
 import { startService } from '../support/service.js';
@@ -54,8 +54,10 @@ test('the Deployment sets REDIS and TRUSTED_PROXIES explicitly, and its values p
 });
 
 test('ports, probes and grace period agree with LISTEN, ADMIN_LISTEN and SHUTDOWN_TIMEOUT', (t) => {
-  t.is(portOf('http'), parseListen('LISTEN', env.LISTEN!).port);
-  const admin = parseListen('ADMIN_LISTEN', env.ADMIN_LISTEN!);
+  // What the service reads from the Deployment's environment.
+  const config = loadConfig({ ...env, REDIS: 'redis://redis:6379' });
+  t.is(portOf('http'), config.listen.port);
+  const admin = config.adminListen!;
   t.is(admin.host, '0.0.0.0', 'the admin port is reachable by the kubelet');
   t.is(portOf(container.livenessProbe!.httpGet.port), admin.port);
   t.is(portOf(container.readinessProbe!.httpGet.port), admin.port);

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { createActor } from 'xstate';
 import { pingMachine, type PingRequest } from '../../machines/ping.js';
+import { Errors } from '../../src/errors.js';
 
 type Answer = [status: number, code?: string, retryAfterSeconds?: number];
 
@@ -65,8 +66,11 @@ function pipeline() {
         body: '{"status":"online"}',
         bodyTooLarge: false,
         fromTrustedPeer: true,
-        answer: (status, code, retryAfterSeconds) =>
-          void answers.push(code === undefined ? [status] : retryAfterSeconds === undefined ? [status, code] : [status, code, retryAfterSeconds]),
+        // What the edge writes: 200, or the code's status from the catalogue (and a 429's wait).
+        answer: (code, retryAfterSeconds) =>
+          void answers.push(
+            code === undefined ? [200] : retryAfterSeconds === undefined ? [Errors[code].status, code] : [Errors[code].status, code, retryAfterSeconds],
+          ),
         ...request,
       },
     });

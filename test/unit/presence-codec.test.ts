@@ -1,7 +1,7 @@
 // What a ping becomes on the wire: the pub/sub message, the Redis key and channel names, and
 // the SSE frame a subscriber receives.
 import test from 'ava';
-import { decodeMessage, encodeMessage } from '../../src/presence/message.js';
+import { decodeMessage, encodeMessageTail } from '../../src/presence/message.js';
 import { KeySpace } from '../../src/presence/keys.js';
 import { PresenceEvent } from '../../src/presence/presence-event.js';
 import type { StoredPing } from '../../src/presence/types.js';
@@ -28,6 +28,9 @@ const ping = (status: string, extra: Partial<StoredPing> = {}): StoredPing => ({
   seq: 1_700_000_000_123_456,
   ...extra,
 });
+
+/** A message as save-ping.lua publishes it: `<seq> <time> ` and the tail Node encoded. */
+const encodeMessage = (p: StoredPing) => `${p.seq} ${p.time} ${encodeMessageTail(p.clientid, p.status)}`;
 
 for (const status of awkwardStatuses) {
   test(`message round trip: ${JSON.stringify(status)}`, (t) => {

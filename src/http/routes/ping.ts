@@ -4,7 +4,8 @@ import { submitPing, type PingActor } from '../../ping-pipeline.js';
 import { claimText } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { readBody } from '../read-body.js';
-import { answerEmpty, answerError, errorByCode } from '../respond.js';
+import { Errors } from '../../errors.js';
+import { answerEmpty, answerError } from '../respond.js';
 import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 
@@ -49,14 +50,19 @@ export function pingRoute(
         bodyTooLarge: tooLarge,
         headerRejection: rejection,
         fromTrustedPeer,
-        answer: (status, code, retryAfterSeconds) => {
+        answer: (code, retryAfterSeconds) => {
           if (finished) return;
           finished = true;
-          onAnswered?.(status, code, (performance.now() - startedAt) / 1000);
-          if (status === 200) answerEmpty(res, 200, cors);
-          else if (retryAfterSeconds !== undefined) answerError(res, errorByCode(code), false, { 'Retry-After': String(retryAfterSeconds), ...cors });
+          const seconds = (performance.now() - startedAt) / 1000;
+          if (code === undefined) {
+            onAnswered?.(200, undefined, seconds);
+            return answerEmpty(res, 200, cors);
+          }
+          const error = Errors[code];
+          onAnswered?.(error.status, code, seconds);
+          if (retryAfterSeconds !== undefined) return answerError(res, error, false, { 'Retry-After': String(retryAfterSeconds), ...cors });
           // The body was not read to its end, or its length is unknown: close the connection.
-          else answerError(res, errorByCode(code), status === 413 || code === 'BAD_CONTENT_LENGTH', cors);
+          answerError(res, error, code === 'BODY_TOO_LARGE' || code === 'BAD_CONTENT_LENGTH', cors);
         },
       };
       submitPing(pipeline, request);

@@ -32,7 +32,6 @@ if rate > 0 then
   redis.call('HSET', KEYS[2], 'tokens', tostring(tokens - 1), 'refilled', string.format('%d', now))
 end
 
-local seqKey = KEYS[3] or KEYS[1]
 local prev
 if KEYS[3] then
   prev = tonumber(redis.call('GET', KEYS[3]) or '0')
