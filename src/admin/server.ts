@@ -52,17 +52,24 @@ function later<T>(res: HttpResponse, log: Logger, work: Promise<T>, respond: (va
   );
 }
 
-/** mermaid.min.js from our own node_modules (no CDN: the page must work offline), read once. */
+/**
+ * mermaid.min.js, read once (no CDN: the page must work offline). mermaid is a devDependency
+ * (~84 MB installed for this one file): `npm run build` copies the file next to the compiled
+ * module; run from source, it is read from node_modules.
+ */
 function mermaidScript(): () => Buffer | null {
   let script: Buffer | null | undefined;
+  const candidates = [() => new URL('./mermaid.min.js', import.meta.url), () => createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js')];
   return () => {
-    if (script === undefined) {
+    for (const candidate of candidates) {
+      if (script !== undefined) break;
       try {
-        script = readFileSync(createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js'));
+        script = readFileSync(candidate());
       } catch {
-        script = null;
+        // not at this place
       }
     }
+    script ??= null;
     return script;
   };
 }
@@ -128,7 +135,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   );
   get('/debug/mermaid.min.js', (res) => {
     const js = script();
-    if (js === null) send(res, '404 Not Found', TEXT_TYPE, 'mermaid is not installed (node_modules/mermaid/dist/mermaid.min.js)\n');
+    if (js === null) send(res, '404 Not Found', TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
     else send(res, '200 OK', 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
   });
   app.any('/*', (res) => send(res, '404 Not Found', TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
