@@ -3,6 +3,7 @@ import { startAdminServer, type AdminServer } from './admin/server.js';
 import { localSource } from './admin/source.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
+import { formatAddress } from './http/listen.js';
 import { isNativeUws } from './http/uws.js';
 import { createLogger, type Logger } from './logger.js';
 import { backendOptionsOf, connectBackend } from './presence/connect.js';
@@ -75,7 +76,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   admin = config.adminListen ? await startAdminServer({ source: localSource(service), listen: config.adminListen, log }) : null;
   log.info(
     {
-      listen: `${config.listen.host || '*'}:${port}`,
+      listen: formatAddress(config.listen.host, port),
       admin: admin?.address ?? 'disabled',
       store: backend.mode,
       workers: 1,
@@ -158,7 +159,7 @@ async function runWorkers(config: Config, log: Logger, native: boolean): Promise
     if (stopping) return;
     log.info(
       {
-        listen: `${config.listen.host || '*'}:${started.port}`,
+        listen: formatAddress(config.listen.host, started.port),
         admin: admin?.address ?? 'disabled',
         store: started.store,
         workers: config.workers,

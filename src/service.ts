@@ -2,6 +2,7 @@ import { waitFor } from 'xstate';
 import type { Config } from './config.js';
 import { createPublicApp } from './http/app.js';
 import { CorsPolicy } from './http/cors.js';
+import { listen } from './http/listen.js';
 import { ProxyTrust } from './http/trust.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './logger.js';
@@ -89,7 +90,7 @@ export class HeartbeatService {
   }
 
   /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
+  async listen(): Promise<number> {
     const { config } = this.options;
     const app = createPublicApp({
       pipeline: this.pipeline,
@@ -106,15 +107,9 @@ export class HeartbeatService {
     });
     this.app = app;
     this.subscriptions.start();
-    return new Promise((resolve, reject) => {
-      const done = (socket: us_listen_socket | false) => {
-        if (!socket) return reject(new Error(`cannot listen on ${config.listen.host || '*'}:${config.listen.port}`));
-        this.listenSocket = socket;
-        resolve(uWS.us_socket_local_port(socket));
-      };
-      if (config.listen.host) app.listen(config.listen.host, config.listen.port, done);
-      else app.listen(config.listen.port, done);
-    });
+    const { socket, port } = await listen(app, config.listen, 'LISTEN');
+    this.listenSocket = socket;
+    return port;
   }
 
   /**

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import type { ListenAddress } from '../config.js';
 import { discoverMachines, type FoundMachine } from '../diagrams/machines.js';
 import { toMermaid } from '../diagrams/mermaid.js';
-import { uWS, type HttpResponse, type us_listen_socket } from '../http/uws.js';
+import { formatAddress, listen } from '../http/listen.js';
+import { uWS, type HttpResponse } from '../http/uws.js';
 import type { Logger } from '../logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
 import { createMetrics } from './metrics.js';
@@ -80,7 +81,7 @@ function mermaidScript(): () => Buffer | null {
  * request.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { source, listen, log } = options;
+  const { source, log } = options;
   let machines: readonly FoundMachine[] = [];
   try {
     machines = options.machines ?? (await discoverMachines());
@@ -140,17 +141,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   app.any('/*', (res) => send(res, '404 Not Found', TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
 
-  const socket = await new Promise<us_listen_socket>((resolve, reject) => {
-    const done = (s: us_listen_socket | false) =>
-      s ? resolve(s) : reject(new Error(`cannot listen on ADMIN_LISTEN ${listen.host || '*'}:${listen.port}`));
-    if (listen.host) app.listen(listen.host, listen.port, done);
-    else app.listen(listen.port, done);
-  });
-  const port = uWS.us_socket_local_port(socket);
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host || '*';
+  const { socket, port } = await listen(app, options.listen, 'ADMIN_LISTEN');
   let open = true;
   return {
-    address: `${host}:${port}`,
+    address: formatAddress(options.listen.host, port),
     port,
     close() {
       if (!open) return;

@@ -2,7 +2,8 @@ import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads'
 import { StreamCount } from '../stream-count.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../admin/source.js';
 import type { Config } from '../config.js';
-import { uWS, type us_listen_socket } from '../http/uws.js';
+import { listen } from '../http/listen.js';
+import { uWS } from '../http/uws.js';
 import type { Logger } from '../logger.js';
 import type { RelayServer } from '../presence/relay.js';
 import type { FromWorker, ToWorker, WorkerData, WorkerStore } from './protocol.js';
@@ -187,15 +188,8 @@ function gone(worker: number, type: 'health' | 'snapshot'): InstanceHealth | Ins
 }
 
 /** A port free on `host` a moment ago, picked by the OS (uWS binds port 0 without SO_REUSEPORT). */
-function pickPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const done = (socket: us_listen_socket | false) => {
-      if (!socket) return reject(new Error(`cannot listen on ${host || '*'}:0`));
-      const port = uWS.us_socket_local_port(socket);
-      uWS.us_listen_socket_close(socket);
-      resolve(port);
-    };
-    if (host) uWS.App().listen(host, 0, done);
-    else uWS.App().listen(0, done);
-  });
+async function pickPort(host: string): Promise<number> {
+  const { socket, port } = await listen(uWS.App(), { host, port: 0 }, 'LISTEN');
+  uWS.us_listen_socket_close(socket);
+  return port;
 }
