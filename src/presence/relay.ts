@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { PortRequests } from '../workers/port-requests.js';
 import type { PresenceBackend, PresenceListener, RateLimited, StoredPing } from './types.js';
 
 /**
@@ -31,19 +32,13 @@ function channelOf(userid: string, own: boolean): string {
   return `${own ? OWN_PREFIX : 'p'}${userid}`;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
 /** A worker thread's view of the main thread's store (the PresenceBackend its hub and routes use). */
 export class RelayPresence implements PresenceBackend {
   readonly mode = 'memory' as const;
-  private readonly pending = new Map<number, Pending>();
+  private readonly requests = new PortRequests<unknown>();
   /** Subscribed channels, named by channelOf. */
   private readonly channels = new Set<string>();
   private listener: PresenceListener | null = null;
-  private nextId = 1;
   private available = true;
   private closed = false;
 
@@ -93,23 +88,15 @@ export class RelayPresence implements PresenceBackend {
 
   private request(op: Op): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the store relay is closed'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.port.postMessage({ ...op, id } satisfies RelayRequest);
-    });
+    return this.requests.send((id) => this.port.postMessage({ ...op, id } satisfies RelayRequest));
   }
 
   private receive(message: RelayMessage): void {
     switch (message.type) {
-      case 'reply': {
-        const pending = this.pending.get(message.id);
-        if (!pending) return;
-        this.pending.delete(message.id);
-        if (message.ok) pending.resolve(message.value);
-        else pending.reject(new Error(message.error));
+      case 'reply':
+        if (message.ok) this.requests.answer(message.id, message.value);
+        else this.requests.fail(message.id, new Error(message.error));
         return;
-      }
       case 'ping':
         if (this.channels.has(channelOf(message.userid, message.invisible))) this.listener?.onPing(message.userid, message.ping, message.invisible);
         return;
@@ -125,9 +112,7 @@ export class RelayPresence implements PresenceBackend {
 
   private fail(reason: string): void {
     this.closed = true;
-    const error = new Error(reason);
-    for (const pending of this.pending.values()) pending.reject(error);
-    this.pending.clear();
+    this.requests.failAll(new Error(reason));
   }
 }
 

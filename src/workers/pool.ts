@@ -3,6 +3,7 @@ import { StreamCount } from '../stream-count.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../admin/source.js';
 import type { Config } from '../config.js';
 import { listen } from '../http/listen.js';
+import { PortRequests } from './port-requests.js';
 import { uWS } from '../http/uws.js';
 import type { Logger } from '../logger.js';
 import type { RelayServer } from '../presence/relay.js';
@@ -44,10 +45,6 @@ interface Member {
   alive: boolean;
 }
 
-interface Waiting {
-  resolve(value: InstanceHealth | InstanceSnapshot): void;
-}
-
 /**
  * WORKERS uWebSockets.js apps in worker threads of this process, all listening on the same port
  * (uWS sets SO_REUSEPORT on a non-zero port; the kernel spreads connections over them). Also the
@@ -58,8 +55,7 @@ export class WorkerPool implements AdminSource {
   private readonly members: Member[] = [];
   /** Open streams of every worker, against MAX_CONNECTIONS. */
   private readonly streamCount = new StreamCount();
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 1;
+  private readonly samples = new PortRequests<InstanceHealth | InstanceSnapshot>(SNAPSHOT_TIMEOUT_MS);
   private stopping = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -103,20 +99,9 @@ export class WorkerPool implements AdminSource {
     const answers = await Promise.all(
       this.members.map((member) => {
         if (!member.alive) return Promise.resolve(gone(member.index, type));
-        const id = this.nextId++;
-        return new Promise<InstanceHealth | InstanceSnapshot>((resolve) => {
-          const timer = setTimeout(() => {
-            this.waiting.delete(id);
-            resolve({ ...gone(member.index, type), closing: false, unresponsive: true });
-          }, SNAPSHOT_TIMEOUT_MS);
-          this.waiting.set(id, {
-            resolve: (value) => {
-              clearTimeout(timer);
-              resolve(value);
-            },
-          });
-          member.worker.postMessage({ type, id } satisfies ToWorker);
-        });
+        return this.samples
+          .send((id) => member.worker.postMessage({ type, id } satisfies ToWorker))
+          .catch(() => ({ ...gone(member.index, type), closing: false, unresponsive: true }));
       }),
     );
     // Once the process is stopping, /readyz says so even for a worker that has not heard it yet.
@@ -161,12 +146,10 @@ export class WorkerPool implements AdminSource {
             reject(new Error(`worker ${index}: ${message.error}`));
             return;
           case 'health':
-            this.waiting.get(message.id)?.resolve(message.health);
-            this.waiting.delete(message.id);
+            this.samples.answer(message.id, message.health);
             return;
           case 'snapshot':
-            this.waiting.get(message.id)?.resolve(message.snapshot);
-            this.waiting.delete(message.id);
+            this.samples.answer(message.id, message.snapshot);
             return;
         }
       });
