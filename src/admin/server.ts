@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import type { ListenAddress } from '../config.js';
 import { discoverMachines, type FoundMachine } from '../diagrams/machines.js';
 import { toMermaid } from '../diagrams/mermaid.js';
+import { Errors } from '../errors.js';
 import { formatAddress, listen } from '../http/listen.js';
+import { answer, answerError } from '../http/respond.js';
 import { uWS, type HttpResponse } from '../http/uws.js';
 import type { Logger } from '../logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
@@ -29,12 +31,9 @@ export interface AdminServer {
 const JSON_TYPE = 'application/json';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-function send(res: HttpResponse, status: string, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
-  res.cork(() => {
-    res.writeStatus(status).writeHeader('Content-Type', type);
-    for (const [name, value] of Object.entries({ 'Cache-Control': 'no-store', ...headers })) res.writeHeader(name, value);
-    res.end(body);
-  });
+/** An admin answer: never cached unless `headers` says otherwise (probes and metrics are live). */
+function send(res: HttpResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  answer(res, status, type, body, { 'Cache-Control': 'no-store', ...headers });
 }
 
 /**
@@ -48,7 +47,7 @@ function later<T>(res: HttpResponse, log: Logger, work: Promise<T>, respond: (va
     (value) => aborted || respond(value),
     (error: unknown) => {
       log.error({ err: error }, 'metrics collection failed');
-      if (!aborted) send(res, '500 Internal Server Error', TEXT_TYPE, 'metrics collection failed\n');
+      if (!aborted) send(res, 500, TEXT_TYPE, 'metrics collection failed\n');
     },
   );
 }
@@ -95,19 +94,19 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const app = uWS.App();
   const get = (pattern: string, handler: (res: HttpResponse) => void) => {
     app.get(pattern, handler);
-    app.any(pattern, (res) => send(res, '405 Method Not Allowed', TEXT_TYPE, 'method not allowed\n', { Allow: 'GET' }));
+    app.any(pattern, (res) => answerError(res, Errors.METHOD_NOT_ALLOWED, false, { Allow: 'GET' }));
   };
 
-  get('/healthz', (res) => send(res, '200 OK', JSON_TYPE, '{"alive":true}'));
+  get('/healthz', (res) => send(res, 200, JSON_TYPE, '{"alive":true}'));
   get('/readyz', (res) =>
     later(res, log, source.health(), (instances) => {
       const reason = notReadyReason(instances, source.workers);
-      if (reason === null) send(res, '200 OK', JSON_TYPE, '{"ready":true}');
-      else send(res, '503 Service Unavailable', JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
+      if (reason === null) send(res, 200, JSON_TYPE, '{"ready":true}');
+      else send(res, 503, JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
     }),
   );
-  get('/metrics', (res) => later(res, log, metrics.metrics(), (text) => send(res, '200 OK', metrics.contentType, text)));
-  get('/debug/machines', (res) => send(res, '200 OK', 'text/html; charset=utf-8', DEBUG_PAGE));
+  get('/metrics', (res) => later(res, log, metrics.metrics(), (text) => send(res, 200, metrics.contentType, text)));
+  get('/debug/machines', (res) => send(res, 200, 'text/html; charset=utf-8', DEBUG_PAGE));
   get('/debug/machines.json', (res) =>
     later(res, log, source.snapshots(), (instances) => {
       const counts = sumActors(instances);
@@ -131,15 +130,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           };
         }),
       };
-      send(res, '200 OK', JSON_TYPE, JSON.stringify(body));
+      send(res, 200, JSON_TYPE, JSON.stringify(body));
     }),
   );
   get('/debug/mermaid.min.js', (res) => {
     const js = script();
-    if (js === null) send(res, '404 Not Found', TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
-    else send(res, '200 OK', 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
+    if (js === null) send(res, 404, TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
+    else send(res, 200, 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
   });
-  app.any('/*', (res) => send(res, '404 Not Found', TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
+  app.any('/*', (res) => send(res, 404, TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
 
   const { socket, port } = await listen(app, options.listen, 'ADMIN_LISTEN');
   let open = true;

@@ -49,3 +49,15 @@ export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Read
     res.endWithoutBody(0);
   });
 }
+
+/**
+ * Any other answer (the admin port's probes, metrics and pages): a status, its content type, a
+ * body and headers, written the same way as the public port's.
+ */
+export function answer(res: HttpResponse, status: number, type: string, body: string | Buffer, headers?: Readonly<Record<string, string>>): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[status]).writeHeader('Content-Type', type);
+    if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(body);
+  });
+}
