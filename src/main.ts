@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
-import { localSource } from './admin/source.js';
+import { localSource, type AdminSource } from './admin/source.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { formatAddress } from './http/listen.js';
@@ -39,52 +39,34 @@ function versions(): Record<string, string> {
   return heartbeat ? { heartbeat, node: process.version } : { node: process.version };
 }
 
-async function run(config: Config, log: Logger): Promise<void> {
-  const native = isNativeUws();
-  if (!native && !config.allowUwsFallback) {
-    log.fatal(
-      'uWebSockets.js could not load its native binary for this Node/glibc and fell back to its JS shim, ' +
-        'which is many times slower and has no real backpressure. Refusing to start; set ALLOW_UWS_FALLBACK=1 to run anyway.',
-    );
-    process.exit(1);
-  }
-  if (config.workers > 1) return runWorkers(config, log, native);
-  // WORKERS=1: everything in this thread, no worker thread at all.
+/**
+ * What serves the public port: one HeartbeatService in this thread (WORKERS=1), or a WorkerPool
+ * of them in worker threads. The process's start and stop path is the same for both.
+ */
+interface Instances {
+  /** The admin port's view of them. */
+  readonly source: AdminSource;
+  /** Starts listening; resolves with the public port and the store's kind. */
+  start(): Promise<{ port: number; store: 'memory' | 'redis' | 'cluster' }>;
+  /** Streams open now (for the shutdown line); asked before stop() so every instance still has them. */
+  streams(): Promise<number>;
+  /** Drains gracefully; resolves with each instance's exit code (0: drained cleanly). */
+  stop(): Promise<number[]>;
+}
+
+/** WORKERS=1: everything in this thread, no worker thread at all. */
+async function inThisThread(config: Config, log: Logger): Promise<Instances> {
   const backend = await connectBackend(config.redis, backendOptionsOf(config), log);
   const service = new HeartbeatService({ config, backend, log });
-  let admin: AdminServer | null = null;
-  // Signal handlers first: a signal that arrives while starting must still shut down cleanly.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal, streams: service.subscriptions.size() }, 'shutting down');
-    exitAfterDrain(
-      async () => {
-        await service.shutdown();
-        // Last: /readyz answers "shutting down" for the whole drain.
-        admin?.close();
-        log.info('shutdown complete');
-        return 0;
-      },
-      { timeoutSeconds: config.shutdownTimeoutSeconds, log, exit: (code) => process.exit(code) },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  const port = await service.listen();
-  admin = config.adminListen ? await startAdminServer({ source: localSource(service), listen: config.adminListen, log }) : null;
-  log.info(
-    {
-      listen: formatAddress(config.listen.host, port),
-      admin: admin?.address ?? 'disabled',
-      store: backend.mode,
-      workers: 1,
-      uwsNative: native,
-      ...versions(),
+  return {
+    source: localSource(service),
+    start: async () => ({ port: await service.listen(), store: backend.mode }),
+    streams: () => Promise.resolve(service.subscriptions.size()),
+    stop: async () => {
+      await service.shutdown();
+      return [0];
     },
-    'heartbeat started',
-  );
+  };
 }
 
 /**
@@ -109,53 +91,70 @@ async function workerStore(config: Config, log: Logger): Promise<{ store: Worker
 /**
  * WORKERS > 1: this thread owns the signals, the admin port and (embedded mode) the store; the
  * public port is served by the worker threads. A worker that dies unasked takes the process down
- * (exit code 1, after the other workers drained) for the orchestrator to restart it.
+ * (`onWorkerExit`: exit code 1, after the other workers drained) for the orchestrator to restart it.
  */
-async function runWorkers(config: Config, log: Logger, native: boolean): Promise<void> {
+async function inWorkers(config: Config, log: Logger, onWorkerExit: (index: number, code: number) => void): Promise<Instances> {
   const { store, relay } = await workerStore(config, log);
+  const pool = new WorkerPool({ config, log, store, onWorkerExit });
+  return {
+    source: pool,
+    start: () => pool.start(),
+    streams: async () => (await pool.health()).reduce((n, i) => n + i.streams, 0),
+    stop: async () => {
+      const codes = await pool.shutdown();
+      await relay?.close().catch(() => {});
+      return codes;
+    },
+  };
+}
+
+async function run(config: Config, log: Logger): Promise<void> {
+  const native = isNativeUws();
+  if (!native && !config.allowUwsFallback) {
+    log.fatal(
+      'uWebSockets.js could not load its native binary for this Node/glibc and fell back to its JS shim, ' +
+        'which is many times slower and has no real backpressure. Refusing to start; set ALLOW_UWS_FALLBACK=1 to run anyway.',
+    );
+    process.exit(1);
+  }
   let admin: AdminServer | null = null;
   let stopping = false;
   let exitCode = 0;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    // Asked before the shutdown message, so each worker answers with its streams still open.
-    const health = pool.health();
-    const exits = pool.shutdown();
-    void health.then((instances) =>
-      log.info({ signal, streams: instances.reduce((n, i) => n + i.streams, 0), workers: config.workers }, 'shutting down'),
-    );
+    // Asked before the shutdown message, so each instance answers with its streams still open.
+    void instances.streams().then((streams) => log.info({ signal, streams, workers: config.workers }, 'shutting down'));
+    const stopped = instances.stop();
     exitAfterDrain(
       async () => {
-        const codes = await exits;
-        // Last: /readyz answers "shutting down" for the whole drain.
-        admin?.close();
-        await relay?.close().catch(() => {});
+        const codes = await stopped;
         if (codes.some((code) => code !== 0)) exitCode = 1;
+        // Last: /readyz answers "shutting down" for the whole drain. Every instance has closed
+        // its sockets by now: nothing of uWS is left open but the admin port.
+        admin?.close();
         if (exitCode === 0) log.info('shutdown complete');
         else log.error({ codes }, 'shutdown complete, exiting with code 1');
-        // Every worker has exited (its sockets closed): nothing of uWS is left open but the admin port.
         return exitCode;
       },
       { timeoutSeconds: config.shutdownTimeoutSeconds, log, exit: (code) => process.exit(code) },
     );
   };
-  const pool: WorkerPool = new WorkerPool({
-    config,
-    log,
-    store,
-    onWorkerExit: (index, code) => {
-      log.error({ worker: index, code }, 'worker exited unexpectedly: stopping the process (exit code 1)');
-      exitCode = 1;
-      stop('worker exit');
-    },
-  });
+  const instances =
+    config.workers > 1
+      ? await inWorkers(config, log, (index, code) => {
+          log.error({ worker: index, code }, 'worker exited unexpectedly: stopping the process (exit code 1)');
+          exitCode = 1;
+          stop('worker exit');
+        })
+      : await inThisThread(config, log);
+  // Signal handlers before listening: a signal that arrives while starting must still shut down cleanly.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   try {
-    const started = await pool.start();
+    const started = await instances.start();
     if (stopping) return;
-    admin = config.adminListen ? await startAdminServer({ source: pool, listen: config.adminListen, log }) : null;
+    admin = config.adminListen ? await startAdminServer({ source: instances.source, listen: config.adminListen, log }) : null;
     if (stopping) return;
     log.info(
       {
@@ -169,7 +168,7 @@ async function runWorkers(config: Config, log: Logger, native: boolean): Promise
       'heartbeat started',
     );
   } catch (error) {
-    // Workers that did start hold sockets: they must close them before the process exits.
+    // Instances that did start hold sockets: they must close them before the process exits.
     log.fatal({ err: error }, 'heartbeat failed to start');
     exitCode = 1;
     stop('start failed');
