@@ -1,5 +1,5 @@
 /** A request that got no answer within its time. */
-export class RequestTimeoutError extends Error {
+class RequestTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
     this.name = 'RequestTimeoutError';
