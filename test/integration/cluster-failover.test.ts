@@ -64,9 +64,9 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
     stored.set(user, status);
     t.true(Number(status) >= lastAcked, `${user}: stored ${status}, last acknowledged ${lastAcked}`);
   }
-  await watcher.until((c) => users.every((u) => c.json().filter((e) => e.userid === u).at(-1)?.status === stored.get(u)), 15_000);
+  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)), 15_000);
   for (const user of users) {
-    const seen = watcher.json().filter((e) => e.userid === user).map((e) => Number(e.status));
+    const seen = watcher.statusesOf(user).map(Number);
     t.true(seen.every((n, i) => i === 0 || n > seen[i - 1]), `${user} in order`);
   }
   watcher.close();

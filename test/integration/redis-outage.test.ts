@@ -92,9 +92,9 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
   // The open stream caught up: per user, strictly increasing, ending on the stored ping.
   const stored = new Map<string, string>();
   for (const user of users) stored.set(user, ((await (await fetch(`${service.url}/lastseen/${user}`)).json()) as { status: string }).status);
-  await watcher.until((c) => users.every((u) => c.json().filter((e) => e.userid === u).at(-1)?.status === stored.get(u)), 10_000);
+  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)), 10_000);
   for (const user of users) {
-    const seen = watcher.json().filter((e) => e.userid === user).map((e) => Number(e.status));
+    const seen = watcher.statusesOf(user).map(Number);
     t.true(seen.every((n, i) => i === 0 || n > seen[i - 1]), `${user} in order: ${seen.join(',')}`);
   }
   watcher.close();

@@ -48,6 +48,13 @@ export class StreamClient {
     return this.json().map((e) => e.status);
   }
 
+  /** The statuses of `userid`'s events on a multi-user stream, in the order they arrived. */
+  statusesOf(userid: string): string[] {
+    return this.json()
+      .filter((e) => e.userid === userid)
+      .map((e) => e.status);
+  }
+
   /** Resolves once `predicate` holds; rejects after `timeoutMs` with what arrived. */
   async until(predicate: (c: StreamClient) => boolean, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
