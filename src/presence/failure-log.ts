@@ -3,7 +3,10 @@ import type { Logger } from '../logger.js';
 /** Why Redis could not serve, in the words an operator acts on. */
 export type FailureCause = 'refused' | 'timeout' | 'auth' | 'cluster down' | 'connection lost' | 'other';
 
-/** The cause of a failed connection or command, from its error code and message. */
+/**
+ * The cause of a failed connection or command, from its error code and message.
+ * @internal exported for its test
+ */
 export function causeOf(error: unknown): FailureCause {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,5 @@
 import { TokenBuckets } from './token-bucket.js';
-import { DEFAULT_STORE_LIMITS, type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 /**
  * The embedded backend: one process, no Redis. For development and for the suites that run
@@ -22,16 +22,16 @@ export class MemoryPresence implements PresenceBackend {
   private listener: PresenceListener | null = null;
   private lastSeq = 0;
 
-  constructor(private readonly limits: StoreLimits = DEFAULT_STORE_LIMITS) {
+  constructor(private readonly limits: StoreLimits) {
     this.buckets = new TokenBuckets(limits.pingRate, limits.pingBurst);
   }
 
-  async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
+  save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     const nowMs = Date.now();
     const key = clientKey(userid, clientid);
     this.expire(key, nowMs);
     const retryAfterSeconds = this.buckets.take(key, nowMs);
-    if (retryAfterSeconds > 0) return { retryAfterSeconds };
+    if (retryAfterSeconds > 0) return Promise.resolve({ retryAfterSeconds });
     const ttl = this.limits.clientKeyTtlSeconds;
     if (ttl > 0) this.clientExpiry.set(key, nowMs + ttl * 1000);
     else this.clientExpiry.delete(key);
@@ -46,19 +46,21 @@ export class MemoryPresence implements PresenceBackend {
     }
     // Publish after the caller's await resumes, as a Redis message would arrive later.
     if ((invisible ? this.ownChannels : this.channels).has(userid)) queueMicrotask(() => this.listener?.onPing(userid, ping, invisible));
-    return ping;
+    return Promise.resolve(ping);
   }
 
-  async lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
+  lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
     const nowMs = Date.now();
     const byUser = own ? this.ownUsers : this.users;
     const byClient = own ? this.ownClients : this.clients;
-    return userids.map((u) => {
-      if (clientid === undefined) return byUser.get(u) ?? null;
-      const key = clientKey(u, clientid);
-      this.expire(key, nowMs);
-      return byClient.get(key) ?? null;
-    });
+    return Promise.resolve(
+      userids.map((u) => {
+        if (clientid === undefined) return byUser.get(u) ?? null;
+        const key = clientKey(u, clientid);
+        this.expire(key, nowMs);
+        return byClient.get(key) ?? null;
+      }),
+    );
   }
 
   /** Drops a client entry (both views, and its rate bucket) whose CLIENT_KEY_TTL has passed, as Redis would. */
@@ -71,12 +73,14 @@ export class MemoryPresence implements PresenceBackend {
     this.buckets.delete(key);
   }
 
-  async subscribe(userid: string, own = false): Promise<void> {
+  subscribe(userid: string, own = false): Promise<void> {
     (own ? this.ownChannels : this.channels).add(userid);
+    return Promise.resolve();
   }
 
-  async unsubscribe(userid: string, own = false): Promise<void> {
+  unsubscribe(userid: string, own = false): Promise<void> {
     (own ? this.ownChannels : this.channels).delete(userid);
+    return Promise.resolve();
   }
 
   channelCount(): number {
@@ -91,9 +95,10 @@ export class MemoryPresence implements PresenceBackend {
     this.listener = listener;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.channels.clear();
     this.ownChannels.clear();
+    return Promise.resolve();
   }
 }
 

@@ -6,7 +6,7 @@ import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
-import { DEFAULT_STORE_LIMITS, type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 export interface RedisPresenceOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */
@@ -20,8 +20,8 @@ export interface RedisPresenceOptions {
    * it. Default 0: the master's acknowledgement (and its AOF policy) is enough.
    */
   waitReplicas?: number;
-  /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. Default DEFAULT_STORE_LIMITS. */
-  limits?: StoreLimits;
+  /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. */
+  limits: StoreLimits;
   /**
    * Where the causes of failures are logged (FailureLog), and at debug each connection's state
    * changes. Default: not logged.
@@ -69,7 +69,7 @@ export class RedisPresence implements PresenceBackend {
     this.keys = new KeySpace(options.keyPrefix ?? 'heartbeat:');
     this.waitReplicas = options.waitReplicas ?? 0;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
-    const limits = options.limits ?? DEFAULT_STORE_LIMITS;
+    const limits = options.limits;
     this.limitArgs = [String(limits.pingRate), String(limits.pingBurst), String(limits.clientKeyTtlSeconds)];
     const base: RedisOptions = {
       // Fail at once while disconnected instead of queueing: a ping must get 503 within a second.

@@ -17,17 +17,15 @@ export interface RateLimited {
   readonly retryAfterSeconds: number;
 }
 
-/** The limits every store applies the same way. */
+/** The limits every store applies the same way (their defaults: src/config.ts). */
 export interface StoreLimits {
-  /** PING_RATE: pings per second per user+client, refilled continuously; 0 disables. Default 2. */
+  /** PING_RATE: pings per second per user+client, refilled continuously; 0 disables. */
   readonly pingRate: number;
-  /** PING_BURST: pings a quiet client may send at once. Default 10. */
+  /** PING_BURST: pings a quiet client may send at once. */
   readonly pingBurst: number;
-  /** CLIENT_KEY_TTL: seconds a per-client entry outlives its last ping; 0 keeps it. Default 30 days. */
+  /** CLIENT_KEY_TTL: seconds a per-client entry outlives its last ping; 0 keeps it. */
   readonly clientKeyTtlSeconds: number;
 }
-
-export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({ pingRate: 2, pingBurst: 10, clientKeyTtlSeconds: 30 * 86_400 });
 
 /** Called by a backend for every ping published on a channel this instance subscribed. */
 export interface PresenceListener {

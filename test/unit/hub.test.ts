@@ -2,6 +2,8 @@
 import test from 'ava';
 import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type Watcher } from '../../src/presence/hub.js';
+import { loadConfig } from '../../src/config.js';
+import { backendOptionsOf } from '../../src/presence/connect.js';
 import { MemoryPresence } from '../../src/presence/memory.js';
 
 /** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
@@ -24,7 +26,7 @@ function statusOf(ping: PresencePing): string {
 }
 
 function hub() {
-  const backend = new MemoryPresence();
+  const backend = new MemoryPresence(backendOptionsOf(loadConfig({})).limits);
   const delivered: number[] = [];
   const h = new Hub(backend, { onDelivered: (count) => delivered.push(count) });
   return { backend, hub: h, delivered };
