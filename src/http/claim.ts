@@ -13,7 +13,7 @@ export function claimText(raw: string): string | undefined {
 }
 
 /** How many X-User-Claim headers the request has (a proxy that appends instead of replacing: 2). */
-export function claimCount(req: HttpRequest): number {
+function claimCount(req: HttpRequest): number {
   let claims = 0;
   req.forEach((name) => {
     if (name === 'x-user-claim') claims++;

@@ -20,8 +20,8 @@ export class ChannelWatchers<W extends object> {
   ) {}
 
   add(userid: string, watcher: W): void {
-    if (this.watchers.add(userid, watcher)) this.subscribe(userid);
-    else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) this.subscribe(userid);
+    if (this.watchers.add(userid, watcher)) void this.subscribe(userid);
+    else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) void this.subscribe(userid);
   }
 
   /** Whether `watcher` was one of the user's watchers. */

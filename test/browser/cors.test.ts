@@ -144,7 +144,7 @@ test('from an origin not in CORS_ORIGINS the browser refuses the stream and the 
   const stream = await until(page, 'watcher', (r) => r.errors > 0, 'the stream to fail');
   t.false(stream.opened);
   t.is(stream.state, 2, 'EventSource gave up (CLOSED): a CORS failure is not retried');
-  const result = (await page.evaluate(postPing(`${alice}:web`, '0'))) as { error?: string };
+  const result = await page.evaluate<{ error?: string }>(postPing(`${alice}:web`, '0'));
   t.regex(result.error ?? '', /TypeError/);
   // The preflight was refused, so the POST itself never left the browser.
   t.is(await lastSeen(alice), null);

@@ -256,7 +256,7 @@ test('ProxyTrust reports a refused claim once per loopback or private peer, in t
   for (const bytes of [[10, 42, 0, 7], mapped(10, 42, 0, 7), [10, 42, 0, 7], mapped(192, 168, 1, 2), [172, 20, 0, 3], [8, 8, 8, 8], mapped(172, 32, 0, 1)]) {
     trust.claimRefused(peer(bytes));
   }
-  trust.claimRefused(peer([0xfd, 0, ...Array(13).fill(0), 1]));
-  trust.claimRefused(peer([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]));
+  trust.claimRefused(peer([0xfd, 0, ...Array<number>(13).fill(0), 1]));
+  trust.claimRefused(peer([0x20, 0x01, 0x0d, 0xb8, ...Array<number>(11).fill(0), 1]));
   t.deepEqual(reported, ['10.42.0.7', '192.168.1.2', '172.20.0.3', 'fd00:0000:0000:0000:0000:0000:0000:0001']);
 });

@@ -244,7 +244,7 @@ test('on recovery own watchers get the own view first, everyone else the last vi
 });
 
 test('each ping from the bus is timed once however many watch it, and re-reads are not timed', async (t) => {
-  const backend = new MemoryPresence();
+  const backend = new MemoryPresence(backendOptionsOf(loadConfig({})).limits);
   const timed: { lag: number; fanOut: number }[] = [];
   const h = new Hub(backend, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
   const watchers = [new FakeWatcher(), new FakeWatcher(), new FakeWatcher()];

@@ -20,7 +20,7 @@ function answerLastPings(
   trust: ProxyTrust,
   cors: Headers | undefined,
   users: string[],
-  build: (pings: (StoredPing | null)[]) => unknown | null,
+  build: (pings: (StoredPing | null)[]) => unknown,
 ): void {
   const reader = viewerOf(res, req, trust);
   if ('error' in reader) return answerError(res, reader.error, false, cors);
@@ -57,7 +57,7 @@ export function lastSeenManyRoute(backend: PresenceBackend, trust: ProxyTrust, m
     if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS, false, cors);
     answerLastPings(res, req, backend, trust, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
-      const body: Record<string, unknown> = Object.create(null);
+      const body = Object.create(null) as Record<string, unknown>;
       users.forEach((u, i) => (body[u] = pings[i] ? PresenceEvent.payload(pings[i]) : null));
       return body;
     });
