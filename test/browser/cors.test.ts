@@ -1,8 +1,8 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { ClaimProxy } from '../support/claim-proxy.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 
@@ -14,7 +14,6 @@ import { startService, type ServiceProcess } from '../support/service.js';
  * origin in CORS_ORIGINS both work; from any other origin the browser refuses both, and the ping
  * is never sent.
  */
-const CHROMIUM = '/usr/bin/chromium';
 
 let browser: Browser;
 let service: ServiceProcess;
@@ -33,20 +32,12 @@ async function site(): Promise<string> {
 }
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the CI script does)`);
   [allowedOrigin, otherOrigin] = await Promise.all([site(), site()]);
   service = await startService({ REDIS: 'memory', CORS_ORIGINS: allowedOrigin });
   proxy = await ClaimProxy.start(service.port);
   api = `http://localhost:${proxy.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // `localhost` is another origin than 127.0.0.1 but the same proxy.
-      '--host-resolver-rules=MAP localhost 127.0.0.1',
-    ],
-  });
+  // `localhost` is another origin than 127.0.0.1 but the same proxy.
+  browser = await launchChromium(['--host-resolver-rules=MAP localhost 127.0.0.1']);
 });
 
 test.after.always(async () => {

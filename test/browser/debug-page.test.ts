@@ -1,10 +1,11 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startBackend, type TestBackend } from '../support/backends.js';
+import { launchChromium } from '../support/chromium.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { StreamClient } from '../support/sse.js';
 
@@ -13,7 +14,6 @@ import { StreamClient } from '../support/sse.js';
  * Mermaid, and the live counts on them match /debug/machines.json and the subscribers connected.
  * Leaves docs/screenshots/debug-machines.png behind (the screenshot of docs/operations.md).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/debug-machines.png', import.meta.url));
 
 interface MachinesJson {
@@ -27,14 +27,9 @@ let browser: Browser;
 const clients: StreamClient[] = [];
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the CI script does)`);
   backend = await startBackend('redis');
   service = await startService({ REDIS: backend.redis });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 test.after.always(async () => {
