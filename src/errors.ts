@@ -67,3 +67,11 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** A request to another thread (src/workers/port-requests.ts) got no answer within its time. */
+export class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}

@@ -1,10 +1,4 @@
-/** A request that got no answer within its time. */
-class RequestTimeoutError extends Error {
-  constructor(timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
-    this.name = 'RequestTimeoutError';
-  }
-}
+import { RequestTimeoutError } from '../errors.js';
 
 interface Waiting<T> {
   resolve(value: T): void;
