@@ -39,13 +39,14 @@ function answersPing(host: string, port: number, timeoutMs = 500): Promise<boole
 }
 
 /**
- * The backend REDIS names. When REDIS is not set and nothing answers on 127.0.0.1:6379, run the
- * embedded backend (so `npm start` works on a fresh machine) and say so loudly. When REDIS is set
- * there is never a fallback: a wrong address must fail the start, not split the cluster.
+ * The backend REDIS names. When REDIS is not set and nothing answers on 127.0.0.1:6379 (the
+ * `auto` target's address), run the embedded backend (so `npm start` works on a fresh machine)
+ * and say so loudly. When REDIS is set there is never a fallback: a wrong address must fail the
+ * start, not split the cluster.
  */
 export async function connectBackend(target: RedisTarget, options: BackendOptions, log: Logger): Promise<PresenceBackend> {
   if (target.kind === 'memory') return new MemoryPresence(options.limits);
-  if (target.kind === 'auto' && !(await answersPing('127.0.0.1', 6379))) {
+  if (target.kind === 'auto' && !(await answersPing(new URL(target.url).hostname, Number(new URL(target.url).port)))) {
     log.warn(
       'REDIS is not set and nothing answers on 127.0.0.1:6379: running with the EMBEDDED single-instance store. ' +
         'Pings are kept in memory only and are not shared with other instances. Set REDIS for production.',
