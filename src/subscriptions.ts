@@ -83,7 +83,7 @@ export class Subscriptions {
   private readonly claimed = new Map<string, number>();
 
   constructor(private readonly options: SubscriptionsOptions) {
-    const { hub, backend } = options;
+    const { hub } = options;
     const log = options.log?.isLevelEnabled('debug') ? options.log : null;
     this.maxStreams = options.maxStreams ?? Infinity;
     this.streamCount = options.streamCount ?? new StreamCount();

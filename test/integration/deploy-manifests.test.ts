@@ -21,7 +21,7 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
-type Manifest = { kind: string; spec: Record<string, any> };
+type Manifest = { kind: string; spec: Record<string, unknown> };
 
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
 const manifests: Manifest[] = ['deploy/k8s/deployment.yaml', 'deploy/k8s/service.yaml', 'deploy/k8s/pdb.yaml'].flatMap((file) =>
@@ -31,7 +31,7 @@ const manifests: Manifest[] = ['deploy/k8s/deployment.yaml', 'deploy/k8s/service
   }),
 );
 const deployment = manifests.find((m) => m.kind === 'Deployment')!;
-const pod = deployment.spec.template.spec as { terminationGracePeriodSeconds: number; containers: Container[] };
+const pod = (deployment.spec.template as { spec: unknown }).spec as { terminationGracePeriodSeconds: number; containers: Container[] };
 const container = pod.containers[0];
 const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
 const portOf = (name: string | number) => (typeof name === 'number' ? name : container.ports!.find((p) => p.name === name)!.containerPort);

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
  */
 export function acceptedVariables(): Set<string> {
   const read = new Set<string>();
-  const env = new Proxy({} as NodeJS.ProcessEnv, {
+  const env = new Proxy({}, {
     get(_, name) {
       if (typeof name === 'string') read.add(name);
       return undefined;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acceptedVariables } from '../support/config-variables.js';
