@@ -110,7 +110,7 @@ export function charts(lines: Line[]): Chart[] {
   const hot = newest(lines, 'hot');
   const ping = newest(lines, 'ping');
   const fan = newest(lines, 'fanout');
-  const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? (m[k] as number) : undefined);
+  const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? (m[k]) : undefined);
   return [
     {
       file: 'memory-per-stream.svg',

@@ -271,7 +271,7 @@ export function logTail(p: Proc, lines = 15): string {
 }
 
 /** pid and its descendants (nginx: the master and its workers); just [pid] for a one-process server. */
-export function processTree(pid: number): number[] {
+function processTree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     let kids = '';

@@ -191,7 +191,7 @@ export function goalsTable(lines: Line[]): string {
   for (const [scenario, prefix] of own) {
     const line = [...lines].reverse().find((l) => l.scenario === scenario && l.results.ours);
     const result = line?.results.ours;
-    const check = result ? SCENARIOS[scenario].checks(result, { n: line!.n, runs: line!.runs, profile: false, workers: line!.oursWorkers ?? 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
+    const check = result ? SCENARIOS[scenario].checks(result, { n: line.n, runs: line.runs, profile: false, workers: line.oursWorkers ?? 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
     const nchanCheck = line?.results.nchan ? SCENARIOS[scenario].checks(line.results.nchan, { n: line.n, runs: line.runs, profile: false, workers: 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
     out.push(`| ${scenario}: ${check?.name ?? prefix} | ${check?.detail ?? ''} | ${nchanCheck?.detail ?? ''} | | ours | ${check ? (check.pass ? 'PASS' : 'FAIL') : 'not measured'} |`);
   }

@@ -46,7 +46,7 @@ export interface PingContext {
  * What the store did with one ping: stored it, failed, or refused it because its client is over
  * PING_RATE (nothing stored or published; the client may retry after that many seconds).
  */
-export type StoreResult = 'stored' | 'failed' | { readonly retryAfterSeconds: number };
+type StoreResult = 'stored' | 'failed' | { readonly retryAfterSeconds: number };
 
 /** Called once with the store's result for one ping. */
 export type StoreOutcome = (result: StoreResult) => void;
@@ -66,7 +66,7 @@ function answerWhenStored(context: PingContext, request: PingRequest): StoreOutc
     if (result === 'stored') request.answer();
     else if (result === 'failed') request.answer('STORE_UNAVAILABLE');
     else request.answer('RATE_LIMITED', result.retryAfterSeconds);
-    if (context.inFlight === 0 && context.self.getSnapshot().value === 'draining') context.self.send(IN_FLIGHT_ANSWERED);
+    if (context.inFlight === 0 && (context.self.getSnapshot() as { value: unknown }).value === 'draining') context.self.send(IN_FLIGHT_ANSWERED);
   };
 }
 

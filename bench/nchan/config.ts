@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 export const NGINX = '/usr/sbin/nginx';
-export const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
+const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
 
 /** Throws a message that says which packages to install when nginx or the nchan module is missing. */
 export function assertNchanInstalled(): void {
