@@ -15,16 +15,16 @@ export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 export interface SubscriptionsOptions {
   hub: Hub;
   backend: PresenceBackend;
-  /** Milliseconds between keepalive comments on a stream. Default 25,000. */
-  keepaliveMs?: number;
-  /** Milliseconds a stream may stay congested before it is closed. Default 60,000. */
-  slowClientTimeoutMs?: number;
-  /** Streams beyond this many are refused with 503. Default Infinity. */
-  maxStreams?: number;
+  /** Milliseconds between keepalive comments on a stream (KEEPALIVE). */
+  keepaliveMs: number;
+  /** Milliseconds a stream may stay congested before it is closed (SLOW_CLIENT_TIMEOUT). */
+  slowClientTimeoutMs: number;
+  /** Streams beyond this many are refused with 503 (MAX_CONNECTIONS). */
+  maxStreams: number;
   /** The process's count of open streams, shared with the other worker threads. Default: this instance's own. */
   streamCount?: StreamCount;
-  /** Streams one claimed user may hold open here; beyond, 429. Default Infinity. */
-  maxStreamsPerUser?: number;
+  /** Streams one claimed user may hold open here; beyond, 429 (MAX_STREAMS_PER_USER). */
+  maxStreamsPerUser: number;
   /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
   clock?: Clock;
   /** Called when a stream opens (metrics). */
@@ -85,10 +85,10 @@ export class Subscriptions {
   constructor(private readonly options: SubscriptionsOptions) {
     const { hub } = options;
     const log = options.log?.isLevelEnabled('debug') ? options.log : null;
-    this.maxStreams = options.maxStreams ?? Infinity;
+    this.maxStreams = options.maxStreams;
     this.streamCount = options.streamCount ?? new StreamCount();
-    this.maxStreamsPerUser = options.maxStreamsPerUser ?? Infinity;
-    this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs ?? 25_000, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
+    this.maxStreamsPerUser = options.maxStreamsPerUser;
+    this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
     // Provided once for all actors: a per-actor .provide() would build a machine per stream.
     const machine = subscriptionMachine.provide({
       actions: {
@@ -121,7 +121,7 @@ export class Subscriptions {
         countCoalesced: () => options.onCoalesced?.(),
       },
       delays: {
-        slowClientTimeout: options.slowClientTimeoutMs ?? 60_000,
+        slowClientTimeout: options.slowClientTimeoutMs,
       },
     });
     this.buckets = new SubscriptionBuckets({ subscription: machine, size: options.bucketSize });

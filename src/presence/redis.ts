@@ -11,15 +11,15 @@ import { type PresenceBackend, type PresenceListener, type RateLimited, type Sto
 export interface RedisPresenceOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */
   target: { url: string } | { seeds: readonly { host: string; port: number }[] };
-  /** Prefix of every key and channel. Default `heartbeat:`. */
-  keyPrefix?: string;
+  /** Prefix of every key and channel (KEY_PREFIX). */
+  keyPrefix: string;
   /** A command not answered within this many ms fails (and the ping gets 503). Default 800. */
   commandTimeoutMs?: number;
   /**
    * Acknowledge a ping only once this many replicas have it too (WAIT), so a failover cannot lose
-   * it. Default 0: the master's acknowledgement (and its AOF policy) is enough.
+   * it (REDIS_WAIT_REPLICAS; 0: the master's acknowledgement and its AOF policy are enough).
    */
-  waitReplicas?: number;
+  waitReplicas: number;
   /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. */
   limits: StoreLimits;
   /**
@@ -66,8 +66,8 @@ export class RedisPresence implements PresenceBackend {
 
   constructor(options: RedisPresenceOptions) {
     this.log = options.log?.isLevelEnabled('debug') ? options.log : null;
-    this.keys = new KeySpace(options.keyPrefix ?? 'heartbeat:');
-    this.waitReplicas = options.waitReplicas ?? 0;
+    this.keys = new KeySpace(options.keyPrefix);
+    this.waitReplicas = options.waitReplicas;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
     const limits = options.limits;
     this.limitArgs = [String(limits.pingRate), String(limits.pingBurst), String(limits.clientKeyTtlSeconds)];
