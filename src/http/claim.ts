@@ -1,4 +1,4 @@
-import { parsePing } from '../../machines/ping-request.js';
+import { parsePing } from '../ping-request.js';
 import { Errors, type ErrorSpec } from '../errors.js';
 import { utf8 } from './read-body.js';
 import type { ProxyTrust } from './trust.js';

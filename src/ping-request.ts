@@ -1,5 +1,5 @@
-import type { ErrorCodeOf } from '../src/errors.js';
-import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../src/limits.js';
+import type { ErrorCodeOf } from './errors.js';
+import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from './limits.js';
 
 /**
  * Parsing and validation of `POST /ping`: pure functions the ping machine's guards use.
