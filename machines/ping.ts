@@ -89,7 +89,7 @@ const rejectBadInput = [
 ] as const;
 
 /**
- * The ping pipeline: one long-lived actor whose states are the pipeline's mode, each request an
+ * The ping actor: one long-lived actor whose states are its modes, each request an
  * event (an actor per request would cost about half of the per-ping budget: BENCHMARKS.md,
  * `ping`, and the XState probes in `bench/probes/`).
  */

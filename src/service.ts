@@ -6,7 +6,7 @@ import { listen } from './http/listen.js';
 import { ProxyTrust } from './http/trust.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './logger.js';
-import { startPingPipeline, type PingActor } from './ping-pipeline.js';
+import { startPingActor, type PingActor } from './ping-actor.js';
 import { Hub } from './presence/hub.js';
 import type { PresenceBackend } from './presence/types.js';
 import { RuntimeSampler } from './runtime-sampler.js';
@@ -38,7 +38,7 @@ export class HeartbeatService {
   readonly runtime = new RuntimeSampler();
   readonly hub: Hub;
   readonly subscriptions: Subscriptions;
-  readonly pipeline: PingActor;
+  readonly pingActor: PingActor;
   private listenSocket: us_listen_socket | null = null;
   private app: TemplatedApp | null = null;
   private closing = false;
@@ -49,7 +49,7 @@ export class HeartbeatService {
       onAvailability: (up) => {
         log[up ? 'info' : 'warn']({ store: backend.mode, available: up }, up ? 'presence store available' : 'presence store unavailable');
         if (up && this.closing === false) this.stats.storeRecoveries++;
-        this.pipeline?.send({ type: up ? 'store.up' : 'store.down' });
+        this.pingActor?.send({ type: up ? 'store.up' : 'store.down' });
       },
       onDelivered: (count) => {
         this.stats.deliveries += count;
@@ -73,7 +73,7 @@ export class HeartbeatService {
       onCoalesced: () => this.stats.coalesced++,
       log,
     });
-    this.pipeline = startPingPipeline(backend, new Set(config.invisibleStatuses));
+    this.pingActor = startPingActor(backend, new Set(config.invisibleStatuses));
   }
 
   get backend(): PresenceBackend {
@@ -93,7 +93,7 @@ export class HeartbeatService {
   async listen(): Promise<number> {
     const { config } = this.options;
     const app = createPublicApp({
-      pipeline: this.pipeline,
+      pingActor: this.pingActor,
       backend: this.options.backend,
       trust: new ProxyTrust(config.trustedProxies, { onLocalPeerRefused: (peer) => this.warnUntrustedProxy(peer) }),
       cors: new CorsPolicy(config.corsOrigins),
@@ -145,8 +145,8 @@ export class HeartbeatService {
     this.closing = true;
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
-    this.pipeline.send({ type: 'shutdown' });
-    await waitFor(this.pipeline, (s) => s.matches('drained'));
+    this.pingActor.send({ type: 'shutdown' });
+    await waitFor(this.pingActor, (s) => s.matches('drained'));
     this.subscriptions.closeAll();
     await this.options.backend.close();
     this.runtime.stop();

@@ -10,7 +10,7 @@ import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason }
 /** The parts of a service the admin port samples (read-only, when asked, never per event). */
 export type SampledService = Pick<
   HeartbeatService,
-  'subscriptions' | 'pipeline' | 'hub' | 'stats' | 'runtime' | 'backend' | 'isReady' | 'isClosing'
+  'subscriptions' | 'pingActor' | 'hub' | 'stats' | 'runtime' | 'backend' | 'isReady' | 'isClosing'
 >;
 
 /** What `/readyz` needs of one instance (one worker thread, or the whole process with WORKERS=1). Cheap. */
@@ -82,7 +82,7 @@ function actorCounts(source: SampledService): Record<string, Record<string, numb
   const subscription = zeros(SUBSCRIPTION_STATES);
   for (const [state, n] of Object.entries(source.subscriptions.countByState())) subscription[state] = (subscription[state] ?? 0) + n;
   const ping = zeros(PING_STATES);
-  for (const state of stateKeys(source.pipeline.getSnapshot().value)) ping[state] = (ping[state] ?? 0) + 1;
+  for (const state of stateKeys(source.pingActor.getSnapshot().value)) ping[state] = (ping[state] ?? 0) + 1;
   const bucket = zeros(BUCKET_STATES);
   bucket[BUCKET_STATES[0]] += source.subscriptions.buckets.count();
   return { [subscriptionMachine.id]: subscription, [subscriptionBucketMachine.id]: bucket, [pingMachine.id]: ping };

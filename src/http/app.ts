@@ -1,5 +1,5 @@
 import { Errors } from '../errors.js';
-import type { PingActor } from '../ping-pipeline.js';
+import type { PingActor } from '../ping-actor.js';
 import type { PresenceBackend } from '../presence/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
 import { pingRoute } from './routes/ping.js';
@@ -10,7 +10,7 @@ import type { ProxyTrust } from './trust.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
 export interface PublicAppOptions extends SubscribeRouteOptions {
-  pipeline: PingActor;
+  pingActor: PingActor;
   backend: PresenceBackend;
   trust: ProxyTrust;
   /** CORS_ORIGINS: which browser origins may call the API. */
@@ -70,7 +70,7 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
   const { cors, trust, backend } = options;
-  route(app, report, cors, '/ping', { post: pingRoute(options.pipeline, trust, options.onPingAnswered) });
+  route(app, report, cors, '/ping', { post: pingRoute(options.pingActor, trust, options.onPingAnswered) });
   route(app, report, cors, '/subscribe', { get: subscribeManyRoute(options) });
   route(app, report, cors, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
   route(app, report, cors, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });

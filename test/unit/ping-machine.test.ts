@@ -21,12 +21,12 @@ interface Stored {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function pipeline() {
+function pingActor() {
   const stored: Stored[] = [];
   const actor = createActor(
     pingMachine.provide({
       actions: {
-        // Wired like src/ping-pipeline.ts: a store call whose result answers the ping.
+        // Wired like src/ping-actor.ts: a store call whose result answers the ping.
         storePing: (_, { ping, answer }) => {
           let confirm!: (limited?: number) => void;
           let refuse!: (error: Error) => void;
@@ -81,7 +81,7 @@ function pipeline() {
 }
 
 test('a ping is answered 200 only once the store has it', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = p.post();
   t.deepEqual(p.stored.map(({ userid, clientid, status }) => ({ userid, clientid, status })), [
     { userid: 'alice', clientid: 'phone', status: 'online' },
@@ -92,7 +92,7 @@ test('a ping is answered 200 only once the store has it', async (t) => {
 });
 
 test('a store failure is answered 503 STORE_UNAVAILABLE', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = p.post();
   await p.stored[0].fail();
   t.deepEqual(answers, [[503, 'STORE_UNAVAILABLE']]);
@@ -100,7 +100,7 @@ test('a store failure is answered 503 STORE_UNAVAILABLE', async (t) => {
 });
 
 test('a ping the store rate-limited is answered 429 RATE_LIMITED with the seconds to wait', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = p.post();
   await p.stored[0].limit(3);
   t.deepEqual(answers, [[429, 'RATE_LIMITED', 3]]);
@@ -108,7 +108,7 @@ test('a ping the store rate-limited is answered 429 RATE_LIMITED with the second
 });
 
 test('answers go to their own request when the store answers out of order', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const first = p.post();
   const second = p.post({ body: '{"status":"away"}' });
   await p.stored[1].ok();
@@ -139,20 +139,20 @@ const badClaims: [string, string | undefined, string][] = [
 
 for (const [what, value, code] of badClaims) {
   test(`a claim ${what} is answered 400 ${code} and nothing is stored`, (t) => {
-    const p = pipeline();
+    const p = pingActor();
     t.deepEqual(p.post({ claim: value }), [[400, code]]);
     t.deepEqual(p.stored, []);
   });
 }
 
 test('a 256-byte userid is accepted', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   p.post({ claim: claim({ userid: 'é'.repeat(128) }) });
   t.is(p.stored[0].userid, 'é'.repeat(128));
 });
 
 test('a claim without clientid stores the empty clientid', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   p.post({ claim: claim({ userid: 'alice' }) });
   t.is(p.stored[0].clientid, '');
 });
@@ -170,7 +170,7 @@ const goodBodies: [string, string, string][] = [
 
 for (const [what, body, status] of goodBodies) {
   test(`${what} is stored as status ${JSON.stringify(status.slice(0, 20))}`, async (t) => {
-    const p = pipeline();
+    const p = pingActor();
     const answers = p.post({ body });
     t.is(p.stored[0]?.status, status);
     await p.stored[0].ok();
@@ -192,26 +192,26 @@ const badBodies: [string, string | null, string][] = [
 
 for (const [what, body, code] of badBodies) {
   test(`${what} is answered 400 ${code} and nothing is stored`, (t) => {
-    const p = pipeline();
+    const p = pingActor();
     t.deepEqual(p.post({ body }), [[400, code]]);
     t.deepEqual(p.stored, []);
   });
 }
 
 test('a body past the limit is answered 413 and nothing is stored', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   t.deepEqual(p.post({ body: '', bodyTooLarge: true }), [[413, 'BODY_TOO_LARGE']]);
   t.deepEqual(p.stored, []);
 });
 
 test('a claim from an untrusted peer is answered 403 and nothing is stored', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   t.deepEqual(p.post({ fromTrustedPeer: false }), [[403, 'CLAIM_UNTRUSTED']]);
   t.deepEqual(p.stored, []);
 });
 
 test('__proto__ in claim or body neither pollutes nor crashes', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   t.deepEqual(p.post({ claim: '{"__proto__":{"userid":"mallory"}}' }), [[400, 'CLAIM_BAD_USERID']]);
   const answers = p.post({
     claim: '{"userid":"alice","__proto__":{"clientid":"x","status":"evil"}}',
@@ -227,7 +227,7 @@ test('__proto__ in claim or body neither pollutes nor crashes', async (t) => {
 });
 
 test('degraded: valid pings are answered 503 at once without storing, bad input still 400', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   p.actor.send({ type: 'store.down' });
   t.deepEqual(p.post(), [[503, 'STORE_UNAVAILABLE']]);
   t.deepEqual(p.post({ claim: undefined }), [[400, 'CLAIM_MISSING']]);
@@ -237,7 +237,7 @@ test('degraded: valid pings are answered 503 at once without storing, bad input 
 });
 
 test('store.up accepts pings again', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   p.actor.send({ type: 'store.down' });
   p.actor.send({ type: 'store.up' });
   const answers = p.post();
@@ -247,7 +247,7 @@ test('store.up accepts pings again', async (t) => {
 });
 
 test('a ping stored before the store went down is still answered 200', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = p.post();
   p.actor.send({ type: 'store.down' });
   await p.stored[0].ok();
@@ -255,7 +255,7 @@ test('a ping stored before the store went down is still answered 200', async (t)
 });
 
 test('a stored ping costs the actor one event, its answer none', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = [p.post(), p.post(), p.post()];
   await p.stored[0].ok();
   await p.stored[1].fail();
@@ -265,7 +265,7 @@ test('a stored ping costs the actor one event, its answer none', async (t) => {
 });
 
 test.serial('shutdown drains: in-flight pings are answered, new ones get 503 SHUTTING_DOWN', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const inFlight = p.post();
   p.actor.send({ type: 'shutdown' });
   t.is(p.state(), 'draining');
@@ -281,7 +281,7 @@ test.serial('shutdown drains: in-flight pings are answered, new ones get 503 SHU
 });
 
 test.serial('draining waits for every ping in flight, answered in any order', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const answers = [p.post(), p.post(), p.post()];
   p.actor.send({ type: 'shutdown' });
   await p.stored[2].ok();
@@ -293,13 +293,13 @@ test.serial('draining waits for every ping in flight, answered in any order', as
 });
 
 test.serial('shutdown with nothing in flight is drained at once', (t) => {
-  const p = pipeline();
+  const p = pingActor();
   p.actor.send({ type: 'shutdown' });
   t.is(p.state(), 'drained');
 });
 
 test.serial('shutdown while degraded waits for the pings stored before', async (t) => {
-  const p = pipeline();
+  const p = pingActor();
   const inFlight = p.post();
   p.actor.send({ type: 'store.down' });
   p.actor.send({ type: 'shutdown' });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { PingRequest } from '../../../machines/ping.js';
-import { submitPing, type PingActor } from '../../ping-pipeline.js';
+import { submitPing, type PingActor } from '../../ping-actor.js';
 import { claimText } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { readBody } from '../read-body.js';
@@ -29,7 +29,7 @@ function headerRejection(req: HttpRequest): PingRequest['headerRejection'] {
 }
 
 export function pingRoute(
-  pipeline: PingActor,
+  pingActor: PingActor,
   trust: ProxyTrust,
   onAnswered?: (status: number, code: string | undefined, seconds: number) => void,
 ) {
@@ -65,7 +65,7 @@ export function pingRoute(
           answerError(res, error, code === 'BODY_TOO_LARGE' || code === 'BAD_CONTENT_LENGTH', cors);
         },
       };
-      submitPing(pipeline, request);
+      submitPing(pingActor, request);
     });
   };
 }

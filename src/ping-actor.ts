@@ -6,11 +6,11 @@ export type PingActor = Actor<typeof pingMachine>;
 
 /**
  * The one long-lived ping actor of this process, wired to the store. Its state is the
- * pipeline's mode (accepting, degraded, draining, drained); each request is one event, and the
+ * ping actor's mode (accepting, degraded, draining, drained); each request is one event, and the
  * store's result answers it directly (machines/ping.ts, answerWhenStored).
  * A ping whose status is in `invisibleStatuses` (INVISIBLE_STATUSES) is stored as invisible.
  */
-export function startPingPipeline(backend: PresenceBackend, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
+export function startPingActor(backend: PresenceBackend, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
   const actor = createActor(
     pingMachine.provide({
       actions: {
