@@ -5,7 +5,7 @@ import type { Logger } from './logger.js';
 import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './presence/hub.js';
-import { PresenceEvent } from './presence/presence-event.js';
+import { PresenceEvent } from './http/presence-event.js';
 import type { PresenceBackend } from './presence/types.js';
 import { lastPingsAsSeenBy } from './presence/views.js';
 import type { CloseReason } from './stats.js';

@@ -3,7 +3,7 @@
 // end leave no child behind.
 import test from 'ava';
 import { subscriptionMachine, type PresencePing, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/presence/presence-event.js';
+import { PresenceEvent } from '../../src/http/presence-event.js';
 import { SubscriptionBuckets } from '../../src/subscription-buckets.js';
 
 const decoder = new TextDecoder();
