@@ -6,7 +6,7 @@ import { ConfigError } from './errors.js';
 import { formatAddress } from './http/listen.js';
 import { isNativeUws } from './http/uws.js';
 import { createLogger, type Logger } from './logger.js';
-import { backendOptionsOf, connectBackend } from './presence/connect.js';
+import { storeOptionsOf, connectStore } from './presence/connect.js';
 import { RelayServer } from './presence/relay.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
@@ -56,11 +56,11 @@ interface Instances {
 
 /** WORKERS=1: everything in this thread, no worker thread at all. */
 async function inThisThread(config: Config, log: Logger): Promise<Instances> {
-  const backend = await connectBackend(config.redis, backendOptionsOf(config), log);
-  const service = new HeartbeatService({ config, backend, log });
+  const store = await connectStore(config.redis, storeOptionsOf(config), log);
+  const service = new HeartbeatService({ config, store, log });
   return {
     source: localSource(service),
-    start: async () => ({ port: await service.listen(), store: backend.mode }),
+    start: async () => ({ port: await service.listen(), store: store.kind }),
     streams: () => Promise.resolve(service.subscriptions.size()),
     stop: async () => {
       await service.shutdown();
@@ -77,14 +77,14 @@ async function inThisThread(config: Config, log: Logger): Promise<Instances> {
 async function workerStore(config: Config, log: Logger): Promise<{ store: WorkerPoolOptions['store']; relay: RelayServer | null }> {
   const target = config.redis;
   if (target.kind !== 'memory' && target.kind !== 'auto') return { store: { kind: 'redis', target }, relay: null };
-  // connectBackend makes (and logs) the auto-fallback decision exactly as with WORKERS=1.
-  const backend = await connectBackend(target, backendOptionsOf(config), log);
-  if (target.kind === 'auto' && backend.mode !== 'memory') {
+  // connectStore makes (and logs) the auto-fallback decision exactly as with WORKERS=1.
+  const store = await connectStore(target, storeOptionsOf(config), log);
+  if (target.kind === 'auto' && store.kind !== 'memory') {
     // Redis answered on the default address: each worker connects to it; this probe is done.
-    await backend.close();
+    await store.close();
     return { store: { kind: 'redis', target: { kind: 'standalone', url: target.url } }, relay: null };
   }
-  const relay = new RelayServer(backend);
+  const relay = new RelayServer(store);
   return { store: { kind: 'relay', server: relay }, relay };
 }
 

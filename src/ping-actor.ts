@@ -1,6 +1,6 @@
 import { createActor, type Actor } from 'xstate';
 import { pingMachine, type PingRequest } from '../machines/ping.js';
-import type { PresenceBackend } from './presence/types.js';
+import type { Store } from './presence/types.js';
 
 export type PingActor = Actor<typeof pingMachine>;
 
@@ -10,12 +10,12 @@ export type PingActor = Actor<typeof pingMachine>;
  * store's result answers it directly (machines/ping.ts, answerWhenStored).
  * A ping whose status is in `invisibleStatuses` (INVISIBLE_STATUSES) is stored as invisible.
  */
-export function startPingActor(backend: PresenceBackend, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
+export function startPingActor(store: Store, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
   const actor = createActor(
     pingMachine.provide({
       actions: {
         storePing: (_, { ping, answer }) => {
-          backend.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
+          store.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
             (saved) => answer('retryAfterSeconds' in saved ? saved : 'stored'),
             () => answer('failed'),
           );
@@ -24,7 +24,7 @@ export function startPingActor(backend: PresenceBackend, invisibleStatuses: Read
     }),
   );
   actor.start();
-  if (!backend.isAvailable()) actor.send({ type: 'store.down' });
+  if (!store.isAvailable()) actor.send({ type: 'store.down' });
   return actor;
 }
 

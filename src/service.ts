@@ -8,7 +8,7 @@ import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
 import type { Logger } from './logger.js';
 import { startPingActor, type PingActor } from './ping-actor.js';
 import { Hub } from './presence/hub.js';
-import type { PresenceBackend } from './presence/types.js';
+import type { Store } from './presence/types.js';
 import { RuntimeSampler } from './runtime-sampler.js';
 import { Stats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
@@ -17,7 +17,7 @@ import type { StreamCount } from './stream-count.js';
 
 export interface ServiceOptions {
   config: Config;
-  backend: PresenceBackend;
+  store: Store;
   log: Logger;
   /** Drives keepalives; tests pass SimulatedClock. */
   clock?: Clock;
@@ -30,7 +30,7 @@ const RETRY_MS = 3_000;
 
 /**
  * One heartbeat instance: the public uWS app, the ping actor, the hub and the subscription
- * actors over one presence backend. `main.ts` adds process concerns (signals, exit).
+ * actors over one presence store. `main.ts` adds process concerns (signals, exit).
  */
 export class HeartbeatService {
   readonly stats = new Stats();
@@ -44,10 +44,10 @@ export class HeartbeatService {
   private closing = false;
 
   constructor(private readonly options: ServiceOptions) {
-    const { config, backend, log } = options;
-    this.hub = new Hub(backend, {
+    const { config, store, log } = options;
+    this.hub = new Hub(store, {
       onAvailability: (up) => {
-        log[up ? 'info' : 'warn']({ store: backend.mode, available: up }, up ? 'presence store available' : 'presence store unavailable');
+        log[up ? 'info' : 'warn']({ store: store.kind, available: up }, up ? 'presence store available' : 'presence store unavailable');
         if (up && this.closing === false) this.stats.storeRecoveries++;
         this.pingActor?.send({ type: up ? 'store.up' : 'store.down' });
       },
@@ -61,7 +61,7 @@ export class HeartbeatService {
     });
     this.subscriptions = new Subscriptions({
       hub: this.hub,
-      backend,
+      store,
       keepaliveMs: config.keepaliveSeconds * 1000,
       slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
       maxStreams: config.maxConnections,
@@ -73,11 +73,11 @@ export class HeartbeatService {
       onCoalesced: () => this.stats.coalesced++,
       log,
     });
-    this.pingActor = startPingActor(backend, new Set(config.invisibleStatuses));
+    this.pingActor = startPingActor(store, new Set(config.invisibleStatuses));
   }
 
-  get backend(): PresenceBackend {
-    return this.options.backend;
+  get store(): Store {
+    return this.options.store;
   }
 
   isClosing(): boolean {
@@ -86,7 +86,7 @@ export class HeartbeatService {
 
   /** Whether this instance can serve: store usable and not shutting down. */
   isReady(): boolean {
-    return !this.closing && this.options.backend.isAvailable();
+    return !this.closing && this.options.store.isAvailable();
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -94,7 +94,7 @@ export class HeartbeatService {
     const { config } = this.options;
     const app = createPublicApp({
       pingActor: this.pingActor,
-      backend: this.options.backend,
+      store: this.options.store,
       trust: new ProxyTrust(config.trustedProxies, { onLocalPeerRefused: (peer) => this.warnUntrustedProxy(peer) }),
       cors: new CorsPolicy(config.corsOrigins),
       subscriptions: this.subscriptions,
@@ -148,7 +148,7 @@ export class HeartbeatService {
     this.pingActor.send({ type: 'shutdown' });
     await waitFor(this.pingActor, (s) => s.matches('drained'));
     this.subscriptions.closeAll();
-    await this.options.backend.close();
+    await this.options.store.close();
     this.runtime.stop();
   }
 }

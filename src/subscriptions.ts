@@ -6,7 +6,7 @@ import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './presence/hub.js';
 import { PresenceEvent } from './http/presence-event.js';
-import type { PresenceBackend } from './presence/types.js';
+import type { Store } from './presence/types.js';
 import { lastPingsAsSeenBy } from './presence/views.js';
 import type { CloseReason } from './stats.js';
 
@@ -14,7 +14,7 @@ export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
 export interface SubscriptionsOptions {
   hub: Hub;
-  backend: PresenceBackend;
+  store: Store;
   /** Milliseconds between keepalive comments on a stream (KEEPALIVE). */
   keepaliveMs: number;
   /** Milliseconds a stream may stay congested before it is closed (SLOW_CLIENT_TIMEOUT). */
@@ -133,7 +133,7 @@ export class Subscriptions {
    */
   private async readCached(users: readonly string[], clientid: string | undefined, owner: string | undefined): Promise<PresencePing[]> {
     await this.options.hub.ready(users, owner);
-    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.backend, users, owner, clientid));
+    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.store, users, owner, clientid));
     return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(users[i], ping)] : []));
   }
 

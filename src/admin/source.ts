@@ -10,7 +10,7 @@ import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason }
 /** The parts of a service the admin port samples (read-only, when asked, never per event). */
 export type SampledService = Pick<
   HeartbeatService,
-  'subscriptions' | 'pingActor' | 'hub' | 'stats' | 'runtime' | 'backend' | 'isReady' | 'isClosing'
+  'subscriptions' | 'pingActor' | 'hub' | 'stats' | 'runtime' | 'store' | 'isReady' | 'isClosing'
 >;
 
 /** What `/readyz` needs of one instance (one worker thread, or the whole process with WORKERS=1). Cheap. */
@@ -93,7 +93,7 @@ export function healthOf(service: SampledService, worker = 0): InstanceHealth {
     worker,
     ready: service.isReady(),
     closing: service.isClosing(),
-    storeUp: service.backend.isAvailable(),
+    storeUp: service.store.isAvailable(),
     streams: service.subscriptions.size(),
   };
 }
@@ -103,7 +103,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
   return {
     ...healthOf(service, worker),
     watchedUsers: service.hub.watchedUsers(),
-    channels: service.backend.channelCount(),
+    channels: service.store.channelCount(),
     actors: actorCounts(service),
     pings: Object.fromEntries(stats.pings),
     pingSeconds: stats.pingSeconds.data(),

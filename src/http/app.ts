@@ -1,6 +1,6 @@
 import { Errors } from '../errors.js';
 import type { PingActor } from '../ping-actor.js';
-import type { PresenceBackend } from '../presence/types.js';
+import type { Store } from '../presence/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
 import { pingRoute } from './routes/ping.js';
 import { subscribeManyRoute, subscribeUserRoute, type SubscribeRouteOptions } from './routes/subscribe.js';
@@ -11,7 +11,7 @@ import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from './u
 
 export interface PublicAppOptions extends SubscribeRouteOptions {
   pingActor: PingActor;
-  backend: PresenceBackend;
+  store: Store;
   trust: ProxyTrust;
   /** CORS_ORIGINS: which browser origins may call the API. */
   cors: CorsPolicy;
@@ -69,13 +69,13 @@ function route(app: TemplatedApp, report: Report, cors: CorsPolicy, pattern: str
 export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
-  const { cors, trust, backend } = options;
+  const { cors, trust, store } = options;
   route(app, report, cors, '/ping', { post: pingRoute(options.pingActor, trust, options.onPingAnswered) });
   route(app, report, cors, '/subscribe', { get: subscribeManyRoute(options) });
   route(app, report, cors, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
   route(app, report, cors, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });
-  route(app, report, cors, '/lastseen', { get: lastSeenManyRoute(backend, trust, options.maxUsersPerStream) });
-  route(app, report, cors, '/lastseen/:userid', { get: lastSeenUserRoute(backend, trust) });
+  route(app, report, cors, '/lastseen', { get: lastSeenManyRoute(store, trust, options.maxUsersPerStream) });
+  route(app, report, cors, '/lastseen/:userid', { get: lastSeenUserRoute(store, trust) });
   app.any('/*', (res) => answerError(res, Errors.NOT_FOUND));
   return app;
 }

@@ -1,4 +1,4 @@
-import type { PresenceBackend } from './types.js';
+import type { Store } from './types.js';
 import { WatcherIndex } from './watcher-index.js';
 
 /**
@@ -8,14 +8,14 @@ import { WatcherIndex } from './watcher-index.js';
  */
 export class ChannelWatchers<W extends object> {
   readonly watchers = new WatcherIndex<W>();
-  /** Subscriptions still being confirmed by the backend, so later joiners can wait for them. */
+  /** Subscriptions still being confirmed by the store, so later joiners can wait for them. */
   private readonly subscribing = new Map<string, Promise<void>>();
   /** Watched users whose channel subscription failed (store away): retried on join and recovery. */
   private readonly unsubscribed = new Set<string>();
 
   /** `own`: these are the users' own channels (invisible pings), not their public ones. */
   constructor(
-    private readonly backend: PresenceBackend,
+    private readonly store: Store,
     private readonly own: boolean,
   ) {}
 
@@ -32,7 +32,7 @@ export class ChannelWatchers<W extends object> {
       this.unsubscribed.delete(userid);
       // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
       // resubscribes only what ioredis still tracks, and it no longer tracks this one.
-      this.backend.unsubscribe(userid, this.own).catch(() => {});
+      this.store.unsubscribe(userid, this.own).catch(() => {});
     }
     return removed !== 'absent';
   }
@@ -49,7 +49,7 @@ export class ChannelWatchers<W extends object> {
 
   private subscribe(userid: string): Promise<void> {
     this.unsubscribed.delete(userid);
-    const subscribed = this.backend.subscribe(userid, this.own).then(
+    const subscribed = this.store.subscribe(userid, this.own).then(
       () => undefined,
       (error: unknown) => {
         if (this.watchers.has(userid)) this.unsubscribed.add(userid);

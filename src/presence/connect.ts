@@ -1,11 +1,11 @@
 import { createConnection } from 'node:net';
 import type { Config, RedisTarget } from '../config.js';
 import type { Logger } from '../logger.js';
-import { MemoryPresence } from './memory.js';
-import { RedisPresence } from './redis.js';
-import type { PresenceBackend, StoreLimits } from './types.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { Store, StoreLimits } from './types.js';
 
-export interface BackendOptions {
+export interface StoreOptions {
   /** KEY_PREFIX. */
   keyPrefix: string;
   /** REDIS_WAIT_REPLICAS. */
@@ -15,7 +15,7 @@ export interface BackendOptions {
 }
 
 /** The store's options from the configuration. */
-export function backendOptionsOf(config: Config): BackendOptions {
+export function storeOptionsOf(config: Config): StoreOptions {
   return {
     keyPrefix: config.keyPrefix,
     waitReplicas: config.redisWaitReplicas,
@@ -39,21 +39,21 @@ function answersPing(host: string, port: number, timeoutMs = 500): Promise<boole
 }
 
 /**
- * The backend REDIS names. When REDIS is not set and nothing answers on 127.0.0.1:6379 (the
- * `auto` target's address), run the embedded backend (so `npm start` works on a fresh machine)
+ * The store REDIS names. When REDIS is not set and nothing answers on 127.0.0.1:6379 (the
+ * `auto` target's address), run the embedded store (so `npm start` works on a fresh machine)
  * and say so loudly. When REDIS is set there is never a fallback: a wrong address must fail the
  * start, not split the cluster.
  */
-export async function connectBackend(target: RedisTarget, options: BackendOptions, log: Logger): Promise<PresenceBackend> {
-  if (target.kind === 'memory') return new MemoryPresence(options.limits);
+export async function connectStore(target: RedisTarget, options: StoreOptions, log: Logger): Promise<Store> {
+  if (target.kind === 'memory') return new MemoryStore(options.limits);
   if (target.kind === 'auto' && !(await answersPing(new URL(target.url).hostname, Number(new URL(target.url).port)))) {
     log.warn(
       'REDIS is not set and nothing answers on 127.0.0.1:6379: running with the EMBEDDED single-instance store. ' +
         'Pings are kept in memory only and are not shared with other instances. Set REDIS for production.',
     );
-    return new MemoryPresence(options.limits);
+    return new MemoryStore(options.limits);
   }
-  const redis = new RedisPresence({
+  const redis = new RedisStore({
     target: target.kind === 'cluster' ? { seeds: target.seeds } : { url: target.url },
     keyPrefix: options.keyPrefix,
     waitReplicas: options.waitReplicas,

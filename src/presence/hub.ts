@@ -1,4 +1,4 @@
-import type { PresenceBackend, PresenceListener, StoredPing } from './types.js';
+import type { Store, StoreListener, StoredPing } from './types.js';
 import { ChannelWatchers } from './channel-watchers.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
 import { PresenceEvent } from '../http/presence-event.js';
@@ -10,7 +10,7 @@ export interface Watcher {
 }
 
 export interface HubHooks {
-  /** The backend became usable (true) or not (false). */
+  /** The store became usable (true) or not (false). */
   onAvailability?(up: boolean): void;
   /** A ping was handed to `count` local watchers. */
   onDelivered?(count: number): void;
@@ -27,7 +27,7 @@ export interface HubHooks {
  * opened by the user's own devices (`owner`, from a trusted claim) is also on the user's own
  * channel, the only path an invisible ping takes.
  */
-export class Hub implements PresenceListener {
+export class Hub implements StoreListener {
   private readonly everyone: ChannelWatchers<Watcher>;
   private readonly owners: ChannelWatchers<Watcher>;
   /** (user, client, own) watched through `/client/:clientid`, counted, for re-reads on recovery. */
@@ -35,13 +35,13 @@ export class Hub implements PresenceListener {
   private readonly timer: FanOutTimer | null;
 
   constructor(
-    private readonly backend: PresenceBackend,
+    private readonly store: Store,
     private readonly hooks: HubHooks = {},
   ) {
-    this.everyone = new ChannelWatchers(backend, false);
-    this.owners = new ChannelWatchers(backend, true);
+    this.everyone = new ChannelWatchers(store, false);
+    this.owners = new ChannelWatchers(store, true);
     this.timer = hooks.onFanOutTimed ? new FanOutTimer(hooks.onFanOutTimed) : null;
-    backend.setListener(this);
+    store.setListener(this);
   }
 
   /**
@@ -116,13 +116,13 @@ export class Hub implements PresenceListener {
     const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string, string]);
     try {
       // The own view first: a public ping it supersedes is then dropped by the own streams.
-      const own = await this.backend.lastMany(owners, undefined, true);
+      const own = await this.store.lastMany(owners, undefined, true);
       // Re-read pings are old by design: delivered, but not timed as live deliveries.
       owners.forEach((userid, i) => own[i] && this.deliver(userid, own[i], true));
-      const pings = await this.backend.lastMany(users);
+      const pings = await this.store.lastMany(users);
       users.forEach((userid, i) => pings[i] && this.deliver(userid, pings[i]));
       for (const [userid, clientid, owned] of pairs) {
-        const [ping] = await this.backend.lastMany([userid], clientid, owned === '1');
+        const [ping] = await this.store.lastMany([userid], clientid, owned === '1');
         if (ping) this.deliver(userid, ping, owned === '1');
       }
     } catch {

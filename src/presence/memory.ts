@@ -1,13 +1,13 @@
 import { TokenBuckets } from './token-bucket.js';
-import { type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 /**
- * The embedded backend: one process, no Redis. For development and for the suites that run
- * over every backend; it keeps the Redis backend's guarantees (monotonic seq, store-then-publish,
+ * The embedded store: one process, no Redis. For development and for the suites that run
+ * over every store; it keeps the Redis store's guarantees (monotonic seq, store-then-publish,
  * invisible pings kept to the user's own view and own channel).
  */
-export class MemoryPresence implements PresenceBackend {
-  readonly mode = 'memory' as const;
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
   /** The last visible ping per user and per (user, client): the public view. */
   private readonly users = new Map<string, StoredPing>();
   private readonly clients = new Map<string, StoredPing>();
@@ -19,7 +19,7 @@ export class MemoryPresence implements PresenceBackend {
   private readonly buckets: TokenBuckets;
   private readonly channels = new Set<string>();
   private readonly ownChannels = new Set<string>();
-  private listener: PresenceListener | null = null;
+  private listener: StoreListener | null = null;
   private lastSeq = 0;
 
   constructor(private readonly limits: StoreLimits) {
@@ -91,7 +91,7 @@ export class MemoryPresence implements PresenceBackend {
     return true;
   }
 
-  setListener(listener: PresenceListener): void {
+  setListener(listener: StoreListener): void {
     this.listener = listener;
   }
 

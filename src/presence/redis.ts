@@ -6,9 +6,9 @@ import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
-import { type PresenceBackend, type PresenceListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
-export interface RedisPresenceOptions {
+export interface RedisStoreOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */
   target: { url: string } | { seeds: readonly { host: string; port: number }[] };
   /** Prefix of every key and channel (KEY_PREFIX). */
@@ -39,12 +39,12 @@ type Commands = (Redis | Cluster) & {
 };
 
 /**
- * The Redis backend. Standalone: PUBLISH/SUBSCRIBE on a second connection and a global
+ * The Redis store. Standalone: PUBLISH/SUBSCRIBE on a second connection and a global
  * sequence. Cluster: one script per user slot and sharded pub/sub (SPUBLISH/SSUBSCRIBE), so a
  * message only travels within its shard.
  */
-export class RedisPresence implements PresenceBackend {
-  readonly mode: 'redis' | 'cluster';
+export class RedisStore implements Store {
+  readonly kind: 'redis' | 'cluster';
   private readonly keys: KeySpace;
   private readonly commands: Commands;
   /** Where pings are stored: `commands`, or a connection of its own when pings WAIT for replicas. */
@@ -53,7 +53,7 @@ export class RedisPresence implements PresenceBackend {
   private readonly channels = new Set<string>();
   /** Standalone only: SSUBSCRIBE in a cluster takes channels of one slot per command. */
   private readonly batcher: ChannelBatcher | null;
-  private listener: PresenceListener | null = null;
+  private listener: StoreListener | null = null;
   private available = false;
   private wasDown = false;
   private closing = false;
@@ -64,7 +64,7 @@ export class RedisPresence implements PresenceBackend {
   private readonly failures: FailureLog;
   private readonly log: Logger | null;
 
-  constructor(options: RedisPresenceOptions) {
+  constructor(options: RedisStoreOptions) {
     this.log = options.log?.isLevelEnabled('debug') ? options.log : null;
     this.keys = new KeySpace(options.keyPrefix);
     this.waitReplicas = options.waitReplicas;
@@ -80,8 +80,8 @@ export class RedisPresence implements PresenceBackend {
       lazyConnect: true,
     };
     const target = options.target;
-    this.mode = 'url' in target ? 'redis' : 'cluster';
-    this.failures = new FailureLog(options.log, this.mode);
+    this.kind = 'url' in target ? 'redis' : 'cluster';
+    this.failures = new FailureLog(options.log, this.kind);
     const open = (role: 'commands' | 'subscriber'): Redis | Cluster => {
       if ('url' in target) {
         // Subscriptions must come back by themselves after a reconnect, so the subscriber may
@@ -119,11 +119,11 @@ export class RedisPresence implements PresenceBackend {
       subscriber instanceof Redis
         ? new ChannelBatcher((op, channels) => (op === 'subscribe' ? subscriber.subscribe(...channels) : subscriber.unsubscribe(...channels)))
         : null;
-    if (this.mode === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
+    if (this.kind === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
     else this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
     // A fixed key count lets ioredis route (and auto-pipeline) the script by its first key's slot.
     for (const connection of new Set([this.commands, this.writer])) {
-      connection.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.mode === 'cluster' ? 2 : 3 });
+      connection.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.kind === 'cluster' ? 2 : 3 });
     }
     this.watchAvailability();
   }
@@ -142,7 +142,7 @@ export class RedisPresence implements PresenceBackend {
     const client = this.keys.client(userid, clientid);
     const tail = encodeMessageTail(clientid, status);
     const args =
-      this.mode === 'cluster'
+      this.kind === 'cluster'
         ? [user, client, status, clientid, tail, '1', ...this.limitArgs, invisible ? '1' : '0']
         : [user, client, this.keys.sequence(), status, clientid, tail, '0', ...this.limitArgs, invisible ? '1' : '0'];
     try {
@@ -164,7 +164,7 @@ export class RedisPresence implements PresenceBackend {
   private withinDeadline<T>(work: Promise<T>): Promise<T> {
     // Standalone: commandTimeout with no retries and no offline queue already bounds a command;
     // a second timer per ping would be pure overhead on the hot path.
-    if (this.mode !== 'cluster') return work;
+    if (this.kind !== 'cluster') return work;
     let timer: NodeJS.Timeout;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('store deadline passed')), this.commandTimeoutMs);
@@ -231,7 +231,7 @@ export class RedisPresence implements PresenceBackend {
     return this.available;
   }
 
-  setListener(listener: PresenceListener): void {
+  setListener(listener: StoreListener): void {
     this.listener = listener;
   }
 
@@ -280,7 +280,7 @@ export class RedisPresence implements PresenceBackend {
     if (!ready(this.commands) || !ready(this.writer) || !ready(this.subscriber)) return;
     try {
       // A PING answered on the subscriber connection comes after its resubscribe replies.
-      if (this.mode === 'redis') await (this.subscriber as Redis).ping();
+      if (this.kind === 'redis') await (this.subscriber as Redis).ping();
     } catch {
       return;
     }

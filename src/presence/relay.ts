@@ -1,10 +1,10 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PortRequests } from '../workers/port-requests.js';
-import type { PresenceBackend, PresenceListener, RateLimited, StoredPing } from './types.js';
+import type { Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 /**
- * The embedded store with WORKERS > 1: the one MemoryPresence lives in the main thread
- * (RelayServer) and every worker thread reaches it through a RelayPresence over its own
+ * The embedded store with WORKERS > 1: the one MemoryStore lives in the main thread
+ * (RelayServer) and every worker thread reaches it through a RelayStore over its own
  * MessagePort. Commands are requests with ids; the main thread pushes each published ping to the
  * workers that subscribed its user. A port delivers in order, so a worker sees the answer to its
  * `save` before the ping it published, as a Redis reply comes before its pub/sub message.
@@ -32,13 +32,13 @@ function channelOf(userid: string, own: boolean): string {
   return `${own ? OWN_PREFIX : 'p'}${userid}`;
 }
 
-/** A worker thread's view of the main thread's store (the PresenceBackend its hub and routes use). */
-export class RelayPresence implements PresenceBackend {
-  readonly mode = 'memory' as const;
+/** A worker thread's view of the main thread's store (the Store its hub and routes use). */
+export class RelayStore implements Store {
+  readonly kind = 'memory' as const;
   private readonly requests = new PortRequests<unknown>();
   /** Subscribed channels, named by channelOf. */
   private readonly channels = new Set<string>();
-  private listener: PresenceListener | null = null;
+  private listener: StoreListener | null = null;
   private available = true;
   private closed = false;
 
@@ -73,7 +73,7 @@ export class RelayPresence implements PresenceBackend {
     return this.available && !this.closed;
   }
 
-  setListener(listener: PresenceListener): void {
+  setListener(listener: StoreListener): void {
     this.listener = listener;
   }
 
@@ -117,7 +117,7 @@ export class RelayPresence implements PresenceBackend {
 }
 
 /**
- * The main thread's end: serves the workers' RelayPresence requests from one store and fans its
+ * The main thread's end: serves the workers' RelayStore requests from one store and fans its
  * pings out to the workers watching each user. Holds one set of ports per watched user, nothing
  * per ping.
  */
@@ -128,7 +128,7 @@ export class RelayServer {
   /** Store subscriptions being confirmed, so a second worker's subscribe waits for the first. */
   private readonly subscribing = new Map<string, Promise<void>>();
 
-  constructor(private readonly store: PresenceBackend) {
+  constructor(private readonly store: Store) {
     store.setListener({
       onPing: (userid, ping, invisible) => {
         const set = this.watchers.get(channelOf(userid, invisible));

@@ -27,16 +27,16 @@ export interface StoreLimits {
   readonly clientKeyTtlSeconds: number;
 }
 
-/** Called by a backend for every ping published on a channel this instance subscribed. */
-export interface PresenceListener {
+/** Called by a store for every ping published on a channel this instance subscribed. */
+export interface StoreListener {
   /**
    * A ping of `userid` was stored (here or on another instance). `invisible`: it came on the
    * user's own channel, and only the user's own streams may see it.
    */
   onPing(userid: string, ping: StoredPing, invisible: boolean): void;
-  /** The backend became usable again after an outage: channels are resubscribed. */
+  /** The store became usable again after an outage: channels are resubscribed. */
   onRecovered(): void;
-  /** The backend's usability changed (true: commands can be served). */
+  /** The store's usability changed (true: commands can be served). */
   onAvailability(up: boolean): void;
 }
 
@@ -44,8 +44,8 @@ export interface PresenceListener {
  * Store and bus in one: the last ping per user and the fan-out of new ones.
  * Two implementations (Redis, memory) share this interface so every suite runs over both.
  */
-export interface PresenceBackend {
-  readonly mode: 'memory' | 'redis' | 'cluster';
+export interface Store {
+  readonly kind: 'memory' | 'redis' | 'cluster';
   /**
    * Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. An `invisible` ping
    * (INVISIBLE_STATUSES) is stored and published apart: the public view and channel keep the last
@@ -67,6 +67,6 @@ export interface PresenceBackend {
   /** Number of channels this instance is subscribed to (for leak checks and metrics). */
   channelCount(): number;
   isAvailable(): boolean;
-  setListener(listener: PresenceListener): void;
+  setListener(listener: StoreListener): void;
   close(): Promise<void>;
 }

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { healthOf, snapshotOf } from '../admin/source.js';
 import { createLogger } from '../logger.js';
-import { backendOptionsOf, connectBackend } from '../presence/connect.js';
-import { RelayPresence } from '../presence/relay.js';
-import type { PresenceBackend } from '../presence/types.js';
+import { storeOptionsOf, connectStore } from '../presence/connect.js';
+import { RelayStore } from '../presence/relay.js';
+import type { Store } from '../presence/types.js';
 import { HeartbeatService } from '../service.js';
 import { StreamCount } from '../stream-count.js';
 import { exitAfterDrain } from '../shutdown.js';
@@ -16,7 +16,7 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  */
 if (!parentPort) throw new Error('src/workers/worker.ts runs only as a worker thread');
 const port = parentPort;
-const { index, config, store, streamCount } = workerData as WorkerData;
+const { index, config, store: access, streamCount } = workerData as WorkerData;
 const log = createLogger(config.logLevel).child({ worker: index });
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -77,11 +77,11 @@ port.on('message', (message: ToWorker) => {
 });
 
 async function start(): Promise<void> {
-  const backend: PresenceBackend =
-    store.kind === 'relay' ? new RelayPresence(store.port) : await connectBackend(store.target, backendOptionsOf(config), log);
-  service = new HeartbeatService({ config, backend, log, streamCount: new StreamCount(streamCount) });
+  const store: Store =
+    access.kind === 'relay' ? new RelayStore(access.port) : await connectStore(access.target, storeOptionsOf(config), log);
+  service = new HeartbeatService({ config, store, log, streamCount: new StreamCount(streamCount) });
   const bound = await service.listen();
-  post({ type: 'listening', port: bound, store: backend.mode });
+  post({ type: 'listening', port: bound, store: store.kind });
   if (stopping) {
     stopping = false;
     shutdown();

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { launchChromium } from '../support/chromium.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { StreamClient } from '../support/sse.js';
@@ -21,14 +21,14 @@ interface MachinesJson {
   machines: { id: string; tracked: boolean; counts: Record<string, number>; diagram: string; annotated: string }[];
 }
 
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 let browser: Browser;
 const clients: StreamClient[] = [];
 
 test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis });
   browser = await launchChromium();
 });
 
@@ -36,7 +36,7 @@ test.after.always(async () => {
   for (const c of clients) c.close();
   await browser?.close();
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 async function machinesJson(): Promise<MachinesJson> {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { eventually, parseMetrics, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -10,19 +10,19 @@ import { ping, StreamClient } from '../support/sse.js';
  * The admin port (ADMIN_LISTEN) of a real process over a real Redis: probes, Prometheus metrics,
  * and that none of it is reachable on the public port.
  */
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 let admin: string;
 
 test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis });
   admin = service.adminUrl!;
 });
 
 test.after.always(async () => {
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 
@@ -165,7 +165,7 @@ test.serial('/metrics: streams, actors, pings, deliveries, latencies, channels, 
 
 test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 200 when it is back', async (t) => {
   t.deepEqual(await readyz(), { status: 200, body: { ready: true } });
-  const server = backend.server!;
+  const server = store.server!;
   await server.kill();
   const down = await eventually(async () => {
     const r = await readyz();
@@ -189,7 +189,7 @@ test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 
 
 test.serial('/readyz says "shutting down" while the service drains; the admin port closes at exit', async (t) => {
   // A ping held in flight (Redis paused) keeps the service draining for up to its command timeout.
-  const info = await backend.server!.cli('INFO', 'server');
+  const info = await store.server!.cli('INFO', 'server');
   const redisPid = Number(/process_id:(\d+)/.exec(info)![1]);
   process.kill(redisPid, 'SIGSTOP');
   try {

@@ -1,18 +1,18 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startBackend, type BackendName, type TestBackend } from '../support/backends.js';
+import { startStore, type StoreName, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { scrape, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
- * The API contract, as one suite run over every backend (embedded, Redis, Redis Cluster), the way
+ * The API contract, as one suite run over every store (embedded, Redis, Redis Cluster), the way
  * socket.io-redis-adapter runs one suite over each adapter. Everything goes through real sockets:
  * a real service process, a private redis-server, the `eventsource` client.
  */
-export function apiSuite(name: BackendName): void {
-  let backend: TestBackend;
+export function apiSuite(name: StoreName): void {
+  let store: TestStore;
   let a: ServiceProcess;
   let b: ServiceProcess | null = null;
   /** Instances with a tight rate limit and a short CLIENT_KEY_TTL (the others have PING_RATE=0). */
@@ -31,17 +31,17 @@ export function apiSuite(name: BackendName): void {
     fetch(`${a.url}/ping`, { method: 'POST', headers, body });
 
   test.before(async () => {
-    backend = await startBackend(name);
-    a = await startService({ REDIS: backend.redis });
-    if (backend.shared) b = await startService({ REDIS: backend.redis });
-    limitedA = await startService({ REDIS: backend.redis, ...LIMITED });
-    if (backend.shared) limitedB = await startService({ REDIS: backend.redis, ...LIMITED });
+    store = await startStore(name);
+    a = await startService({ REDIS: store.redis });
+    if (store.shared) b = await startService({ REDIS: store.redis });
+    limitedA = await startService({ REDIS: store.redis, ...LIMITED });
+    if (store.shared) limitedB = await startService({ REDIS: store.redis, ...LIMITED });
   });
 
   test.after.always(async () => {
     for (const c of clients) c.close();
     await Promise.all([a?.stop(), b?.stop(), limitedA?.stop(), limitedB?.stop()]);
-    await backend?.close();
+    await store?.close();
   });
 
   test('a ping is acknowledged with an empty 200 and readable as last seen', async (t) => {
@@ -237,7 +237,7 @@ export function apiSuite(name: BackendName): void {
     t.is((await fetch(`${a.url}/subscribe/${'é'.repeat(128)}`)).status, 200);
   });
 
-  // Invisible (INVISIBLE_STATUSES, default `3`). `b` is a second instance where the backend is
+  // Invisible (INVISIBLE_STATUSES, default `3`). `b` is a second instance where the store is
   // shared: the watchers sit on both, the pings go to `a`.
   const lastSeenAs = async (url: string, userid: string, viewer?: string) => {
     const res = await fetch(`${url}/lastseen/${encodeURIComponent(userid)}`, { headers: viewer ? claim(viewer) : {} });
@@ -389,7 +389,7 @@ export function apiSuite(name: BackendName): void {
 
   if (name === 'redis') {
     test('Redis: the save script sets the client key\'s TTL (CLIENT_KEY_TTL, default 30 days); the user key has none', async (t) => {
-      const redis = new Redis(`redis://${backend.server!.address}`);
+      const redis = new Redis(`redis://${store.server!.address}`);
       try {
         const u = user();
         t.is((await ping(a.url, u, 'default ttl', 'phone')).status, 200);

@@ -68,8 +68,8 @@ test('10,000 vanished subscribers leave no actor, hub entry or channel behind', 
   // each stream's actor was a child of a bucket parent: none is left held, at most one empty bucket stays
   t.is(after.get('heartbeat_bucket_children{worker="0"}'), 0);
   t.true((after.get('heartbeat_actors{machine="subscriptionBucket",state="holding",worker="0"}') ?? Infinity) <= 1);
-  t.is(await shared.backend.server!.cli('PUBSUB', 'NUMPAT'), '0');
-  t.is(await shared.backend.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
+  t.is(await shared.store.server!.cli('PUBSUB', 'NUMPAT'), '0');
+  t.is(await shared.store.server!.cli('PUBSUB', 'CHANNELS', 'heartbeat:*'), '');
   // Memory is reported, not asserted: RSS stays committed and the heap in use holds garbage until
   // V8 collects it (measured here: 43–94 MB after the same churn). BENCHMARKS.md shows the live
   // heap after a full GC is flat across churn rounds (8.9 → 10.1 → 10.2 MiB).

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
 
@@ -11,21 +11,21 @@ import { ping, StreamClient } from '../support/sse.js';
  * it, so no acknowledged ping is lost; subscribers stay open and catch up in order. Every ping is
  * answered within a second, and once the old master is back as a replica all pings succeed again.
  */
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 
 test.before(async () => {
-  backend = await startBackend('cluster', { appendfsync: 'always', replicasPerMaster: 1 });
-  service = await startService({ REDIS: backend.redis, REDIS_WAIT_REPLICAS: '1' });
+  store = await startStore('cluster', { appendfsync: 'always', replicasPerMaster: 1 });
+  service = await startService({ REDIS: store.redis, REDIS_WAIT_REPLICAS: '1' });
 });
 
 test.after.always(async () => {
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 test('a master fails over during traffic: no acknowledged ping is lost, streams catch up in order', async (t) => {
-  const cluster = backend.cluster!;
+  const cluster = store.cluster!;
   const users = Array.from({ length: 12 }, (_, i) => `fail-${i}-${randomUUID()}`);
   const watcher = new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`);
   await watcher.ready;

@@ -4,11 +4,11 @@
 import test from 'ava';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { backendOptionsOf, connectBackend } from '../../src/presence/connect.js';
+import { storeOptionsOf, connectStore } from '../../src/presence/connect.js';
 import { freePort } from '../support/ports.js';
 import { startRedis } from '../support/redis-server.js';
 
-const options = backendOptionsOf(loadConfig({}));
+const options = storeOptionsOf(loadConfig({}));
 
 /** A logger whose lines are kept, to see what an operator would read. */
 function recordingLog() {
@@ -21,9 +21,9 @@ test('REDIS unset and a Redis answering on the default address: that Redis is th
   const redis = await startRedis();
   t.teardown(() => redis.close());
   const { log, lines } = recordingLog();
-  const store = await connectBackend({ kind: 'auto', url: redis.url }, options, log);
+  const store = await connectStore({ kind: 'auto', url: redis.url }, options, log);
   t.teardown(() => store.close());
-  t.is(store.mode, 'redis');
+  t.is(store.kind, 'redis');
   await store.save('alice', 'phone', 'online');
   t.is(await redis.cli('HGET', 'heartbeat:{alice}', 'status'), 'online', 'stored in that Redis');
   t.false(lines.some((l) => l.msg.includes('EMBEDDED')));
@@ -31,9 +31,9 @@ test('REDIS unset and a Redis answering on the default address: that Redis is th
 
 test('REDIS unset and nothing answering: the embedded store, and a warning that says so', async (t) => {
   const { log, lines } = recordingLog();
-  const store = await connectBackend({ kind: 'auto', url: `redis://127.0.0.1:${await freePort()}` }, options, log);
+  const store = await connectStore({ kind: 'auto', url: `redis://127.0.0.1:${await freePort()}` }, options, log);
   t.teardown(() => store.close());
-  t.is(store.mode, 'memory');
+  t.is(store.kind, 'memory');
   const warning = lines.find((l) => l.msg.includes('running with the EMBEDDED single-instance store'));
   t.is(warning?.level, 40);
 });

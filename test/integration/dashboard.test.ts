@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
 
@@ -11,7 +11,7 @@ import { ping, StreamClient } from '../support/sse.js';
  * the service: every metric their queries name, and every label they select or group by, exists
  * on /metrics of a real service over a real Redis.
  */
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 /** Series name → the label names seen on it. */
 let exported: Map<string, Set<string>>;
@@ -46,8 +46,8 @@ function alertExpressions(): string[] {
 }
 
 test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis });
   // Some traffic, so that labelled series (codes, reasons) exist: a ping, a refused ping, a
   // refused stream, a stream that opens, gets a ping and closes.
   const user = `dash-${randomUUID()}`;
@@ -73,7 +73,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 /** What is wrong with one expression: metrics that are not exported, labels no named metric has. */

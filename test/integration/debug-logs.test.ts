@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { startBackend } from '../support/backends.js';
+import { startStore } from '../support/stores.js';
 import { eventually } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { StreamClient } from '../support/sse.js';
@@ -20,8 +20,8 @@ const until = (service: ServiceProcess, msg: string, match: Record<string, unkno
   eventually(() => Promise.resolve(logged(service, msg, match).length > 0 ? true : undefined), `"${msg}" ${JSON.stringify(match)}`, 20_000);
 
 test('streams opened and closed with their reason, and Redis going away and coming back', async (t) => {
-  const backend = await startBackend('redis');
-  const service = await startService({ REDIS: backend.redis, LOG_LEVEL: 'debug' });
+  const store = await startStore('redis');
+  const service = await startService({ REDIS: store.redis, LOG_LEVEL: 'debug' });
   try {
     const user = `debug-${randomUUID()}`;
     const gone = new StreamClient(`${service.url}/subscribe/${user}`);
@@ -37,11 +37,11 @@ test('streams opened and closed with their reason, and Redis going away and comi
 
     const stays = new StreamClient(`${service.url}/subscribe/${user}`);
     await stays.ready;
-    await backend.server!.kill();
+    await store.server!.kill();
     await until(service, 'redis connection closed', { connection: 'subscriber' });
     await until(service, 'redis connection closed', { connection: 'commands' });
     await until(service, 'redis reconnecting');
-    await backend.server!.start();
+    await store.server!.start();
     await until(service, 'redis channels resubscribed', { channels: 1 });
     t.true(logged(service, 'redis connection ready').length >= 2);
 
@@ -51,7 +51,7 @@ test('streams opened and closed with their reason, and Redis going away and comi
     stays.close();
   } finally {
     await service.stop();
-    await backend.close();
+    await store.close();
   }
 });
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import { startBackend } from '../support/backends.js';
+import { startStore } from '../support/stores.js';
 import { acceptedVariables } from '../support/config-variables.js';
 import { startService } from '../support/service.js';
 
@@ -79,8 +79,8 @@ test('ports, probes and grace period agree with LISTEN, ADMIN_LISTEN and SHUTDOW
 });
 
 test('a service started with the Deployment environment answers the probes the manifest names', async (t) => {
-  const backend = await startBackend('redis');
-  const service = await startService({ ...env, REDIS: backend.redis, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0' });
+  const store = await startStore('redis');
+  const service = await startService({ ...env, REDIS: store.redis, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0' });
   try {
     for (const probe of [container.livenessProbe!, container.readinessProbe!]) {
       const res = await fetch(`${service.adminUrl}${probe.httpGet.path}`);
@@ -89,6 +89,6 @@ test('a service started with the Deployment environment answers the probes the m
     }
   } finally {
     t.is((await service.stop()).code, 0);
-    await backend.close();
+    await store.close();
   }
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { request, send, type Piece, type RawOptions, type RawResult } from '../support/raw-http.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 
@@ -20,7 +20,7 @@ import { startService, type ServiceProcess } from '../support/service.js';
  * connections uWS holds open to the last test, which waits for the server to close them.
  */
 
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 let redis: Redis;
 
@@ -33,9 +33,9 @@ const stored = new Set<string>();
 const held: { label: string; closed: Promise<number | null>; received: () => Buffer }[] = [];
 
 test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
-  redis = new Redis(backend.server!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis });
+  redis = new Redis(store.server!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const res = await fetch(`${service.url}/ping`, {
     method: 'POST',
@@ -52,7 +52,7 @@ test.before(async () => {
 test.after.always(async () => {
   redis?.disconnect();
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 // ---------------------------------------------------------------------------------------------

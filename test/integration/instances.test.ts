@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { startBackend, type BackendName } from '../support/backends.js';
+import { startStore, type StoreName } from '../support/stores.js';
 import { startService } from '../support/service.js';
 import { assertEveryPingOnceInOrder, pingEveryUser, sequenceStatus } from '../support/exactly-once.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -9,10 +9,10 @@ import { ping, StreamClient } from '../support/sse.js';
  * Three instances on one Redis (standalone and Cluster): subscribers spread over all three, pings
  * sent to all three; every subscriber gets every ping of its users, in order, exactly once.
  */
-for (const name of ['redis', 'cluster'] as BackendName[]) {
+for (const name of ['redis', 'cluster'] as StoreName[]) {
   test(`${name}: three instances deliver every ping to every subscriber exactly once, in order`, async (t) => {
-    const backend = await startBackend(name);
-    const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: backend.redis })));
+    const store = await startStore(name);
+    const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: store.redis })));
     try {
       const users = Array.from({ length: 6 }, () => `multi-${randomUUID()}`);
       // 36 subscribers: every user watched from every instance, both alone and in a contact list.
@@ -30,7 +30,7 @@ for (const name of ['redis', 'cluster'] as BackendName[]) {
       for (const c of lists) c.close();
     } finally {
       await Promise.all(instances.map((s) => s.stop()));
-      await backend.close();
+      await store.close();
     }
   });
 }

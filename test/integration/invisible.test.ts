@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend } from '../support/backends.js';
+import { startStore } from '../support/stores.js';
 import { sequenceStatus } from '../support/exactly-once.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -30,10 +30,10 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 }
 
 test('an outage and the recovery re-read: the public streams catch up on the last visible ping, own streams on the invisible one', async (t) => {
-  const backend = await startBackend('redis');
-  const relay = await TcpRelay.start(backend.server!.port);
+  const store = await startStore('redis');
+  const relay = await TcpRelay.start(store.server!.port);
   // `cut` reaches Redis through the relay (and loses it); `sender` keeps its own connection.
-  const [cut, sender] = await Promise.all([startService({ REDIS: relay.address }), startService({ REDIS: backend.redis })]);
+  const [cut, sender] = await Promise.all([startService({ REDIS: relay.address }), startService({ REDIS: store.redis })]);
   const streams: StreamClient[] = [];
   const open = (path: string, headers?: Record<string, string>) => {
     const s = new StreamClient(`${cut.url}${path}`, headers);
@@ -73,16 +73,16 @@ test('an outage and the recovery re-read: the public streams catch up on the las
     for (const s of streams) s.close();
     await Promise.all([cut.stop(), sender.stop()]);
     await relay.close();
-    await backend.close();
+    await store.close();
   }
 });
 
 /** Where the streams and pings of the next test go: several instances, or several worker threads. */
 const deployments = {
   'three instances on Redis Cluster': async () => {
-    const backend = await startBackend('cluster');
-    const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: backend.redis })));
-    return { urls: instances.map((s) => s.url), close: async () => (await Promise.all(instances.map((s) => s.stop())), await backend.close()) };
+    const store = await startStore('cluster');
+    const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: store.redis })));
+    return { urls: instances.map((s) => s.url), close: async () => (await Promise.all(instances.map((s) => s.stop())), await store.close()) };
   },
   'two worker threads over the embedded store': async () => {
     const service = await startService({ REDIS: 'memory', WORKERS: '2' });
@@ -161,10 +161,10 @@ test('INVISIBLE_STATUSES empty: status 3 is an ordinary status; a listed status 
 });
 
 test('a ping is one script call on Redis (one round trip), visible or invisible, and one publish', async (t) => {
-  const backend = await startBackend('redis');
-  const service = await startService({ REDIS: backend.redis });
+  const store = await startStore('redis');
+  const service = await startService({ REDIS: store.redis });
   try {
-    const server = backend.server!;
+    const server = store.server!;
     const u = `rt-${randomUUID()}`;
     t.is((await ping(service.url, u, 'warm-up')).status, 200);
     await server.cli('CONFIG', 'RESETSTAT');
@@ -181,6 +181,6 @@ test('a ping is one script call on Redis (one round trip), visible or invisible,
     t.regex(fields, /^status\nonline/m);
   } finally {
     await service.stop();
-    await backend.close();
+    await store.close();
   }
 });

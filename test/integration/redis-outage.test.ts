@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
 
@@ -9,17 +9,17 @@ import { ping, StreamClient } from '../support/sse.js';
  * Redis dies (SIGKILL), comes back, is stopped gracefully and comes back again, all during live
  * traffic. Redis runs with `appendfsync always`, so whatever it acknowledged survives.
  */
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 
 test.before(async () => {
-  backend = await startBackend('redis', { appendfsync: 'always' });
-  service = await startService({ REDIS: backend.redis, KEEPALIVE: '1' });
+  store = await startStore('redis', { appendfsync: 'always' });
+  service = await startService({ REDIS: store.redis, KEEPALIVE: '1' });
 });
 
 test.after.always(async () => {
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
 interface Answer {
@@ -58,7 +58,7 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
     }
   });
 
-  const server = backend.server!;
+  const server = store.server!;
   await sleep(500);
   await server.kill();
   await sleep(1500);

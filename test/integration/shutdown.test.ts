@@ -1,23 +1,23 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService } from '../support/service.js';
 import { ping } from '../support/sse.js';
 import { readUntilEnd } from '../support/stream-reader.js';
 
 
-let backend: TestBackend;
+let store: TestStore;
 
 test.before(async () => {
-  backend = await startBackend('redis');
+  store = await startStore('redis');
 });
 
 test.after.always(async () => {
-  await backend?.close();
+  await store?.close();
 });
 
 test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new pings 503, exit 0', async (t) => {
-  const service = await startService({ REDIS: backend.redis, SHUTDOWN_TIMEOUT: '5' });
+  const service = await startService({ REDIS: store.redis, SHUTDOWN_TIMEOUT: '5' });
   const user = `bye-${randomUUID()}`;
   const streams = Array.from({ length: 20 }, () => readUntilEnd(`${service.url}/subscribe/${user}`, 8_000));
   await Promise.all(streams.map((s) => s.opened));
@@ -44,7 +44,7 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
   t.true(answers.every((a) => a === 200 || a === 503 || a === 'refused'), `answers ${answers.join(',')}`);
   for (const [i, answer] of answers.entries()) {
     if (answer !== 200) continue;
-    const stored = await backend.server!.cli('HGET', `heartbeat:{${user}-${i}}`, 'status');
+    const stored = await store.server!.cli('HGET', `heartbeat:{${user}-${i}}`, 'status');
     t.is(stored, `p${i}`, `acknowledged ping ${i} is stored`);
   }
   // Every stream ended with a retry hint after its opening one; the hints are jittered.
@@ -58,7 +58,7 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
 });
 
 test('SIGINT on an idle service exits 0 at once and closes the listen socket', async (t) => {
-  const service = await startService({ REDIS: backend.redis });
+  const service = await startService({ REDIS: store.redis });
   const { code } = await service.stop('SIGINT');
   t.is(code, 0);
   await t.throwsAsync(fetch(`${service.url}/lastseen/x`));

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { SlowReader } from '../support/slow-reader.js';
 import { scrape, series } from '../support/metrics.js';
@@ -12,7 +12,7 @@ import { ping, StreamClient } from '../support/sse.js';
  * back nor grow the server's memory with a backlog; it gets the newest ping of each user when it
  * reads again, and is closed when it stays stuck past SLOW_CLIENT_TIMEOUT.
  */
-let backend: TestBackend;
+let store: TestStore;
 let service: ServiceProcess;
 let patient: ServiceProcess;
 /** Sends no keepalive during the test: only a drain can bring held bytes to a recovered reader. */
@@ -20,15 +20,15 @@ let quiet: ServiceProcess;
 const SLOW_CLIENT_TIMEOUT = 4;
 
 test.before(async () => {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT) });
-  patient = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: '120' });
-  quiet = await startService({ REDIS: backend.redis, SLOW_CLIENT_TIMEOUT: '120', KEEPALIVE: '600' });
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT) });
+  patient = await startService({ REDIS: store.redis, SLOW_CLIENT_TIMEOUT: '120' });
+  quiet = await startService({ REDIS: store.redis, SLOW_CLIENT_TIMEOUT: '120', KEEPALIVE: '600' });
 });
 
 test.after.always(async () => {
   await Promise.all([service?.stop(), patient?.stop(), quiet?.stop()]);
-  await backend?.close();
+  await store?.close();
 });
 
 // Big frames (a 256-character status of 4-byte characters is ~1 KB) fill the kernel's 4 MB

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping } from '../support/sse.js';
 
@@ -10,19 +10,19 @@ import { ping } from '../support/sse.js';
  * change and not once per failed command, and a line with the count of repeats when it works again.
  * Each test has its own Redis and service, and pings throughout so that many commands fail.
  */
-let backend: TestBackend | undefined;
+let store: TestStore | undefined;
 let service: ServiceProcess | undefined;
 
 test.afterEach.always(async () => {
-  backend?.server?.freeze(false);
+  store?.server?.freeze(false);
   await service?.stop();
-  await backend?.close();
+  await store?.close();
 });
 
-async function start(): Promise<{ backend: TestBackend; service: ServiceProcess }> {
-  backend = await startBackend('redis');
-  service = await startService({ REDIS: backend.redis });
-  return { backend, service };
+async function start(): Promise<{ store: TestStore; service: ServiceProcess }> {
+  store = await startStore('redis');
+  service = await startService({ REDIS: store.redis });
+  return { store, service };
 }
 
 /** Pings every 20 ms until stopped; counts the answers that were not 200. */
@@ -59,12 +59,12 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
 }
 
 test.serial('Redis killed: "refused" is logged once, not per failed ping; its repeats are counted when it is back', async (t) => {
-  const { backend, service } = await start();
+  const { store, service } = await start();
   const pings = keepPinging(service.url);
   await sleep(300);
-  await backend.server!.kill();
+  await store.server!.kill();
   await sleep(2_500);
-  await backend.server!.start();
+  await store.server!.start();
   await until('a ping stored again', async () => (await ping(service.url, `probe-${randomUUID()}`, 'y')).status === 200);
   await until('the recovery line', () => worksAgain(service).length > 0);
   const failed = await pings.stop();
@@ -79,12 +79,12 @@ test.serial('Redis killed: "refused" is logged once, not per failed ping; its re
 });
 
 test.serial('Redis frozen: "timeout" is logged once while pings time out, and the end of it when it answers again', async (t) => {
-  const { backend, service } = await start();
+  const { store, service } = await start();
   const pings = keepPinging(service.url);
   await sleep(300);
-  backend.server!.freeze(true);
+  store.server!.freeze(true);
   await sleep(3_000);
-  backend.server!.freeze(false);
+  store.server!.freeze(false);
   await until('the recovery line', () => worksAgain(service).length > 0);
   const failed = await pings.stop();
   const lines = failing(service);
@@ -95,13 +95,13 @@ test.serial('Redis frozen: "timeout" is logged once while pings time out, and th
 });
 
 test.serial('Redis asks for a password the service does not have: "auth" is logged once', async (t) => {
-  const { backend, service } = await start();
+  const { store, service } = await start();
   const pings = keepPinging(service.url);
   await sleep(300);
-  await backend.server!.cli('CONFIG', 'SET', 'requirepass', 'not-the-services');
+  await store.server!.cli('CONFIG', 'SET', 'requirepass', 'not-the-services');
   // Drops every connection: the service reconnects without the password.
-  await backend.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'normal');
-  await backend.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+  await store.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'normal');
+  await store.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'pubsub');
   await until('the auth line', () => failing(service).some((l) => l.cause === 'auth'));
   await sleep(2_000);
   const failed = await pings.stop();
@@ -109,5 +109,5 @@ test.serial('Redis asks for a password the service does not have: "auth" is logg
   t.is(auth.length, 1, JSON.stringify(failing(service)));
   t.true(failed >= 20, `${failed} pings failed`);
   t.regex(String(auth[0].error), /NOAUTH|WRONGPASS|auth/i);
-  await backend.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CONFIG', 'SET', 'requirepass', '');
+  await store.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CONFIG', 'SET', 'requirepass', '');
 });

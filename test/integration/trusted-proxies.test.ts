@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { ProxyTrust, addressText } from '../../src/http/trust.js';
 import { uWS, type us_listen_socket } from '../../src/http/uws.js';
-import { startBackend, type TestBackend } from '../support/backends.js';
+import { startStore, type TestStore } from '../support/stores.js';
 import { scrape, series } from '../support/metrics.js';
 import { request, send, type RawResult } from '../support/raw-http.js';
 import { startService, type ServiceProcess } from '../support/service.js';
@@ -18,7 +18,7 @@ import { StreamClient } from '../support/sse.js';
  * one private redis-server.
  */
 
-let backend: TestBackend;
+let store: TestStore;
 const services: Record<string, ServiceProcess> = {};
 const CONFIGS = {
   /** IPv4 listener, only 127.0.0.1 trusted. */
@@ -36,10 +36,10 @@ type Config = keyof typeof CONFIGS;
 let ipv6 = true;
 
 test.before(async () => {
-  backend = await startBackend('redis');
+  store = await startStore('redis');
   await Promise.all(
     Object.entries(CONFIGS).map(async ([name, env]) => {
-      services[name] = await startService({ REDIS: backend.redis, ...env });
+      services[name] = await startService({ REDIS: store.redis, ...env });
     }),
   );
   ipv6 = await new Promise<boolean>((resolve) => {
@@ -54,7 +54,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await Promise.all(Object.values(services).map((s) => s.stop()));
-  await backend?.close();
+  await store?.close();
 });
 
 type Peer = '127.0.0.1' | '127.0.0.2' | '::1';

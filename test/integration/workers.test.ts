@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { startBackend, type BackendName } from '../support/backends.js';
+import { startStore, type StoreName } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { eventually, scrape as scrapeAdmin, series } from '../support/metrics.js';
 import { assertEveryPingOnceInOrder, pingEveryUser, sequenceStatus } from '../support/exactly-once.js';
@@ -53,11 +53,11 @@ function freshPing(url: string, userid: string, status: string): Promise<number>
 }
 
 
-for (const name of ['redis', 'embedded'] as BackendName[]) {
+for (const name of ['redis', 'embedded'] as StoreName[]) {
   test(`${name}: WORKERS=2 spreads subscribers and pings over both workers, delivers every ping once in order, sums metrics, drains on SIGTERM`, async (t) => {
     t.timeout(60_000);
-    const backend = await startBackend(name);
-    const service = await startService({ REDIS: backend.redis, WORKERS: '2', SHUTDOWN_TIMEOUT: '5' });
+    const store = await startStore(name);
+    const service = await startService({ REDIS: store.redis, WORKERS: '2', SHUTDOWN_TIMEOUT: '5' });
     try {
       const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
       t.is(started.workers, 2);
@@ -165,7 +165,7 @@ for (const name of ['redis', 'embedded'] as BackendName[]) {
       await t.throwsAsync(fetch(`${service.url}/lastseen/x`), undefined, 'the public port is closed');
     } finally {
       await service.stop('SIGKILL');
-      await backend.close();
+      await store.close();
     }
   });
 }

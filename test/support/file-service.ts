@@ -1,26 +1,26 @@
 import type { TestFn } from 'ava';
-import { startBackend, type BackendName, type TestBackend } from './backends.js';
+import { startStore, type StoreName, type TestStore } from './stores.js';
 import { startService, type ServiceProcess } from './service.js';
 
-/** A private backend and one service process shared by a test file's tests. */
+/** A private store and one service process shared by a test file's tests. */
 export interface FileService {
-  backend: TestBackend;
+  store: TestStore;
   service: ServiceProcess;
 }
 
 /**
- * Registers `test.before` / `test.after.always` that start a backend and a service for the whole
+ * Registers `test.before` / `test.after.always` that start a store and a service for the whole
  * file and stop them; the returned object is filled in before the first test runs.
  */
-export function serviceForFile(test: TestFn, env: Record<string, string> = {}, backendName: BackendName = 'redis'): FileService {
+export function serviceForFile(test: TestFn, env: Record<string, string> = {}, storeName: StoreName = 'redis'): FileService {
   const shared = {} as FileService;
   test.before(async () => {
-    shared.backend = await startBackend(backendName);
-    shared.service = await startService({ REDIS: shared.backend.redis, ...env });
+    shared.store = await startStore(storeName);
+    shared.service = await startService({ REDIS: shared.store.redis, ...env });
   });
   test.after.always(async () => {
     await shared.service?.stop();
-    await shared.backend?.close();
+    await shared.store?.close();
   });
   return shared;
 }

@@ -1,10 +1,10 @@
-// The hub over the embedded backend, with fake watchers recording what they are handed.
+// The hub over the embedded store, with fake watchers recording what they are handed.
 import test from 'ava';
 import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type Watcher } from '../../src/presence/hub.js';
 import { loadConfig } from '../../src/config.js';
-import { backendOptionsOf } from '../../src/presence/connect.js';
-import { MemoryPresence } from '../../src/presence/memory.js';
+import { storeOptionsOf } from '../../src/presence/connect.js';
+import { MemoryStore } from '../../src/presence/memory.js';
 
 /** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -26,55 +26,55 @@ function statusOf(ping: PresencePing): string {
 }
 
 function hub() {
-  const backend = new MemoryPresence(backendOptionsOf(loadConfig({})).limits);
+  const store = new MemoryStore(storeOptionsOf(loadConfig({})).limits);
   const delivered: number[] = [];
-  const h = new Hub(backend, { onDelivered: (count) => delivered.push(count) });
-  return { backend, hub: h, delivered };
+  const h = new Hub(store, { onDelivered: (count) => delivered.push(count) });
+  return { store, hub: h, delivered };
 }
 
 test('the first watcher of a user subscribes its channel, the last to leave unsubscribes it', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const w1 = new FakeWatcher();
   const w2 = new FakeWatcher();
   h.add(['alice'], w1);
   await h.ready(['alice']);
-  t.is(backend.channelCount(), 1);
+  t.is(store.channelCount(), 1);
   h.add(['alice'], w2);
   await h.ready(['alice']);
-  t.is(backend.channelCount(), 1, 'one channel whatever the number of watchers');
+  t.is(store.channelCount(), 1, 'one channel whatever the number of watchers');
 
   h.remove(['alice'], w1);
-  t.is(backend.channelCount(), 1);
+  t.is(store.channelCount(), 1);
   h.remove(['alice'], w2);
-  t.is(backend.channelCount(), 0);
+  t.is(store.channelCount(), 0);
   t.is(h.watchedUsers(), 0);
 });
 
 test('a watcher of several users holds one channel per user until it leaves', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const w = new FakeWatcher();
   h.add(['alice', 'bob', 'carol'], w);
   await h.ready(['alice', 'bob', 'carol']);
-  t.is(backend.channelCount(), 3);
+  t.is(store.channelCount(), 3);
   t.is(h.watchedUsers(), 3);
   h.remove(['alice', 'bob', 'carol'], w);
-  t.is(backend.channelCount(), 0);
+  t.is(store.channelCount(), 0);
   t.is(h.watchedUsers(), 0);
 });
 
 test('removing a watcher that was never added changes nothing', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const w = new FakeWatcher();
   h.add(['alice'], w);
   await h.ready(['alice']);
   h.remove(['alice'], new FakeWatcher());
   h.remove(['bob'], w);
-  t.is(backend.channelCount(), 1);
+  t.is(store.channelCount(), 1);
   t.is(h.watchedUsers(), 1);
 });
 
 test("a ping reaches each watcher of its user once, and no other user's watchers", async (t) => {
-  const { backend, hub: h, delivered } = hub();
+  const { store, hub: h, delivered } = hub();
   const aliceOnly = new FakeWatcher();
   const aliceToo = new FakeWatcher();
   const bobOnly = new FakeWatcher();
@@ -85,7 +85,7 @@ test("a ping reaches each watcher of its user once, and no other user's watchers
   h.add(['bob'], bobOnly);
   await h.ready(['bob']);
 
-  await backend.save('alice', 'phone', 'online');
+  await store.save('alice', 'phone', 'online');
   await settle();
 
   t.deepEqual(aliceOnly.seen(), ['alice:online']);
@@ -95,7 +95,7 @@ test("a ping reaches each watcher of its user once, and no other user's watchers
 });
 
 test('a watcher that left receives nothing more', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const stays = new FakeWatcher();
   const leaves = new FakeWatcher();
   h.add(['alice'], stays);
@@ -104,19 +104,19 @@ test('a watcher that left receives nothing more', async (t) => {
   await h.ready(['alice']);
   h.remove(['alice'], leaves);
 
-  await backend.save('alice', '', 'away');
+  await store.save('alice', '', 'away');
   await settle();
   t.deepEqual(stays.seen(), ['alice:away']);
   t.deepEqual(leaves.seen(), []);
 });
 
 test('a ping of a user nobody watches here is not delivered', async (t) => {
-  const { backend, hub: h, delivered } = hub();
+  const { store, hub: h, delivered } = hub();
   const w = new FakeWatcher();
   h.add(['alice'], w);
   await h.ready(['alice']);
   h.onPing('mallory', { time: 1, status: 'x', clientid: '', seq: 1 });
-  await backend.save('bob', '', 'online');
+  await store.save('bob', '', 'online');
   await settle();
   t.deepEqual(w.seen(), []);
   t.deepEqual(delivered, []);
@@ -144,16 +144,16 @@ test('ready() resolves for users whose channels are live', async (t) => {
 });
 
 test('on recovery the last ping of every watched user is read again and delivered', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const alice = new FakeWatcher();
   const bob = new FakeWatcher();
-  await backend.save('bob', 'web', 'bob was here');
+  await store.save('bob', 'web', 'bob was here');
   h.add(['alice'], alice);
   await h.ready(['alice']);
   h.add(['bob'], bob);
   await h.ready(['bob']);
-  await backend.save('alice', 'phone', 'first');
-  await backend.save('alice', 'phone', 'before the outage');
+  await store.save('alice', 'phone', 'first');
+  await store.save('alice', 'phone', 'before the outage');
   await settle();
   t.deepEqual(alice.seen(), ['alice:first', 'alice:before the outage']);
 
@@ -165,10 +165,10 @@ test('on recovery the last ping of every watched user is read again and delivere
 });
 
 test("on recovery a /client watcher also gets its client's last ping", async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const phoneWatcher = new FakeWatcher();
-  await backend.save('alice', 'phone', 'from the phone');
-  await backend.save('alice', 'web', 'from the web');
+  await store.save('alice', 'phone', 'from the phone');
+  await store.save('alice', 'web', 'from the web');
   h.add(['alice'], phoneWatcher, 'phone');
   await h.ready(['alice']);
 
@@ -182,9 +182,9 @@ test("on recovery a /client watcher also gets its client's last ping", async (t)
 });
 
 test('on recovery nothing is delivered for users nobody watches or who never pinged', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const w = new FakeWatcher();
-  await backend.save('alice', '', 'x');
+  await store.save('alice', '', 'x');
   h.add(['carol'], w);
   await h.ready(['carol']);
   h.onRecovered();
@@ -193,7 +193,7 @@ test('on recovery nothing is delivered for users nobody watches or who never pin
 });
 
 test("an invisible ping reaches only the watchers its own user opened; a visible one reaches everyone", async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const stranger = new FakeWatcher();
   const ownDevice = new FakeWatcher();
   const bobsList = new FakeWatcher();
@@ -203,11 +203,11 @@ test("an invisible ping reaches only the watchers its own user opened; a visible
   h.add(['bob', 'alice'], bobsList, undefined, 'bob');
   h.add(['alice', 'bob'], alicesList, undefined, 'alice');
   await h.ready(['alice', 'bob'], 'alice');
-  t.is(backend.channelCount(), 4, "alice's and bob's channels, and each one's own (bob's list is bob's own stream)");
+  t.is(store.channelCount(), 4, "alice's and bob's channels, and each one's own (bob's list is bob's own stream)");
 
-  await backend.save('alice', 'phone', 'online');
-  await backend.save('alice', 'phone', '3', true);
-  await backend.save('bob', 'web', '3', true);
+  await store.save('alice', 'phone', 'online');
+  await store.save('alice', 'phone', '3', true);
+  await store.save('bob', 'web', '3', true);
   await settle();
   t.deepEqual(stranger.seen(), ['alice:online']);
   t.deepEqual(bobsList.seen(), ['alice:online', 'bob:3'], "bob's own view covers bob only");
@@ -216,11 +216,11 @@ test("an invisible ping reaches only the watchers its own user opened; a visible
 
   h.remove(['alice'], ownDevice, undefined, 'alice');
   h.remove(['alice', 'bob'], alicesList, undefined, 'alice');
-  t.is(backend.channelCount(), 3, "alice's own channel goes with her last own watcher");
+  t.is(store.channelCount(), 3, "alice's own channel goes with her last own watcher");
 });
 
 test('on recovery own watchers get the own view first, everyone else the last visible ping', async (t) => {
-  const { backend, hub: h } = hub();
+  const { store, hub: h } = hub();
   const stranger = new FakeWatcher();
   const ownDevice = new FakeWatcher();
   const ownPhone = new FakeWatcher();
@@ -228,8 +228,8 @@ test('on recovery own watchers get the own view first, everyone else the last vi
   h.add(['alice'], ownDevice, undefined, 'alice');
   h.add(['alice'], ownPhone, 'phone', 'alice');
   await h.ready(['alice'], 'alice');
-  await backend.save('alice', 'phone', 'online');
-  await backend.save('alice', 'phone', '3', true);
+  await store.save('alice', 'phone', 'online');
+  await store.save('alice', 'phone', '3', true);
   await settle();
   stranger.received.length = 0;
   ownDevice.received.length = 0;
@@ -244,15 +244,15 @@ test('on recovery own watchers get the own view first, everyone else the last vi
 });
 
 test('each ping from the bus is timed once however many watch it, and re-reads are not timed', async (t) => {
-  const backend = new MemoryPresence(backendOptionsOf(loadConfig({})).limits);
+  const store = new MemoryStore(storeOptionsOf(loadConfig({})).limits);
   const timed: { lag: number; fanOut: number }[] = [];
-  const h = new Hub(backend, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
+  const h = new Hub(store, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
   const watchers = [new FakeWatcher(), new FakeWatcher(), new FakeWatcher()];
   for (const w of watchers) h.add(['alice'], w);
   await h.ready(['alice']);
-  await backend.save('alice', 'phone', 'one');
-  await backend.save('alice', 'phone', 'two');
-  await backend.save('bob', 'phone', 'nobody watches bob');
+  await store.save('alice', 'phone', 'one');
+  await store.save('alice', 'phone', 'two');
+  await store.save('bob', 'phone', 'nobody watches bob');
   await settle();
   for (const w of watchers) t.deepEqual(w.seen(), ['alice:one', 'alice:two']);
   t.is(timed.length, 2, 'one figure per ping, not per watcher');

@@ -1,6 +1,6 @@
 import { Errors } from '../../errors.js';
 import { PresenceEvent } from '../presence-event.js';
-import type { PresenceBackend, StoredPing } from '../../presence/types.js';
+import type { Store, StoredPing } from '../../presence/types.js';
 import { lastPingsAsSeenBy } from '../../presence/views.js';
 import { viewerOf } from '../claim.js';
 import type { Headers } from '../cors.js';
@@ -16,7 +16,7 @@ import type { HttpRequest, HttpResponse } from '../uws.js';
 function answerLastPings(
   res: HttpResponse,
   req: HttpRequest,
-  backend: PresenceBackend,
+  store: Store,
   trust: ProxyTrust,
   cors: Headers | undefined,
   users: string[],
@@ -28,7 +28,7 @@ function answerLastPings(
   res.onAborted(() => {
     aborted = true;
   });
-  lastPingsAsSeenBy(backend, users, reader.viewer).then(
+  lastPingsAsSeenBy(store, users, reader.viewer).then(
     (pings) => {
       if (aborted) return;
       const body = build(pings);
@@ -40,22 +40,22 @@ function answerLastPings(
 }
 
 /** `GET /lastseen/:userid` → `{"time","status"}` or 404. */
-export function lastSeenUserRoute(backend: PresenceBackend, trust: ProxyTrust) {
+export function lastSeenUserRoute(store: Store, trust: ProxyTrust) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const userid = decodeId(req.getParameter(0));
     if (userid === null) return answerError(res, Errors.ID_INVALID, false, cors);
-    answerLastPings(res, req, backend, trust, cors, [userid], ([ping]) => (ping ? PresenceEvent.payload(ping) : null));
+    answerLastPings(res, req, store, trust, cors, [userid], ([ping]) => (ping ? PresenceEvent.payload(ping) : null));
   };
 }
 
 /** `GET /lastseen?user=a&user=b` → `{"a":{…},"b":null}`. */
-export function lastSeenManyRoute(backend: PresenceBackend, trust: ProxyTrust, maxUsers: number) {
+export function lastSeenManyRoute(store: Store, trust: ProxyTrust, maxUsers: number) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const users = usersOfQuery(req.getQuery() ?? '');
     if (users === null) return answerError(res, Errors.ID_INVALID, false, cors);
     if (users.length === 0) return answerError(res, Errors.NO_USERS, false, cors);
     if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS, false, cors);
-    answerLastPings(res, req, backend, trust, cors, users, (pings) => {
+    answerLastPings(res, req, store, trust, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
       const body = Object.create(null) as Record<string, unknown>;
       users.forEach((u, i) => (body[u] = pings[i] ? PresenceEvent.payload(pings[i]) : null));

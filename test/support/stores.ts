@@ -1,11 +1,11 @@
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 
-export type BackendName = 'embedded' | 'redis' | 'cluster';
+export type StoreName = 'embedded' | 'redis' | 'cluster';
 
-/** A presence backend for one suite run: what to put in REDIS, and the servers behind it. */
-export interface TestBackend {
-  readonly name: BackendName;
+/** A presence store for one suite run: what to put in REDIS, and the servers behind it. */
+export interface TestStore {
+  readonly name: StoreName;
   /** The REDIS value for the service. */
   readonly redis: string;
   /** Several instances can share it (not the embedded store). */
@@ -15,8 +15,8 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** Starts a private backend; nothing here ever touches the shared Redis on 6379. */
-export async function startBackend(name: BackendName, options: { appendfsync?: 'always'; replicasPerMaster?: number } = {}): Promise<TestBackend> {
+/** Starts a private store; nothing here ever touches the shared Redis on 6379. */
+export async function startStore(name: StoreName, options: { appendfsync?: 'always'; replicasPerMaster?: number } = {}): Promise<TestStore> {
   if (name === 'embedded') return { name, redis: 'memory', shared: false, close: async () => {} };
   if (name === 'redis') {
     const server = await startRedis(options);
