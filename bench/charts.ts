@@ -11,9 +11,21 @@ import { ROOT } from './server-proc.js';
 import { readLines, type Line } from './tables.js';
 
 const ORDER = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'] as const;
-const COLOURS: Record<string, string> = { ours: '#2b6cb0', nchan: '#dd6b20', baseline: '#718096', floor: '#a0aec0', 'xstate-floor': '#9f7aea' };
+const COLOURS: Record<string, string> = {
+  ours: '#2b6cb0',
+  nchan: '#dd6b20',
+  baseline: '#718096',
+  floor: '#a0aec0',
+  'xstate-floor': '#9f7aea',
+};
 /** The lighter shade of a stacked bar's second part (kernel time). */
-const LIGHT: Record<string, string> = { ours: '#90cdf4', nchan: '#fbd38d', baseline: '#cbd5e0', floor: '#e2e8f0', 'xstate-floor': '#d6bcfa' };
+const LIGHT: Record<string, string> = {
+  ours: '#90cdf4',
+  nchan: '#fbd38d',
+  baseline: '#cbd5e0',
+  floor: '#e2e8f0',
+  'xstate-floor': '#d6bcfa',
+};
 
 interface Group {
   label: string;
@@ -59,7 +71,9 @@ export function svg(c: Chart): string {
     out.push(`<line x1="${left - 4}" x2="${width - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#e2e8f0"/>`);
     out.push(`<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end" fill="#4a5568">${fmt(v)}</text>`);
   }
-  out.push(`<text x="14" y="${top + height / 2}" transform="rotate(-90 14 ${top + height / 2})" text-anchor="middle" fill="#4a5568">${esc(c.unit)}</text>`);
+  out.push(
+    `<text x="14" y="${top + height / 2}" transform="rotate(-90 14 ${top + height / 2})" text-anchor="middle" fill="#4a5568">${esc(c.unit)}</text>`,
+  );
   c.groups.forEach((g, gi) => {
     const x0 = left + gap / 2 + gi * groupWidth;
     targets.forEach((t, ti) => {
@@ -67,10 +81,16 @@ export function svg(c: Chart): string {
       if (v === undefined) return;
       const x = x0 + ti * bar;
       if (typeof v === 'number') {
-        out.push(`<rect x="${x}" y="${y(v)}" width="${bar - 4}" height="${top + height - y(v)}" fill="${COLOURS[t]}"><title>${t}: ${fmt(v)} ${esc(c.unit)}</title></rect>`);
+        out.push(
+          `<rect x="${x}" y="${y(v)}" width="${bar - 4}" height="${top + height - y(v)}" fill="${COLOURS[t]}"><title>${t}: ${fmt(v)} ${esc(c.unit)}</title></rect>`,
+        );
       } else {
-        out.push(`<rect x="${x}" y="${y(v[0])}" width="${bar - 4}" height="${top + height - y(v[0])}" fill="${COLOURS[t]}"><title>${t} ${c.stack?.[0]}: ${fmt(v[0])}</title></rect>`);
-        out.push(`<rect x="${x}" y="${y(v[0] + v[1])}" width="${bar - 4}" height="${y(v[0]) - y(v[0] + v[1])}" fill="${LIGHT[t]}"><title>${t} ${c.stack?.[1]}: ${fmt(v[1])}</title></rect>`);
+        out.push(
+          `<rect x="${x}" y="${y(v[0])}" width="${bar - 4}" height="${top + height - y(v[0])}" fill="${COLOURS[t]}"><title>${t} ${c.stack?.[0]}: ${fmt(v[0])}</title></rect>`,
+        );
+        out.push(
+          `<rect x="${x}" y="${y(v[0] + v[1])}" width="${bar - 4}" height="${y(v[0]) - y(v[0] + v[1])}" fill="${LIGHT[t]}"><title>${t} ${c.stack?.[1]}: ${fmt(v[1])}</title></rect>`,
+        );
       }
       out.push(`<text x="${x + (bar - 4) / 2}" y="${y(total(v)) - 4}" text-anchor="middle" font-size="10">${fmt(total(v))}</text>`);
     });
@@ -102,7 +122,10 @@ function values(line: Line | undefined, pick: (m: Record<string, unknown>) => nu
   return out;
 }
 
-const when = (l: Line | undefined) => (l ? `${l.runs > 1 ? `median of ${l.runs} runs` : '1 run'}, ${l.at.slice(0, 16).replace('T', ' ')} UTC${(l.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${l.oursWorkers}` : ''}` : 'not measured');
+const when = (l: Line | undefined) =>
+  l
+    ? `${l.runs > 1 ? `median of ${l.runs} runs` : '1 run'}, ${l.at.slice(0, 16).replace('T', ' ')} UTC${(l.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${l.oursWorkers}` : ''}`
+    : 'not measured';
 
 export function charts(lines: Line[]): Chart[] {
   const h15 = newest(lines, 'hold', 15000);
@@ -110,7 +133,7 @@ export function charts(lines: Line[]): Chart[] {
   const hot = newest(lines, 'hot');
   const ping = newest(lines, 'ping');
   const fan = newest(lines, 'fanout');
-  const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? (m[k]) : undefined);
+  const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? m[k] : undefined);
   return [
     {
       file: 'memory-per-stream.svg',
@@ -169,7 +192,15 @@ if (process.argv[1]?.endsWith('charts.ts')) {
   const outAt = args.indexOf('--out');
   const outDir = outAt >= 0 ? args.splice(outAt, 2)[1] : path.join(ROOT, 'docs/benchmarks/charts');
   const inputs = args.length ? args : [path.join(ROOT, 'docs/benchmarks/results')];
-  const files = inputs.flatMap((p) => (fs.statSync(p).isDirectory() ? fs.readdirSync(p).filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(p, f)) : [p]));
+  const files = inputs.flatMap((p) =>
+    fs.statSync(p).isDirectory()
+      ? fs
+          .readdirSync(p)
+          .filter((f) => f.endsWith('.jsonl'))
+          .sort()
+          .map((f) => path.join(p, f))
+      : [p],
+  );
   const lines = readLines(files).sort((a, b) => a.at.localeCompare(b.at));
   fs.mkdirSync(outDir, { recursive: true });
   for (const c of charts(lines)) {

@@ -32,7 +32,9 @@ const windows = {
   cpu: {
     start: () => session.post('Profiler.start'),
     stop: (k) =>
-      session.post('Profiler.stop', (err, res) => writeResult(`window-${process.pid}-${k}.cpuprofile`, err ? '{}' : JSON.stringify(res.profile))),
+      session.post('Profiler.stop', (err, res) =>
+        writeResult(`window-${process.pid}-${k}.cpuprofile`, err ? '{}' : JSON.stringify(res.profile)),
+      ),
   },
   promoted: {
     start: () => session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096) }),

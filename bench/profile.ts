@@ -52,7 +52,12 @@ export function topSelf(file: string, top = 15): { totalMs: number; entries: Sel
       selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + Math.max(0, d));
     }
   } else {
-    const interval = (p.endTime - p.startTime) / Math.max(1, p.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0));
+    const interval =
+      (p.endTime - p.startTime) /
+      Math.max(
+        1,
+        p.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0),
+      );
     for (const n of p.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * interval);
   }
   const agg = new Map<string, SelfEntry>();

@@ -7,7 +7,7 @@ export function medianOf(runs: Metrics[]): Metrics {
   for (const k of Object.keys(runs[runs.length - 1])) {
     const vals = runs.map((r) => r[k]);
     if (vals.every((v) => typeof v === 'number')) {
-      const s = (vals).slice().sort((a, b) => a - b);
+      const s = vals.slice().sort((a, b) => a - b);
       out[k] = s[Math.floor(s.length / 2)];
     } else out[k] = runs[runs.length - 1][k];
   }
@@ -59,7 +59,9 @@ export function humanSummary(o: {
   checks: Partial<Record<Target, Check[]>>;
 }): string {
   const lines: string[] = [];
-  lines.push(`== ${o.scenario}  n=${o.n}  runs=${o.runs}${o.runs > 1 ? ' (medians)' : ''}${o.workers > 1 ? `  ours WORKERS=${o.workers}` : ''}`);
+  lines.push(
+    `== ${o.scenario}  n=${o.n}  runs=${o.runs}${o.runs > 1 ? ' (medians)' : ''}${o.workers > 1 ? `  ours WORKERS=${o.workers}` : ''}`,
+  );
   const w = Math.max(...o.headline.map((h) => h.length), 8);
   const has = (t: Target) => o.targets.includes(t);
   const ratioCols: [string, Record<string, number>][] = [];
@@ -67,11 +69,7 @@ export function humanSummary(o: {
   if (has('ours') && has('baseline')) ratioCols.push(['ours/base', o.ratio]);
   if (has('ours') && has('floor') && o.ratioFloor) ratioCols.push(['ours/floor', o.ratioFloor]);
   if (has('ours') && has('xstate-floor') && o.ratioXstateFloor) ratioCols.push(['ours/xfloor', o.ratioXstateFloor]);
-  const head = [
-    'metric'.padEnd(w),
-    ...o.targets.map((t) => t.padStart(12)),
-    ...ratioCols.map(([name]) => name.padStart(10)),
-  ];
+  const head = ['metric'.padEnd(w), ...o.targets.map((t) => t.padStart(12)), ...ratioCols.map(([name]) => name.padStart(10))];
   lines.push(head.join('  '));
   for (const k of o.headline) {
     const row = [

@@ -146,7 +146,8 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
   let failed = false;
   const out: RunOut = {};
   const quiet = await waitQuiet();
-  if (quiet.waitedSec > 1) log(`${sc.name}/${target}: waited ${quiet.waitedSec} s for other jobs to calm down (foreign load ${quiet.foreignPct}% of a core)`);
+  if (quiet.waitedSec > 1)
+    log(`${sc.name}/${target}: waited ${quiet.waitedSec} s for other jobs to calm down (foreign load ${quiet.foreignPct}% of a core)`);
   const busy0 = systemBusyMs();
   const own0 = selfAndChildrenCpuMs();
   const t0 = Date.now();
@@ -186,7 +187,8 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
     let watch: NodeJS.Timeout | undefined;
     const died = new Promise<never>((_, rej) => {
       watch = setInterval(() => {
-        if (!restarting && server && !alive(server)) rej(new Error(`server died (exit ${server.proc.exitCode ?? server.proc.signalCode})\n${logTail(server)}`));
+        if (!restarting && server && !alive(server))
+          rej(new Error(`server died (exit ${server.proc.exitCode ?? server.proc.signalCode})\n${logTail(server)}`));
         if (redis && !alive(redis)) rej(new Error('redis died'));
       }, 250);
     });
@@ -237,7 +239,9 @@ function summarizeProfiles(dir: string): Record<string, unknown> {
   const heap = fs.readdirSync(dir).find((f) => f.endsWith('.heapprofile'));
   if (heap) {
     res.heapWindow = path.join(dir, heap);
-    process.stdout.write(`\n-- allocations of the window that outlived the young generation (${heap}):\n${topAllocations(path.join(dir, heap), 10)}\n`);
+    process.stdout.write(
+      `\n-- allocations of the window that outlived the young generation (${heap}):\n${topAllocations(path.join(dir, heap), 10)}\n`,
+    );
   }
   return res;
 }
@@ -307,14 +311,31 @@ async function runScenario(sc: Scenario, targets: TargetName[], opts: Opts): Pro
     profiles: profiles.length ? profiles.map((p) => ({ dir: p.dir })) : undefined,
   };
   process.stdout.write(JSON.stringify(line) + '\n');
-  process.stdout.write(humanSummary({ scenario: sc.name, n: opts.n, runs: opts.runs, workers: opts.workers, headline: sc.headline, targets, results, errors, ratio, ratioFloor, ratioXstateFloor, ratioNchan, checks }) + '\n\n');
+  process.stdout.write(
+    humanSummary({
+      scenario: sc.name,
+      n: opts.n,
+      runs: opts.runs,
+      workers: opts.workers,
+      headline: sc.headline,
+      targets,
+      results,
+      errors,
+      ratio,
+      ratioFloor,
+      ratioXstateFloor,
+      ratioNchan,
+      checks,
+    }) + '\n\n',
+  );
 }
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
   if (a.ours) setOursEntry(a.ours);
-  else if (a.snapshot && a.targets.includes('ours') && fs.existsSync(oursEntryPath())) log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
+  else if (a.snapshot && a.targets.includes('ours') && fs.existsSync(oursEntryPath()))
+    log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
   const opts: Opts = { n: a.n, runs: a.runs, profile: a.profile, workers: a.workers };
   for (const name of a.names) await runScenario(SCENARIOS[name], a.targets, opts);
 }
@@ -327,11 +348,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // last-resort bound on the whole invocation
-const hard = setTimeout(() => {
-  log('global timeout: giving up');
-  killAll();
-  process.exit(3);
-}, 60 * 60 * 1000);
+const hard = setTimeout(
+  () => {
+    log('global timeout: giving up');
+    killAll();
+    process.exit(3);
+  },
+  60 * 60 * 1000,
+);
 hard.unref();
 
 main().then(

@@ -79,7 +79,8 @@ function canConnect(port: number): Promise<boolean> {
 async function waitFor(what: string, fn: () => Promise<boolean>, ms: number, proc?: ChildProcess): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) throw new Error(`${what}: process exited (${proc.exitCode ?? proc.signalCode})`);
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null))
+      throw new Error(`${what}: process exited (${proc.exitCode ?? proc.signalCode})`);
     if (await fn()) return;
     await sleep(100);
   }
@@ -125,7 +126,22 @@ export async function startRedis(dir: string): Promise<Proc> {
   const log = path.join(dir, 'redis.log');
   const proc = spawnLogged(
     '/usr/bin/redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxclients', '10000', '--protected-mode', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxclients',
+      '10000',
+      '--protected-mode',
+      'no',
+    ],
     process.env,
     log,
     dir,
@@ -241,7 +257,11 @@ export async function stopProc(p: Proc | undefined, graceMs = 12000): Promise<vo
  * Runs `work` against one server under test on a fresh Redis (both in a temp dir), and always
  * stops both and removes the dir: the set-up of the probes in bench/probes/.
  */
-export async function withServer<T>(target: TargetName, o: Omit<ServerOpts, 'redisPort' | 'dir'>, work: (server: Server, redis: Proc) => Promise<T>): Promise<T> {
+export async function withServer<T>(
+  target: TargetName,
+  o: Omit<ServerOpts, 'redisPort' | 'dir'>,
+  work: (server: Server, redis: Proc) => Promise<T>,
+): Promise<T> {
   if (target === 'ours') snapshotOurs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hb-probe-${target}-`));
   let redis: Proc | undefined;
@@ -343,7 +363,10 @@ export function systemBusyMs(): number {
  * the run less (BENCH_QUIET_MAX_MS=0: do not wait, for smoke runs). Returns the seconds waited and
  * the last foreign load seen.
  */
-export async function waitQuiet(maxPct = 25, maxMs = Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000)): Promise<{ waitedSec: number; foreignPct: number }> {
+export async function waitQuiet(
+  maxPct = 25,
+  maxMs = Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000),
+): Promise<{ waitedSec: number; foreignPct: number }> {
   const t0 = Date.now();
   for (;;) {
     const b0 = systemBusyMs();
@@ -422,13 +445,19 @@ export function prometheusSamples(text: string): { name: string; labels: string;
  * reported apart. Baseline and floor: their live subscription count
  * (baseline_live_subscriptions / floor_live_subscriptions on /metrics).
  */
-export async function liveActors(adminPort: number | null): Promise<{ value: number | null; source: string; detail?: Record<string, number> }> {
+export async function liveActors(
+  adminPort: number | null,
+): Promise<{ value: number | null; source: string; detail?: Record<string, number> }> {
   if (!adminPort) return { value: null, source: 'no admin port' };
   const base = `http://127.0.0.1:${adminPort}`;
   try {
     const r = await fetch(`${base}/debug/machines.json`, { signal: AbortSignal.timeout(3000) });
     if (r.ok) {
-      const j = (await r.json()) as { streams?: number; bucketChildren?: number; machines?: { id: string; counts?: Record<string, number> }[] };
+      const j = (await r.json()) as {
+        streams?: number;
+        bucketChildren?: number;
+        machines?: { id: string; counts?: Record<string, number> }[];
+      };
       if (Array.isArray(j.machines)) {
         const detail: Record<string, number> = {};
         let subs: number | null = null;

@@ -108,7 +108,8 @@ const ROWS: Record<string, [string, string][]> = {
   ],
 };
 
-const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+const cell = (v: unknown) =>
+  v === undefined || v === null ? '' : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v);
 
 export function table(line: Line): string {
   const out: string[] = [];
@@ -158,8 +159,24 @@ interface Goal {
 }
 
 const GOALS: Goal[] = [
-  { scenario: 'hold', n: 15000, figure: 'RSS per idle stream, 15,000 streams, 110 s', key: 'bytesPerConnSettled', unit: 'B', ratio: 0.4, kind: 'max' },
-  { scenario: 'hold', n: 19000, figure: 'RSS per idle stream, 19,000 streams, 110 s', key: 'bytesPerConnSettled', unit: 'B', ratio: 0.4, kind: 'max' },
+  {
+    scenario: 'hold',
+    n: 15000,
+    figure: 'RSS per idle stream, 15,000 streams, 110 s',
+    key: 'bytesPerConnSettled',
+    unit: 'B',
+    ratio: 0.4,
+    kind: 'max',
+  },
+  {
+    scenario: 'hold',
+    n: 19000,
+    figure: 'RSS per idle stream, 19,000 streams, 110 s',
+    key: 'bytesPerConnSettled',
+    unit: 'B',
+    ratio: 0.4,
+    kind: 'max',
+  },
   { scenario: 'hot', figure: 'server CPU per delivery (hot)', key: 'cpuUsPerDelivery', unit: 'µs', ratio: 1.3, kind: 'max', stretch: 1.0 },
   { scenario: 'hot', figure: 'one ping to all 15,000 (hot, median ping)', key: 'reachAllP50Ms', unit: 'ms', ratio: 1.0, kind: 'max' },
   { scenario: 'ping', figure: 'POST /ping req/s at 64 connections', key: 'rps64', unit: 'req/s', ratio: 1.0, kind: 'min', stretch: 1.25 },
@@ -175,7 +192,9 @@ const GOALS: Goal[] = [
 export function goalsTable(lines: Line[]): string {
   const out = ['| figure | ours | nchan | ours/nchan | target | result |', '|---|---:|---:|---:|---|:--:|'];
   for (const g of GOALS) {
-    const line = [...lines].reverse().find((l) => l.scenario === g.scenario && (g.n === undefined || l.n === g.n) && l.results.ours && l.results.nchan);
+    const line = [...lines]
+      .reverse()
+      .find((l) => l.scenario === g.scenario && (g.n === undefined || l.n === g.n) && l.results.ours && l.results.nchan);
     if (!line) {
       out.push(`| ${g.figure} | | | | ${g.kind === 'max' ? '≤' : '≥'} ${g.ratio} × nchan | not measured |`);
       continue;
@@ -184,16 +203,34 @@ export function goalsTable(lines: Line[]): string {
     const nchan = line.results.nchan![g.key] as number;
     const r = Math.round((ours / nchan) * 100) / 100;
     const pass = g.kind === 'max' ? r <= g.ratio : r >= g.ratio;
-    const stretch = g.stretch === undefined ? '' : ` (stretch ${g.stretch} ×: ${(g.kind === 'max' ? r <= g.stretch : r >= g.stretch) ? 'PASS' : 'FAIL'})`;
-    out.push(`| ${g.figure} | ${ours} ${g.unit} | ${nchan} ${g.unit} | ${r} | ${g.kind === 'max' ? '≤' : '≥'} ${g.ratio} × nchan${stretch} | ${pass ? 'PASS' : 'FAIL'} |`);
+    const stretch =
+      g.stretch === undefined ? '' : ` (stretch ${g.stretch} ×: ${(g.kind === 'max' ? r <= g.stretch : r >= g.stretch) ? 'PASS' : 'FAIL'})`;
+    out.push(
+      `| ${g.figure} | ${ours} ${g.unit} | ${nchan} ${g.unit} | ${r} | ${g.kind === 'max' ? '≤' : '≥'} ${g.ratio} × nchan${stretch} | ${pass ? 'PASS' : 'FAIL'} |`,
+    );
   }
-  const own: [string, string][] = [['fanout', '100% delivered exactly once, in order'], ['churn', '≥ 2,000 cycles/s'], ['churn', '0 live actors'], ['churn', 'RSS within 10%']];
+  const own: [string, string][] = [
+    ['fanout', '100% delivered exactly once, in order'],
+    ['churn', '≥ 2,000 cycles/s'],
+    ['churn', '0 live actors'],
+    ['churn', 'RSS within 10%'],
+  ];
   for (const [scenario, prefix] of own) {
     const line = [...lines].reverse().find((l) => l.scenario === scenario && l.results.ours);
     const result = line?.results.ours;
-    const check = result ? SCENARIOS[scenario].checks(result, { n: line.n, runs: line.runs, profile: false, workers: line.oursWorkers ?? 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
-    const nchanCheck = line?.results.nchan ? SCENARIOS[scenario].checks(line.results.nchan, { n: line.n, runs: line.runs, profile: false, workers: 1 }).find((c) => c.name.startsWith(prefix)) : undefined;
-    out.push(`| ${scenario}: ${check?.name ?? prefix} | ${check?.detail ?? ''} | ${nchanCheck?.detail ?? ''} | | ours | ${check ? (check.pass ? 'PASS' : 'FAIL') : 'not measured'} |`);
+    const check = result
+      ? SCENARIOS[scenario]
+          .checks(result, { n: line.n, runs: line.runs, profile: false, workers: line.oursWorkers ?? 1 })
+          .find((c) => c.name.startsWith(prefix))
+      : undefined;
+    const nchanCheck = line?.results.nchan
+      ? SCENARIOS[scenario]
+          .checks(line.results.nchan, { n: line.n, runs: line.runs, profile: false, workers: 1 })
+          .find((c) => c.name.startsWith(prefix))
+      : undefined;
+    out.push(
+      `| ${scenario}: ${check?.name ?? prefix} | ${check?.detail ?? ''} | ${nchanCheck?.detail ?? ''} | | ours | ${check ? (check.pass ? 'PASS' : 'FAIL') : 'not measured'} |`,
+    );
   }
   return out.join('\n');
 }

@@ -66,7 +66,8 @@ function answerWhenStored(context: PingContext, request: PingRequest): StoreOutc
     if (result === 'stored') request.answer();
     else if (result === 'failed') request.answer('STORE_UNAVAILABLE');
     else request.answer('RATE_LIMITED', result.retryAfterSeconds);
-    if (context.inFlight === 0 && (context.self.getSnapshot() as { value: unknown }).value === 'draining') context.self.send(IN_FLIGHT_ANSWERED);
+    if (context.inFlight === 0 && (context.self.getSnapshot() as { value: unknown }).value === 'draining')
+      context.self.send(IN_FLIGHT_ANSWERED);
   };
 }
 
@@ -110,8 +111,7 @@ export const pingMachine = setup({
   },
   guards: {
     isTooLarge: ({ event }) => 'request' in event && event.request.bodyTooLarge,
-    isFromUntrustedPeer: ({ event }) =>
-      'request' in event && !event.request.fromTrustedPeer && event.request.claim !== undefined,
+    isFromUntrustedPeer: ({ event }) => 'request' in event && !event.request.fromTrustedPeer && event.request.claim !== undefined,
     isMalformed: ({ event }) => 'request' in event && !parsed(event.request).ok,
     isNothingInFlight: ({ context }) => context.inFlight === 0,
   },

@@ -80,8 +80,7 @@ function parseListen(variable: string, value: string): ListenAddress {
   return { host, port };
 }
 
-const REDIS_FORMS =
-  '`host:port`, `:port`, `redis://…`, `rediss://…`, `redis-cluster://host:port,host:port,…` or `memory`';
+const REDIS_FORMS = '`host:port`, `:port`, `redis://…`, `rediss://…`, `redis-cluster://host:port,host:port,…` or `memory`';
 
 function hostPort(variable: string, raw: string, whole: string): { host: string; port: number } {
   try {
@@ -162,7 +161,10 @@ function trustedProxies(value: string | undefined): readonly string[] | '*' {
 
 /** A comma-separated list; blanks around entries and empty entries are dropped. */
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function invisibleStatuses(value: string | undefined): readonly string[] {

@@ -16,7 +16,9 @@ import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 /** The soft open-file limit, which bounds how many streams one process can hold. */
 function openFileLimit(): number {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = Number(line?.split(/\s{2,}/)[1]);
     return Number.isFinite(soft) ? soft : 20_000;
   } catch {

@@ -98,7 +98,10 @@ export class Subscriptions {
           this.streamCount.add();
           hub.add(context.users, actor, context.clientid, context.claimant);
           options.onOpened?.();
-          log?.debug({ stream: actor.sessionId, userid: context.users[0], users: context.users.length, clientid: context.clientid }, 'stream opened');
+          log?.debug(
+            { stream: actor.sessionId, userid: context.users[0], users: context.users.length, clientid: context.clientid },
+            'stream opened',
+          );
         },
         unregister: ({ context, event, self }) => {
           const actor = self as SubscriptionActor;

@@ -132,7 +132,9 @@ const admin = adminListen
       .createServer((_req, res) => {
         let streams = 0;
         for (const set of subscribers.values()) streams += set.size;
-        res.end(`# TYPE baseline_live_subscriptions gauge\nbaseline_live_subscriptions ${streams}\nbaseline_live_users ${subscribers.size}\n`);
+        res.end(
+          `# TYPE baseline_live_subscriptions gauge\nbaseline_live_subscriptions ${streams}\nbaseline_live_users ${subscribers.size}\n`,
+        );
       })
       .listen(hostPort(adminListen)[1], hostPort(adminListen)[0])
   : null;

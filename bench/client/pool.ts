@@ -36,7 +36,10 @@ export function slowSpots(tl: number[], minMs: number, max = 20): [number, numbe
   tl.forEach((v, i) => {
     if (v > minMs) out.push([Math.round(i) / 10, Math.round(v)]);
   });
-  return out.sort((a, b) => b[1] - a[1]).slice(0, max).sort((a, b) => a[0] - b[0]);
+  return out
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, max)
+    .sort((a, b) => a[0] - b[0]);
 }
 
 function addReasons(into: Record<string, number>, r: Record<string, number>): void {
@@ -137,25 +140,28 @@ export class Pool {
   ): Promise<ConnectResult> {
     const per = Math.ceil(n / this.size);
     const timeoutMs = o.timeoutMs ?? 15000;
-    const rs = await this.all<ConnectedMsg>((k) => {
-      const first = k * per;
-      return {
-        t: 'connect',
-        host: t.host,
-        port: t.port,
-        api: t.api ?? 'heartbeat',
-        localAddrs: this.addrs(k),
-        first,
-        count: Math.max(0, Math.min(per, n - first)),
-        users: o.users,
-        userPrefix: o.userPrefix ?? 'u',
-        clientEvery: o.clientEvery ?? 0,
-        clientId: 'c1',
-        concurrency: o.concurrency ?? 200,
-        timeoutMs,
-        trackSeqs: o.trackSeqs ?? 0,
-      };
-    }, timeoutMs + n * 2 + 30000);
+    const rs = await this.all<ConnectedMsg>(
+      (k) => {
+        const first = k * per;
+        return {
+          t: 'connect',
+          host: t.host,
+          port: t.port,
+          api: t.api ?? 'heartbeat',
+          localAddrs: this.addrs(k),
+          first,
+          count: Math.max(0, Math.min(per, n - first)),
+          users: o.users,
+          userPrefix: o.userPrefix ?? 'u',
+          clientEvery: o.clientEvery ?? 0,
+          clientId: 'c1',
+          concurrency: o.concurrency ?? 200,
+          timeoutMs,
+          trackSeqs: o.trackSeqs ?? 0,
+        };
+      },
+      timeoutMs + n * 2 + 30000,
+    );
     return { ok: rs.reduce((n, r) => n + r.ok, 0), ...mergeAttempts(rs) };
   }
 

@@ -44,13 +44,7 @@ export interface FirstEventCmd extends Target {
   timeoutMs: number;
 }
 
-export type Cmd =
-  | ConnectCmd
-  | ChurnCmd
-  | FirstEventCmd
-  | { t: 'stats'; pings: number }
-  | { t: 'reset' }
-  | { t: 'close' };
+export type Cmd = ConnectCmd | ChurnCmd | FirstEventCmd | { t: 'stats'; pings: number } | { t: 'reset' } | { t: 'close' };
 
 export interface ConnectedMsg {
   t: 'connected';

@@ -203,9 +203,7 @@ function open(t: Target, path: string, s: Sub): void {
   sock.on('data', onData);
   sock.on('error', onError);
   sock.on('close', onClose);
-  sock.write(
-    `GET ${path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`,
-  );
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
 }
 
 let sweeper: NodeJS.Timeout | null = null;

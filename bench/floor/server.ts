@@ -230,10 +230,11 @@ function handlePing(res: HttpResponse, req: HttpRequest): void {
     lastId = Number(id);
     const args: Parameters<typeof redis.savePing> = [key(user), channel(user), time, status, clientid, id, frame(id, time, status)];
     if (actors) actors.submitPing({ type: 'ping.received', args, answer });
-    else redis.savePing(...args).then(
-      () => answer(200),
-      () => answer(503),
-    );
+    else
+      redis.savePing(...args).then(
+        () => answer(200),
+        () => answer(503),
+      );
   });
   function answer(code: number): void {
     if (done) return;

@@ -61,4 +61,5 @@ for (const size of [16, 64, 256, 1024]) {
   if (buckets.children() !== 0) throw new Error(`${buckets.children()} children left in buckets of ${size}`);
 }
 console.log('  heap/stream  spawn µs  stop µs');
-for (const [what, [bytes, spawn, stop]] of rows) console.log(`${String(bytes).padStart(8)} B ${String(spawn).padStart(9)} ${String(stop).padStart(8)}  ${what}`);
+for (const [what, [bytes, spawn, stop]] of rows)
+  console.log(`${String(bytes).padStart(8)} B ${String(spawn).padStart(9)} ${String(stop).padStart(8)}  ${what}`);

@@ -52,7 +52,8 @@ async function run(stuck: number): Promise<{ before: number; after: number; peak
     const after = (await settledRss(server.pid, 5_000)).last;
     const reads = await Promise.all(slow.map((r) => r.read()));
     await Promise.all(slow.map((r) => r.close()));
-    const recovered = stuck === 0 ? '-' : `${reads.filter((r) => r.events.at(-1)?.includes('"LAST"')).length}/${stuck} ended on the newest ping`;
+    const recovered =
+      stuck === 0 ? '-' : `${reads.filter((r) => r.events.at(-1)?.includes('"LAST"')).length}/${stuck} ended on the newest ping`;
     return { before, after, peak, recovered };
   });
 }
@@ -60,7 +61,14 @@ async function run(stuck: number): Promise<{ before: number; after: number; peak
 const without = await run(0);
 const withStuck = await run(readers);
 const mib = (kib: number) => (kib / 1024).toFixed(1);
-for (const [name, r] of [['without stuck readers', without], [`with ${readers} stuck readers`, withStuck]] as const) {
-  console.log(`${name}: RSS before ${mib(r.before)} MiB, peak ${mib(r.peak)} MiB, after ${mib(r.after)} MiB (+${mib(r.after - r.before)}); ${r.recovered}`);
+for (const [name, r] of [
+  ['without stuck readers', without],
+  [`with ${readers} stuck readers`, withStuck],
+] as const) {
+  console.log(
+    `${name}: RSS before ${mib(r.before)} MiB, peak ${mib(r.peak)} MiB, after ${mib(r.after)} MiB (+${mib(r.after - r.before)}); ${r.recovered}`,
+  );
 }
-console.log(`difference after the flood: ${mib(withStuck.after - without.after)} MiB (growth: ${mib(withStuck.after - withStuck.before - (without.after - without.before))} MiB)`);
+console.log(
+  `difference after the flood: ${mib(withStuck.after - without.after)} MiB (growth: ${mib(withStuck.after - withStuck.before - (without.after - without.before))} MiB)`,
+);

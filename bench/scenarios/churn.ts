@@ -13,7 +13,24 @@ export const churn: Scenario = {
   name: 'churn',
   admin: true,
   budgetMs: () => 180_000,
-  headline: ['cycles', 'cyclesPerSec', 'failed', 'ttfcP50Ms', 'ttfcP99Ms', 'rssStartKiB', 'rssPeakKiB', 'rssEndKiB', 'rssGrowthPct', 'liveActors', 'rssEndRound2KiB', 'rssGrowthRound2Pct', 'liveActorsRound2', 'rssSettledKiB', 'rssSettledGrowthPct', 'serverCpuMs'],
+  headline: [
+    'cycles',
+    'cyclesPerSec',
+    'failed',
+    'ttfcP50Ms',
+    'ttfcP99Ms',
+    'rssStartKiB',
+    'rssPeakKiB',
+    'rssEndKiB',
+    'rssGrowthPct',
+    'liveActors',
+    'rssEndRound2KiB',
+    'rssGrowthRound2Pct',
+    'liveActorsRound2',
+    'rssSettledKiB',
+    'rssSettledGrowthPct',
+    'serverCpuMs',
+  ],
   async run(ctx) {
     const pid = ctx.server.pid;
     // 2 workers x 8 source addresses: the TIME_WAIT of ~30k closed streams never runs out of ports
@@ -28,7 +45,10 @@ export const churn: Scenario = {
     ctx.defer(() => clearInterval(sampler));
     await ctx.profileWindow(true);
     ctx.log(`churning ${PARALLEL} parallel for ${DURATION_MS / 1000} s`);
-    const r = await pool.churn({ host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    const r = await pool.churn(
+      { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api },
+      { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 },
+    );
     await ctx.profileWindow(false);
     const cpu1 = cpuMs(pid);
     clearInterval(sampler);
@@ -38,7 +58,10 @@ export const churn: Scenario = {
     const mem1 = await ctx.memSnapshot();
     // a second identical round: a leak keeps growing, a heap high-water mark does not
     ctx.log('second round (leak check)');
-    const r2 = await pool.churn({ host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api }, { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 });
+    const r2 = await pool.churn(
+      { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api },
+      { parallel: PARALLEL, durationMs: DURATION_MS, maxCycles: MAX_CYCLES, users: 1000 },
+    );
     const end2 = await settledRss(pid, 5000, 3, 1000);
     const after2 = await liveActors(ctx.server.adminPort);
     const mem2 = await ctx.memSnapshot();
@@ -84,11 +107,18 @@ export const churn: Scenario = {
     const la = m.liveActors;
     const lb = m.liveBucketChildren;
     return [
-      { name: '≥ 2,000 cycles/s for 10 s', pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10, detail: `${text(m, 'cyclesPerSec')}/s over ${text(m, 'durationSec')} s` },
+      {
+        name: '≥ 2,000 cycles/s for 10 s',
+        pass: num(m, 'cyclesPerSec') >= 2000 && num(m, 'durationSec') >= 10,
+        detail: `${text(m, 'cyclesPerSec')}/s over ${text(m, 'durationSec')} s`,
+      },
       {
         name: '0 live actors (and 0 bucket children) afterwards',
         pass: typeof la === 'number' ? la === 0 && (lb ?? 0) === 0 : null,
-        detail: typeof la === 'number' ? `${la} (${text(m, 'liveActorsSource')})${typeof lb === 'number' ? `, ${lb} bucket children` : ''}` : `not measurable: ${text(m, 'liveActorsSource')}`,
+        detail:
+          typeof la === 'number'
+            ? `${la} (${text(m, 'liveActorsSource')})${typeof lb === 'number' ? `, ${lb} bucket children` : ''}`
+            : `not measurable: ${text(m, 'liveActorsSource')}`,
       },
       {
         // Growth is what a leak shows; RSS below the start (startup garbage released too) passes.

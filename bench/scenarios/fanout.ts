@@ -12,7 +12,25 @@ const SECONDS = 3;
 export const fanout: Scenario = {
   name: 'fanout',
   budgetMs: (o) => 90_000 + o.n * 4,
-  headline: ['connected', 'failed', 'pings', 'delivered', 'expected', 'exactOnceInOrderSubs', 'dups', 'gaps', 'p50Ms', 'p99Ms', 'maxMs', 'serverCpuMs', 'pingAckP99Ms', 'pingAckMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'pingErrors'],
+  headline: [
+    'connected',
+    'failed',
+    'pings',
+    'delivered',
+    'expected',
+    'exactOnceInOrderSubs',
+    'dups',
+    'gaps',
+    'p50Ms',
+    'p99Ms',
+    'maxMs',
+    'serverCpuMs',
+    'pingAckP99Ms',
+    'pingAckMaxMs',
+    'clientLoopDelayP99Ms',
+    'clientLoopDelayMaxMs',
+    'pingErrors',
+  ],
   async run(ctx) {
     const { n } = ctx.opts;
     const users = Math.max(1, Math.round(n / 10));
@@ -83,7 +101,11 @@ export const fanout: Scenario = {
       num(m, 'dups') === 0 &&
       num(m, 'gaps') === 0;
     return [
-      { name: '100% delivered exactly once, in order', pass: all, detail: `${text(m, 'delivered')}/${text(m, 'expected')}, ${text(m, 'exactOnceInOrderSubs')}/${o.n} subs complete` },
+      {
+        name: '100% delivered exactly once, in order',
+        pass: all,
+        detail: `${text(m, 'delivered')}/${text(m, 'expected')}, ${text(m, 'exactOnceInOrderSubs')}/${o.n} subs complete`,
+      },
       { name: 'p99 ≤ 3 ms', pass: num(m, 'p99Ms') <= 3, detail: `p99 ${text(m, 'p99Ms')} ms` },
     ];
   },

@@ -19,7 +19,21 @@ function median(xs: number[]): number {
 export const hot: Scenario = {
   name: 'hot',
   budgetMs: (o) => 120_000 + o.n * 4,
-  headline: ['connected', 'failed', 'delivered', 'expected', 'pingsReachingAll', 'reachAllP50Ms', 'reachAllMaxMs', 'cpuUsPerDelivery', 'userUsPerDelivery', 'sysUsPerDelivery', 'serverCpuMs', 'p50Ms', 'p99Ms'],
+  headline: [
+    'connected',
+    'failed',
+    'delivered',
+    'expected',
+    'pingsReachingAll',
+    'reachAllP50Ms',
+    'reachAllMaxMs',
+    'cpuUsPerDelivery',
+    'userUsPerDelivery',
+    'sysUsPerDelivery',
+    'serverCpuMs',
+    'p50Ms',
+    'p99Ms',
+  ],
   async run(ctx) {
     const { n } = ctx.opts;
     const t = { host: '127.0.0.1', port: ctx.server.port, api: ctx.server.api };

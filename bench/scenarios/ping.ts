@@ -44,11 +44,35 @@ const non2xxOf = (wrk: WrkResult) => wrk.threads.reduce((sum, t) => sum + t.non2
 const errorsOf = (wrk: WrkResult) => wrk.errors.connect + wrk.errors.read + wrk.errors.write + wrk.errors.timeout;
 
 /** One wrk run of bench/wrk/ping.lua against `POST /ping` on 127.0.0.1:port (also used by bench/probes/redis-io.ts). */
-export function runWrk(port: number, threads: number, connections: number, tag: string, usersPerThread: number, seconds = SECONDS, api: Api = 'heartbeat'): Promise<WrkResult> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, `http://127.0.0.1:${port}/`, '--', tag, String(usersPerThread), api];
+export function runWrk(
+  port: number,
+  threads: number,
+  connections: number,
+  tag: string,
+  usersPerThread: number,
+  seconds = SECONDS,
+  api: Api = 'heartbeat',
+): Promise<WrkResult> {
+  const args = [
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    SCRIPT,
+    `http://127.0.0.1:${port}/`,
+    '--',
+    tag,
+    String(usersPerThread),
+    api,
+  ];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`wrk failed (the ping scenario needs the Debian package wrk: apt-get install -y wrk): ${error.message} ${stderr}`));
+      if (error)
+        return reject(
+          new Error(`wrk failed (the ping scenario needs the Debian package wrk: apt-get install -y wrk): ${error.message} ${stderr}`),
+        );
       const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
       if (!line) return reject(new Error(`wrk printed no WRK_JSON line: ${stdout.slice(-500)}`));
       const raw = JSON.parse(line.slice('WRK_JSON '.length)) as Omit<WrkResult, 'threads'> & { threads: number[][] };
@@ -76,7 +100,14 @@ function expectedStored(tag: string, threads: WrkThread[], usersPerThread: numbe
   return expected;
 }
 
-async function blast(server: Server, redis: Proc, connections: number, threads: number, usersPerThread: number, tag: string): Promise<Metrics> {
+async function blast(
+  server: Server,
+  redis: Proc,
+  connections: number,
+  threads: number,
+  usersPerThread: number,
+  tag: string,
+): Promise<Metrics> {
   const cpu0 = cpuMs(server.pid);
   const r0 = cpuMs(redis.pid);
   const wrk = await runWrk(server.port, threads, connections, tag, usersPerThread, SECONDS, server.api);
@@ -103,7 +134,21 @@ async function blast(server: Server, redis: Proc, connections: number, threads: 
 export const ping: Scenario = {
   name: 'ping',
   budgetMs: () => 120_000,
-  headline: ['rps64', 'p50Ms64', 'p99Ms64', 'rps256', 'p50Ms256', 'p99Ms256', 'non2xx', 'errors', 'storedChecked', 'storedMatched', 'serverCpuPct64', 'serverCpuUsPerPing64', 'redisCpuPct64'],
+  headline: [
+    'rps64',
+    'p50Ms64',
+    'p99Ms64',
+    'rps256',
+    'p50Ms256',
+    'p99Ms256',
+    'non2xx',
+    'errors',
+    'storedChecked',
+    'storedMatched',
+    'serverCpuPct64',
+    'serverCpuUsPerPing64',
+    'redisCpuPct64',
+  ],
   async run(ctx) {
     const out: Metrics = {};
     for (const c of [64, 256]) {
@@ -126,7 +171,11 @@ export const ping: Scenario = {
     const pool = new Pool(1);
     ctx.defer(() => pool.close());
     const users = [...expected.keys()];
-    const got = await pool.firstEvents({ host: '127.0.0.1', port: server.port, api: server.api }, users.map((u) => subscribePath(server.api, u)), 3000);
+    const got = await pool.firstEvents(
+      { host: '127.0.0.1', port: server.port, api: server.api },
+      users.map((u) => subscribePath(server.api, u)),
+      3000,
+    );
     let matched = 0;
     const bad: string[] = [];
     users.forEach((u, i) => {
@@ -145,7 +194,11 @@ export const ping: Scenario = {
       { name: 'p99 ≤ 5 ms at 64 connections', pass: num(m, 'p99Ms64') <= 5, detail: `p99 ${text(m, 'p99Ms64')} ms` },
       {
         name: 'every response 200 and last ping stored',
-        pass: num(m, 'non2xx') === 0 && num(m, 'errors') === 0 && num(m, 'storedMatched') === num(m, 'storedChecked') && num(m, 'storedChecked') > 0,
+        pass:
+          num(m, 'non2xx') === 0 &&
+          num(m, 'errors') === 0 &&
+          num(m, 'storedMatched') === num(m, 'storedChecked') &&
+          num(m, 'storedChecked') > 0,
         detail: `non2xx ${text(m, 'non2xx')}, errors ${text(m, 'errors')}, stored ${text(m, 'storedMatched')}/${text(m, 'storedChecked')}`,
       },
     ];

@@ -3,8 +3,5 @@ export interface Claim {
   userid: string;
   clientid: string;
 }
-export function claimFromRequest(req?: {
-  authorization?: string | null;
-  forwardedUri?: string | null;
-}): Claim | null;
+export function claimFromRequest(req?: { authorization?: string | null; forwardedUri?: string | null }): Claim | null;
 export function claimHeader(claim: Claim): string;

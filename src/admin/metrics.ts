@@ -21,7 +21,12 @@ function codeLabels(key: string): { code: string; reason?: string } {
  * A histogram rendered from each worker's HistogramData (prom-client's Histogram cannot be set
  * from counts kept elsewhere): `_bucket` (cumulative, with `le`), `_sum` and `_count` per worker.
  */
-function histogramMetric(name: string, help: string, read: (i: InstanceSnapshot) => HistogramData, each: (fn: (i: InstanceSnapshot, worker: string) => void) => void) {
+function histogramMetric(
+  name: string,
+  help: string,
+  read: (i: InstanceSnapshot) => HistogramData,
+  each: (fn: (i: InstanceSnapshot, worker: string) => void) => void,
+) {
   return {
     name,
     help,
@@ -71,27 +76,32 @@ export function createMetrics(source: AdminSource): Metrics {
   // One series per worker, read from its snapshot: a gauge is set, a mirrored counter re-counted.
   const perWorker = (kind: 'gauge' | 'counter') => (name: string, help: string, read: (i: InstanceSnapshot) => number) => {
     const config = { name, help, labelNames: ['worker'] as const, registers };
-    if (kind === 'gauge') return new Gauge({ ...config, collect() { this.reset(); each((i, worker) => this.set({ worker }, read(i))); } });
-    return new Counter({ ...config, collect() { this.reset(); each((i, worker) => this.inc({ worker }, read(i))); } });
+    if (kind === 'gauge')
+      return new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          each((i, worker) => this.set({ worker }, read(i)));
+        },
+      });
+    return new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        each((i, worker) => this.inc({ worker }, read(i)));
+      },
+    });
   };
   const gauge = perWorker('gauge');
   const counter = perWorker('counter');
 
-  gauge(
-    'heartbeat_streams_open',
-    'SSE streams open on this worker (one subscription actor each).',
-    (i) => i.streams,
-  );
+  gauge('heartbeat_streams_open', 'SSE streams open on this worker (one subscription actor each).', (i) => i.streams);
   gauge(
     'heartbeat_bucket_children',
     'Subscription actors held by bucket parents on this worker; equals heartbeat_streams_open unless a finished one was never stopped.',
     (i) => i.bucketChildren,
   );
-  gauge(
-    'heartbeat_watched_users',
-    'Users watched by at least one stream of this worker.',
-    (i) => i.watchedUsers,
-  );
+  gauge('heartbeat_watched_users', 'Users watched by at least one stream of this worker.', (i) => i.watchedUsers);
   new Gauge({
     name: 'heartbeat_actors',
     help: 'Live actors by machine and current state (every state listed, 0 when empty).',
@@ -145,11 +155,7 @@ export function createMetrics(source: AdminSource): Metrics {
     "Per ping received from the bus: this worker's fan-out, from the message to the end of its socket writes.",
     (i) => i.fanOutSeconds,
   );
-  counter(
-    'heartbeat_streams_opened_total',
-    'SSE streams opened (a subscription actor started).',
-    (i) => i.streamsOpened,
-  );
+  counter('heartbeat_streams_opened_total', 'SSE streams opened (a subscription actor started).', (i) => i.streamsOpened);
   new Counter({
     name: 'heartbeat_streams_closed_total',
     help: 'SSE streams closed, by reason: client_gone (the client went away), slow_client (congested longer than SLOW_CLIENT_TIMEOUT), shutdown.',
@@ -184,10 +190,8 @@ export function createMetrics(source: AdminSource): Metrics {
     'Presence events dropped because a newer ping of the same user superseded them while the stream was congested or replaying.',
     (i) => i.coalesced,
   );
-  gauge(
-    'heartbeat_store_up',
-    "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.",
-    (i) => (i.storeUp ? 1 : 0),
+  gauge('heartbeat_store_up', "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.", (i) =>
+    i.storeUp ? 1 : 0,
   );
   counter(
     'heartbeat_store_recoveries_total',
@@ -209,16 +213,8 @@ export function createMetrics(source: AdminSource): Metrics {
     "This worker thread's event-loop delay since the previous scrape, maximum.",
     (i) => i.runtime.eventLoopLagMax,
   );
-  gauge(
-    'heartbeat_heap_used_bytes',
-    "This worker thread's V8 heap in use.",
-    (i) => i.runtime.heapUsed,
-  );
-  gauge(
-    'heartbeat_heap_total_bytes',
-    "This worker thread's V8 heap allocated.",
-    (i) => i.runtime.heapTotal,
-  );
+  gauge('heartbeat_heap_used_bytes', "This worker thread's V8 heap in use.", (i) => i.runtime.heapUsed);
+  gauge('heartbeat_heap_total_bytes', "This worker thread's V8 heap allocated.", (i) => i.runtime.heapTotal);
 
   return {
     registry,

@@ -59,7 +59,10 @@ function later<T>(res: HttpResponse, log: Logger, work: Promise<T>, respond: (va
  */
 function mermaidScript(): () => Buffer | null {
   let script: Buffer | null | undefined;
-  const candidates = [() => new URL('./mermaid.min.js', import.meta.url), () => createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js')];
+  const candidates = [
+    () => new URL('./mermaid.min.js', import.meta.url),
+    () => createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js'),
+  ];
   return () => {
     for (const candidate of candidates) {
       if (script !== undefined) break;
@@ -135,7 +138,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   );
   get('/debug/mermaid.min.js', (res) => {
     const js = script();
-    if (js === null) send(res, 404, TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
+    if (js === null)
+      send(res, 404, TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
     else send(res, 200, 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
   });
   app.any('/*', (res) => send(res, 404, TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));

@@ -72,7 +72,10 @@ export function checkDiagrams(machines: readonly FoundMachine[], dir: string): P
 }
 
 /** Writes every diagram that changed and removes generated files of machines that are gone. */
-export function writeDiagrams(machines: readonly FoundMachine[], dir: string): { written: string[]; removed: string[]; unchanged: string[] } {
+export function writeDiagrams(
+  machines: readonly FoundMachine[],
+  dir: string,
+): { written: string[]; removed: string[]; unchanged: string[] } {
   mkdirSync(dir, { recursive: true });
   const result = { written: [] as string[], removed: [] as string[], unchanged: [] as string[] };
   const expected = new Set<string>();

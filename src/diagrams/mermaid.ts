@@ -47,13 +47,33 @@ export interface DiagramOptions {
 const ANY_STATE_LABEL = 'any state';
 /** Words Mermaid's state grammar gives a meaning; a state id equal to one gets a `_` suffix. */
 const RESERVED = new Set([
-  'as', 'class', 'classdef', 'click', 'default', 'direction', 'end', 'hide', 'left', 'note', 'of', 'right', 'state', 'style',
-  'tb', 'bt', 'lr', 'rl', 'root',
+  'as',
+  'class',
+  'classdef',
+  'click',
+  'default',
+  'direction',
+  'end',
+  'hide',
+  'left',
+  'note',
+  'of',
+  'right',
+  'state',
+  'style',
+  'tb',
+  'bt',
+  'lr',
+  'rl',
+  'root',
 ]);
 
 /** Text Mermaid cannot take in a label or description (`;` ends a statement, `#` starts an entity). */
 function clean(text: string): string {
-  return text.replace(/[;#"\r\n]/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[;#"\r\n]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The name of a function an implementation was given inline (it is named after its property). */
@@ -69,7 +89,7 @@ function guardText(guard: unknown): string {
     }
     return INLINE_NAMES.has(g.name) ? 'inline' : g.name;
   }
-  if (guard && typeof guard === 'object' && 'type' in guard) return String((guard).type);
+  if (guard && typeof guard === 'object' && 'type' in guard) return String(guard.type);
   return 'guard';
 }
 
@@ -83,12 +103,15 @@ function actionText(action: unknown): string | null {
     if (typeof a.type === 'string') return a.type.replace(/^xstate\./, '');
     return INLINE_NAMES.has(a.name) ? 'inline' : a.name;
   }
-  if (action && typeof action === 'object' && 'type' in action) return String((action).type);
+  if (action && typeof action === 'object' && 'type' in action) return String(action.type);
   return 'action';
 }
 
 function actionsText(actions: readonly unknown[] | undefined): string {
-  return (actions ?? []).map(actionText).filter((a) => a !== null).join(', ');
+  return (actions ?? [])
+    .map(actionText)
+    .filter((a) => a !== null)
+    .join(', ');
 }
 
 function srcText(src: unknown): string {

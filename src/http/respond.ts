@@ -22,7 +22,12 @@ const RETRY_AFTER_SECONDS = '1';
  * `Retry-After` on 503 and 429 (`headers` may name another wait). `closeConnection` when the
  * request body was not read to its end.
  */
-export function answerError(res: HttpResponse, error: ErrorSpec, closeConnection = false, headers?: Readonly<Record<string, string>>): void {
+export function answerError(
+  res: HttpResponse,
+  error: ErrorSpec,
+  closeConnection = false,
+  headers?: Readonly<Record<string, string>>,
+): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', 'text/plain; charset=utf-8');
     if ((error.status === 503 || error.status === 429) && headers?.['Retry-After'] === undefined) {
@@ -54,7 +59,13 @@ export function answerEmpty(res: HttpResponse, status: 200 | 204, headers?: Read
  * Any other answer (the admin port's probes, metrics and pages): a status, its content type, a
  * body and headers, written the same way as the public port's.
  */
-export function answer(res: HttpResponse, status: number, type: string, body: string | Buffer, headers?: Readonly<Record<string, string>>): void {
+export function answer(
+  res: HttpResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  headers?: Readonly<Record<string, string>>,
+): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status]).writeHeader('Content-Type', type);
     if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);

@@ -31,7 +31,10 @@ export class ProxyTrust {
   /** Local peers already reported by onLocalPeerRefused. */
   private readonly reported = new Set<string>();
 
-  constructor(trusted: readonly string[] | '*', private readonly options: ProxyTrustOptions = {}) {
+  constructor(
+    trusted: readonly string[] | '*',
+    private readonly options: ProxyTrustOptions = {},
+  ) {
     if (trusted === '*') {
       this.list = null;
       return;
@@ -69,7 +72,7 @@ export class ProxyTrust {
     const raw = new Uint8Array(res.getRemoteAddress());
     const v4 = ipv4Offset(raw);
     // `| 0`: a signed 32-bit integer stays a small integer, so the lookup allocates nothing.
-    const key = v4 < 0 ? addressText(raw) : ((raw[v4] << 24) | (raw[v4 + 1] << 16) | (raw[v4 + 2] << 8) | raw[v4 + 3]) | 0;
+    const key = v4 < 0 ? addressText(raw) : (raw[v4] << 24) | (raw[v4 + 1] << 16) | (raw[v4 + 2] << 8) | raw[v4 + 3] | 0;
     return this.lookup(this.list, key, raw);
   }
 

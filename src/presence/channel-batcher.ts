@@ -42,13 +42,16 @@ export class ChannelBatcher {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
-    for (let start = 0; start < queue.length; ) {
+    for (let start = 0; start < queue.length;) {
       let end = start + 1;
       while (end < queue.length && queue[end].op === queue[start].op) end++;
       const run = queue.slice(start, end);
       let sending: Promise<unknown>;
       try {
-        sending = this.send(queue[start].op, run.map((q) => q.channel));
+        sending = this.send(
+          queue[start].op,
+          run.map((q) => q.channel),
+        );
       } catch (error) {
         sending = Promise.reject(error);
       }

@@ -14,7 +14,10 @@ export function causeOf(error: unknown): FailureCause {
   if (/NOAUTH|WRONGPASS|invalid (username-)?password|AUTH .*(fail|error)/i.test(message)) return 'auth';
   if (/CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|cluster is down/i.test(message)) return 'cluster down';
   if (code === 'ETIMEDOUT' || /timed? ?out|deadline/i.test(message)) return 'timeout';
-  if (['ECONNRESET', 'EPIPE', 'ENOTCONN'].includes(String(code)) || /Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)) {
+  if (
+    ['ECONNRESET', 'EPIPE', 'ENOTCONN'].includes(String(code)) ||
+    /Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)
+  ) {
     return 'connection lost';
   }
   return 'other';
@@ -30,7 +33,10 @@ export class FailureLog {
   private repeats = 0;
   private sinceMs = 0;
 
-  constructor(private readonly log: Logger | undefined, private readonly store: string) {}
+  constructor(
+    private readonly log: Logger | undefined,
+    private readonly store: string,
+  ) {}
 
   failed(error: unknown): void {
     const cause = causeOf(error);
@@ -42,12 +48,18 @@ export class FailureLog {
     if (this.cause === null) this.sinceMs = Date.now();
     this.cause = cause;
     this.repeats = 0;
-    this.log?.warn({ store: this.store, cause, error: error instanceof Error ? error.message : String(error), ...previous }, 'presence store failing');
+    this.log?.warn(
+      { store: this.store, cause, error: error instanceof Error ? error.message : String(error), ...previous },
+      'presence store failing',
+    );
   }
 
   succeeded(): void {
     if (this.cause === null) return;
-    this.log?.info({ store: this.store, cause: this.cause, repeats: this.repeats, failingMs: Date.now() - this.sinceMs }, 'presence store works again');
+    this.log?.info(
+      { store: this.store, cause: this.cause, repeats: this.repeats, failingMs: Date.now() - this.sinceMs },
+      'presence store works again',
+    );
     this.cause = null;
     this.repeats = 0;
   }

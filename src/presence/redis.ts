@@ -117,7 +117,9 @@ export class RedisStore implements Store {
     const subscriber = this.subscriber;
     this.batcher =
       subscriber instanceof Redis
-        ? new ChannelBatcher((op, channels) => (op === 'subscribe' ? subscriber.subscribe(...channels) : subscriber.unsubscribe(...channels)))
+        ? new ChannelBatcher((op, channels) =>
+            op === 'subscribe' ? subscriber.subscribe(...channels) : subscriber.unsubscribe(...channels),
+          )
         : null;
     if (this.kind === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
     else this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
@@ -192,17 +194,19 @@ export class RedisStore implements Store {
 
   async lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
     try {
-      return await this.withinDeadline(Promise.all(
-        userids.map(async (u) => {
-          const key = clientid === undefined ? this.keys.user(u) : this.keys.client(u, clientid);
-          const fields = await this.commands.hmget(key, ...(own ? OWN_FIELDS : PUBLIC_FIELDS));
-          const visible = pingFromFields(fields[0], fields[1], fields[2], fields[3]);
-          if (!own) return visible;
-          // The own view: the newer of the last visible and the last invisible ping.
-          const invisible = pingFromFields(fields[4], fields[5], fields[6], fields[7]);
-          return invisible !== null && (visible === null || invisible.seq > visible.seq) ? invisible : visible;
-        }),
-      ));
+      return await this.withinDeadline(
+        Promise.all(
+          userids.map(async (u) => {
+            const key = clientid === undefined ? this.keys.user(u) : this.keys.client(u, clientid);
+            const fields = await this.commands.hmget(key, ...(own ? OWN_FIELDS : PUBLIC_FIELDS));
+            const visible = pingFromFields(fields[0], fields[1], fields[2], fields[3]);
+            if (!own) return visible;
+            // The own view: the newer of the last visible and the last invisible ping.
+            const invisible = pingFromFields(fields[4], fields[5], fields[6], fields[7]);
+            return invisible !== null && (visible === null || invisible.seq > visible.seq) ? invisible : visible;
+          }),
+        ),
+      );
     } catch (error) {
       this.failures.failed(error);
       throw new StoreUnavailableError(error);
@@ -251,7 +255,10 @@ export class RedisStore implements Store {
   }
 
   private watchAvailability(): void {
-    const connections = new Map<Redis | Cluster, string>([[this.commands, 'commands'], [this.subscriber, 'subscriber']]);
+    const connections = new Map<Redis | Cluster, string>([
+      [this.commands, 'commands'],
+      [this.subscriber, 'subscriber'],
+    ]);
     if (this.writer !== this.commands) connections.set(this.writer, 'writer');
     for (const [connection, role] of connections) {
       const debug = this.log?.child({ connection: role });

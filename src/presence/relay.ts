@@ -98,7 +98,8 @@ export class RelayStore implements Store {
         else this.requests.fail(message.id, new Error(message.error));
         return;
       case 'ping':
-        if (this.channels.has(channelOf(message.userid, message.invisible))) this.listener?.onPing(message.userid, message.ping, message.invisible);
+        if (this.channels.has(channelOf(message.userid, message.invisible)))
+          this.listener?.onPing(message.userid, message.ping, message.invisible);
         return;
       case 'recovered':
         this.listener?.onRecovered();
@@ -148,7 +149,12 @@ export class RelayServer {
       this.handle(port, request).then(
         (value) => port.postMessage({ type: 'reply', id: request.id, ok: true, value } satisfies RelayMessage),
         (error: unknown) =>
-          port.postMessage({ type: 'reply', id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies RelayMessage),
+          port.postMessage({
+            type: 'reply',
+            id: request.id,
+            ok: false,
+            error: error instanceof Error ? error.message : String(error),
+          } satisfies RelayMessage),
       );
     });
     port.on('close', () => this.detach(port));

@@ -6,7 +6,10 @@ export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; refilledMs: number }>();
 
   /** `rate`: tokens per second (0: no limit); `burst`: the bucket's size. */
-  constructor(private readonly rate: number, private readonly burst: number) {}
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
 
   /** Takes a token for `key`: 0 when there was one, else the whole seconds until there is. */
   take(key: string, nowMs: number): number {

@@ -22,9 +22,7 @@ export interface WorkerData {
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { readonly type: 'health'; readonly id: number }
-  | { readonly type: 'snapshot'; readonly id: number }
-  | { readonly type: 'shutdown' };
+  { readonly type: 'health'; readonly id: number } | { readonly type: 'snapshot'; readonly id: number } | { readonly type: 'shutdown' };
 
 /** Worker → main thread. */
 export type FromWorker =

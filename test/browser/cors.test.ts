@@ -112,7 +112,9 @@ test('from an allowed origin the web app streams and pings across origins, and i
   const page = await pageAt(allowedOrigin);
   t.teardown(() => page.context().close());
   // Bob watches alice; alice's web app watches herself (its claim names her: her own view).
-  await page.evaluate(openStreams({ bob: `${api}/subscribe/${alice}?token=${bob}:web`, own: `${api}/subscribe/${alice}?token=${alice}:web` }));
+  await page.evaluate(
+    openStreams({ bob: `${api}/subscribe/${alice}?token=${bob}:web`, own: `${api}/subscribe/${alice}?token=${alice}:web` }),
+  );
   await until(page, 'bob', (r) => r.opened, 'bob stream to open');
   await until(page, 'own', (r) => r.opened, 'own stream to open');
 
@@ -123,7 +125,9 @@ test('from an allowed origin the web app streams and pings across origins, and i
   t.deepEqual((await until(page, 'own', (r) => r.events.length >= 3, 'the own stream')).events, ['0', '3', '1']);
   t.deepEqual((await until(page, 'bob', (r) => r.events.length >= 2, 'bob stream')).events, ['0', '1']);
   // The body of a cross-origin read is readable too.
-  const seen = await page.evaluate(`fetch(${JSON.stringify(`${api}/lastseen/${alice}?token=${bob}:web`)}, { credentials: 'include' }).then((r) => r.json())`);
+  const seen = await page.evaluate(
+    `fetch(${JSON.stringify(`${api}/lastseen/${alice}?token=${bob}:web`)}, { credentials: 'include' }).then((r) => r.json())`,
+  );
   t.is((seen as { status: string }).status, '1');
 });
 

@@ -74,7 +74,10 @@ test('the debug page renders every machine with the live actor counts, and keeps
     new StreamClient(`${service.url}/subscribe?user=${users[2]}&user=${users[3]}`),
   );
   await Promise.all(clients.map((c) => c.opened));
-  await until(async () => ((await machinesJson()).machines.find((m) => m.id === 'subscription')?.counts.live === 4 ? true : undefined), '4 live actors');
+  await until(
+    async () => ((await machinesJson()).machines.find((m) => m.id === 'subscription')?.counts.live === 4 ? true : undefined),
+    '4 live actors',
+  );
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   t.teardown(() => context.close());
@@ -100,15 +103,19 @@ test('the debug page renders every machine with the live actor counts, and keeps
   t.deepEqual(Object.keys(onPage).sort(), json.machines.map((m) => m.id).sort());
   for (const m of json.machines) {
     t.deepEqual(onPage[m.id].table, m.counts, `${m.id}: table`);
-    for (const [state, n] of Object.entries(m.counts)) t.true(onPage[m.id].svgText.includes(`${state} (${n})`), `${m.id}: "${state} (${n})" on the diagram`);
+    for (const [state, n] of Object.entries(m.counts))
+      t.true(onPage[m.id].svgText.includes(`${state} (${n})`), `${m.id}: "${state} (${n})" on the diagram`);
   }
   const subscription = json.machines.find((m) => m.id === 'subscription')!;
   t.is(subscription.counts.live, clients.length);
-  t.is(Object.values(subscription.counts).reduce((a, b) => a + b, 0), clients.length);
+  t.is(
+    Object.values(subscription.counts).reduce((a, b) => a + b, 0),
+    clients.length,
+  );
   t.is(json.streams, clients.length);
   t.deepEqual(json.machines.find((m) => m.id === 'ping')!.counts, { accepting: 1, degraded: 0, draining: 0, drained: 0 });
   // The occupied state is highlighted on the diagram.
-  t.true(await page.locator('section[data-machine="subscription"] svg g.occupied').count() >= 1);
+  t.true((await page.locator('section[data-machine="subscription"] svg g.occupied').count()) >= 1);
 
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -116,7 +123,10 @@ test('the debug page renders every machine with the live actor counts, and keeps
   // No reload: the page polls and re-renders by itself.
   clients.pop()!.close();
   await page.waitForSelector('section[data-machine="subscription"] td[data-state="live"][data-count="3"]', { timeout: 10_000 });
-  await until(async () => ((await shown(page)).subscription.svgText.includes('live (3)') ? true : undefined), 'the diagram to show live (3)');
+  await until(
+    async () => ((await shown(page)).subscription.svgText.includes('live (3)') ? true : undefined),
+    'the diagram to show live (3)',
+  );
 
   t.deepEqual(foreign, []);
   t.deepEqual(errors, []);

@@ -25,17 +25,14 @@ test.after.always(async () => {
   await store?.close();
 });
 
-
 /** With WORKERS=1 every heartbeat_* series is worker "0"'s. */
 const W0 = { worker: '0' };
-
 
 async function scrape(): Promise<Map<string, number>> {
   const res = await fetch(`${admin}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parseMetrics(await res.text());
 }
-
 
 async function readyz(): Promise<{ status: number; body: { ready: boolean; reason?: string } }> {
   const res = await fetch(`${admin}/readyz`);
@@ -72,13 +69,29 @@ test.serial('/metrics: streams, actors, pings, deliveries, latencies, channels, 
   const res = await fetch(`${admin}/metrics`);
   t.regex(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
-  for (const name of ['heartbeat_streams_open', 'heartbeat_watched_users', 'heartbeat_actors', 'heartbeat_pings_total',
-    'heartbeat_deliveries_total', 'heartbeat_coalesced_total', 'heartbeat_store_up',
-    'heartbeat_store_recoveries_total', 'heartbeat_pubsub_channels', 'heartbeat_streams_opened_total',
-    'heartbeat_streams_closed_total', 'heartbeat_streams_refused_total', 'heartbeat_build_info',
-    'heartbeat_eventloop_lag_p99_seconds', 'heartbeat_eventloop_lag_max_seconds', 'heartbeat_heap_used_bytes',
-    'heartbeat_heap_total_bytes', 'nodejs_eventloop_lag_seconds',
-    'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
+  for (const name of [
+    'heartbeat_streams_open',
+    'heartbeat_watched_users',
+    'heartbeat_actors',
+    'heartbeat_pings_total',
+    'heartbeat_deliveries_total',
+    'heartbeat_coalesced_total',
+    'heartbeat_store_up',
+    'heartbeat_store_recoveries_total',
+    'heartbeat_pubsub_channels',
+    'heartbeat_streams_opened_total',
+    'heartbeat_streams_closed_total',
+    'heartbeat_streams_refused_total',
+    'heartbeat_build_info',
+    'heartbeat_eventloop_lag_p99_seconds',
+    'heartbeat_eventloop_lag_max_seconds',
+    'heartbeat_heap_used_bytes',
+    'heartbeat_heap_total_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+  ]) {
     t.true(text.includes(`# TYPE ${name} `), `${name} is exported`);
   }
   for (const name of ['heartbeat_ping_duration_seconds', 'heartbeat_delivery_lag_seconds', 'heartbeat_fanout_duration_seconds']) {
@@ -193,13 +206,20 @@ test.serial('/readyz says "shutting down" while the service drains; the admin po
   const redisPid = Number(/process_id:(\d+)/.exec(info)![1]);
   process.kill(redisPid, 'SIGSTOP');
   try {
-    const held = ping(service.url, `drain-${randomUUID()}`, 'x').then((r) => r.status, () => 'refused');
+    const held = ping(service.url, `drain-${randomUUID()}`, 'x').then(
+      (r) => r.status,
+      () => 'refused',
+    );
     await sleep(150);
     const exit = service.stop('SIGTERM');
-    const draining = await eventually(async () => {
-      const r = await readyz();
-      return r.status === 503 ? r : undefined;
-    }, '/readyz 503 during the drain', 2_000);
+    const draining = await eventually(
+      async () => {
+        const r = await readyz();
+        return r.status === 503 ? r : undefined;
+      },
+      '/readyz 503 during the drain',
+      2_000,
+    );
     t.deepEqual(draining.body, { ready: false, reason: 'shutting down' });
     process.kill(redisPid, 'SIGCONT');
     // Stored once Redis resumes (200) or timed out while it was paused (503).

@@ -55,7 +55,10 @@ export function apiSuite(name: StoreName): void {
     const body = (await seen.json()) as { time: number; status: string };
     t.deepEqual(Object.keys(body).sort(), ['status', 'time']);
     t.is(body.status, '1');
-    t.true(Number.isInteger(body.time) && body.time >= before - 1 && body.time <= Date.now() / 1000 + 1, `time ${body.time} is Unix seconds`);
+    t.true(
+      Number.isInteger(body.time) && body.time >= before - 1 && body.time <= Date.now() / 1000 + 1,
+      `time ${body.time} is Unix seconds`,
+    );
   });
 
   test('a stream opens at once with SSE headers, a first comment and a retry hint', async (t) => {
@@ -84,7 +87,10 @@ export function apiSuite(name: StoreName): void {
     await s.count(3);
     t.deepEqual(s.statuses(), ['first', 'second', '2']);
     const ids = s.events.map((e) => Number(e.lastEventId));
-    t.true(ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])), `ids ${ids.join(',')}`);
+    t.true(
+      ids.every((id, i) => Number.isSafeInteger(id) && (i === 0 || id > ids[i - 1])),
+      `ids ${ids.join(',')}`,
+    );
     t.deepEqual(Object.keys(s.json()[0]).sort(), ['status', 'time']);
   });
 
@@ -145,7 +151,10 @@ export function apiSuite(name: StoreName): void {
     for (const s of streams) {
       await s.until((c) => c.statuses().at(-1) === '40');
       const numbers = s.statuses().map(Number);
-      t.true(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), `in order: ${numbers.join(',')}`);
+      t.true(
+        numbers.every((n, i) => i === 0 || n > numbers[i - 1]),
+        `in order: ${numbers.join(',')}`,
+      );
     }
   });
 
@@ -158,7 +167,16 @@ export function apiSuite(name: StoreName): void {
     await ping(a.url, u3, 'three');
     await s.count(3);
     const got = s.json();
-    t.deepEqual(got.map((e) => [e.userid, e.status]).slice(0, 2).sort(), [[u1, 'one'], [u2, 'two']].sort());
+    t.deepEqual(
+      got
+        .map((e) => [e.userid, e.status])
+        .slice(0, 2)
+        .sort(),
+      [
+        [u1, 'one'],
+        [u2, 'two'],
+      ].sort(),
+    );
     t.deepEqual([got[2].userid, got[2].status], [u3, 'three']);
   });
 
@@ -265,7 +283,10 @@ export function apiSuite(name: StoreName): void {
     t.is(await lastSeenAs(a.url, u), '0');
     t.is(await lastSeenAs(other.url, u, v), '0');
     t.is(await lastSeenAs(other.url, u, u), '3');
-    const many = (await (await fetch(`${other.url}/lastseen?user=${u}&user=${v}`, { headers: claim(u) })).json()) as Record<string, { status: string } | null>;
+    const many = (await (await fetch(`${other.url}/lastseen?user=${u}&user=${v}`, { headers: claim(u) })).json()) as Record<
+      string,
+      { status: string } | null
+    >;
     t.is(many[u]?.status, '3');
     t.is(many[v], null);
     // A fresh public stream replays the last visible ping; a fresh own stream the invisible one.
@@ -275,9 +296,15 @@ export function apiSuite(name: StoreName): void {
     t.is((await ping(a.url, u, '1', 'phone')).status, 200);
     await Promise.all([...Object.values(streams), late, lateOwn].map((s) => s.until((c) => c.statuses().at(-1) === '1')));
     for (const key of ['anonymous', 'asOtherUser', 'client'] as const) t.deepEqual(streams[key].statuses(), ['0', '1'], key);
-    t.deepEqual(streams.contactList.json().map((e) => e.status), ['0', '1']);
+    t.deepEqual(
+      streams.contactList.json().map((e) => e.status),
+      ['0', '1'],
+    );
     t.deepEqual(streams.own.statuses(), ['0', '3', '1']);
-    t.deepEqual(streams.ownList.json().map((e) => e.status), ['0', '3', '1']);
+    t.deepEqual(
+      streams.ownList.json().map((e) => e.status),
+      ['0', '3', '1'],
+    );
     t.deepEqual(streams.ownClient.statuses(), ['0', '3', '1']);
     t.deepEqual(late.statuses(), ['0', '1']);
     t.deepEqual(lateOwn.statuses(), ['3', '1']);
@@ -342,7 +369,10 @@ export function apiSuite(name: StoreName): void {
     const instances = [limitedA, limitedB ?? limitedA];
     const answers: Response[] = [];
     for (let i = 0; i < 5; i++) answers.push(await ping(instances[i % 2].url, u, `p${i}`, 'phone'));
-    t.deepEqual(answers.map((r) => r.status), [200, 200, 200, 429, 429]);
+    t.deepEqual(
+      answers.map((r) => r.status),
+      [200, 200, 200, 429, 429],
+    );
     const refused = answers[3];
     t.is(await refused.text(), 'too many pings from this client, retry after the Retry-After seconds\n');
     // 0.2 pings per second: the next token is at most 5 s away.
@@ -362,7 +392,7 @@ export function apiSuite(name: StoreName): void {
     t.true((metrics.get(series('heartbeat_pings_total', { code: '429', reason: 'RATE_LIMITED', worker: '0' })) ?? 0) >= 1);
   });
 
-  test('a per-client entry expires after CLIENT_KEY_TTL of silence; the user\'s last ping stays', async (t) => {
+  test("a per-client entry expires after CLIENT_KEY_TTL of silence; the user's last ping stays", async (t) => {
     const u = user();
     t.is((await ping(limitedA.url, u, 'old', 'tablet')).status, 200);
     const before = stream(`${limitedA.url}/subscribe/${u}/client/tablet`);
@@ -388,7 +418,7 @@ export function apiSuite(name: StoreName): void {
   });
 
   if (name === 'redis') {
-    test('Redis: the save script sets the client key\'s TTL (CLIENT_KEY_TTL, default 30 days); the user key has none', async (t) => {
+    test("Redis: the save script sets the client key's TTL (CLIENT_KEY_TTL, default 30 days); the user key has none", async (t) => {
       const redis = new Redis(`redis://${store.server!.address}`);
       try {
         const u = user();

@@ -37,13 +37,17 @@ async function churn(count: number, from: number): Promise<void> {
     await Promise.all(
       Array.from({ length: Math.min(500, count - batch) }, (_, i) => {
         const n = from + batch + i;
-        const path = n % 4 === 0 ? `/subscribe?user=u${n % 1000}&user=u${(n + 1) % 1000}` : n % 4 === 1 ? `/subscribe/u${n % 1000}/client/c` : `/subscribe/u${n % 1000}`;
+        const path =
+          n % 4 === 0
+            ? `/subscribe?user=u${n % 1000}&user=u${(n + 1) % 1000}`
+            : n % 4 === 1
+              ? `/subscribe/u${n % 1000}/client/c`
+              : `/subscribe/u${n % 1000}`;
         return churnOnce(shared.service.port, path, kinds[n % 3]);
       }),
     );
   }
 }
-
 
 /** Waits until the service has noticed every vanished client. */
 async function settled(): Promise<Map<string, number>> {
@@ -73,7 +77,9 @@ test('10,000 vanished subscribers leave no actor, hub entry or channel behind', 
   // Memory is reported, not asserted: RSS stays committed and the heap in use holds garbage until
   // V8 collects it (measured here: 43–94 MB after the same churn). BENCHMARKS.md shows the live
   // heap after a full GC is flat across churn rounds (8.9 → 10.1 → 10.2 MiB).
-  t.log(`heap in use ${((before.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after warm-up, ${((after.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after 10,000 more`);
+  t.log(
+    `heap in use ${((before.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after warm-up, ${((after.get('nodejs_heap_size_used_bytes') ?? 0) / 1e6).toFixed(1)} MB after 10,000 more`,
+  );
   // And the service still serves.
   const res = await fetch(`${shared.service.url}/lastseen?user=u1`);
   t.is(res.status, 200);

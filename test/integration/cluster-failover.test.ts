@@ -52,10 +52,16 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   running = false;
   await Promise.all(senders);
 
-  t.true(answers.some((a) => a.status === 503), 'the failover was seen');
+  t.true(
+    answers.some((a) => a.status === 503),
+    'the failover was seen',
+  );
   for (const user of users) t.is(answers.filter((a) => a.user === user).at(-1)?.status, 200, `${user} is served again`);
   t.true(answers.every((a) => a.status === 200 || a.status === 503));
-  t.true(answers.every((a) => a.ms < 1000), `slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`);
+  t.true(
+    answers.every((a) => a.ms < 1000),
+    `slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
+  );
   const stored = new Map<string, string>();
   for (const user of users) {
     const lastAcked = Math.max(0, ...answers.filter((a) => a.user === user && a.status === 200).map((a) => a.n));
@@ -67,7 +73,10 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)), 15_000);
   for (const user of users) {
     const seen = watcher.statusesOf(user).map(Number);
-    t.true(seen.every((n, i) => i === 0 || n > seen[i - 1]), `${user} in order`);
+    t.true(
+      seen.every((n, i) => i === 0 || n > seen[i - 1]),
+      `${user} in order`,
+    );
   }
   watcher.close();
 });

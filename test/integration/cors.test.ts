@@ -24,7 +24,13 @@ test.after.always(async () => {
   await Promise.all([listed, any, none].map((s) => s?.stop()));
 });
 
-const CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-methods', 'access-control-allow-headers', 'vary'];
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'vary',
+];
 
 function corsOf(res: Response): Record<string, string> {
   return Object.fromEntries(CORS_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
@@ -68,14 +74,22 @@ test('a disallowed, missing or "null" Origin gets no CORS headers at all', async
     t.deepEqual(corsOf(await ping(listed.url, u, 'x', 'web', headers)), {}, origin);
     t.deepEqual(corsOf(await get(listed, `/lastseen/${u}`, headers)), {}, origin);
     t.deepEqual(corsOf(await get(listed, `/subscribe/${u}`, headers)), {}, origin);
-    t.deepEqual(corsOf(await fetch(`${listed.url}/ping`, { method: 'OPTIONS', headers: { ...headers, 'Access-Control-Request-Method': 'POST' } })), {}, origin);
+    t.deepEqual(
+      corsOf(await fetch(`${listed.url}/ping`, { method: 'OPTIONS', headers: { ...headers, 'Access-Control-Request-Method': 'POST' } })),
+      {},
+      origin,
+    );
   }
 });
 
 test('a preflight from an allowed Origin names the methods and request headers, never X-User-Claim; OPTIONS keeps its Allow', async (t) => {
   const preflight = await fetch(`${listed.url}/ping`, {
     method: 'OPTIONS',
-    headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,x-user-claim' },
+    headers: {
+      Origin: ALLOWED,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type,x-user-claim',
+    },
   });
   t.is(preflight.status, 204);
   t.is(preflight.headers.get('allow'), 'POST, OPTIONS');
@@ -85,7 +99,10 @@ test('a preflight from an allowed Origin names the methods and request headers, 
   t.is(preflight.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, Last-Event-ID');
   t.is(preflight.headers.get('vary'), 'Origin');
   t.regex(preflight.headers.get('access-control-max-age') ?? '', /^\d+$/);
-  const stream = await fetch(`${listed.url}/subscribe/${user()}`, { method: 'OPTIONS', headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'GET' } });
+  const stream = await fetch(`${listed.url}/subscribe/${user()}`, {
+    method: 'OPTIONS',
+    headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'GET' },
+  });
   t.is(stream.headers.get('access-control-allow-methods'), 'GET');
   t.is(stream.headers.get('allow'), 'GET, OPTIONS');
 });
@@ -101,7 +118,10 @@ test('CORS_ORIGINS=* names back any origin (never a literal *), still with crede
 test('without CORS_ORIGINS no answer carries CORS headers, and OPTIONS answers 204 with Allow as before', async (t) => {
   t.deepEqual(corsOf(await ping(none.url, user(), 'x', 'web', { Origin: ALLOWED })), {});
   t.deepEqual(corsOf(await get(none, `/subscribe/${user()}`, { Origin: ALLOWED })), {});
-  const options = await fetch(`${none.url}/ping`, { method: 'OPTIONS', headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'POST' } });
+  const options = await fetch(`${none.url}/ping`, {
+    method: 'OPTIONS',
+    headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'POST' },
+  });
   t.is(options.status, 204);
   t.is(options.headers.get('allow'), 'POST, OPTIONS');
   t.deepEqual(corsOf(options), {});

@@ -88,7 +88,10 @@ function problems(expr: string): string[] {
   }
   const known = new Set([...TARGET_LABELS, ...names.flatMap((n) => [...(exported.get(n) ?? [])])]);
   for (const [, list] of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
-    for (const label of list.split(',').map((l) => l.trim()).filter(Boolean)) {
+    for (const label of list
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
       if (!known.has(label)) out.push(`no metric of this expression has the label ${label} it groups by`);
     }
   }
@@ -103,8 +106,15 @@ test('every metric and label the dashboard queries exists on /metrics', (t) => {
 
 test('the dashboard covers what an operator looks at first', (t) => {
   const all = dashboardExpressions().join('\n');
-  for (const name of ['heartbeat_streams_open', 'heartbeat_pings_total', 'heartbeat_ping_duration_seconds_bucket',
-    'heartbeat_delivery_lag_seconds_bucket', 'heartbeat_streams_closed_total', 'heartbeat_store_up', 'heartbeat_eventloop_lag_p99_seconds']) {
+  for (const name of [
+    'heartbeat_streams_open',
+    'heartbeat_pings_total',
+    'heartbeat_ping_duration_seconds_bucket',
+    'heartbeat_delivery_lag_seconds_bucket',
+    'heartbeat_streams_closed_total',
+    'heartbeat_store_up',
+    'heartbeat_eventloop_lag_p99_seconds',
+  ]) {
     t.true(all.includes(name), name);
   }
   t.regex(all, /by \(instance, worker\) \(heartbeat_eventloop_lag/, 'event loop lag per worker');

@@ -23,10 +23,21 @@ async function lastSeen(user: string): Promise<number> {
 }
 
 for (const value of ['', ' ', '\t', '\xa0', '\xff', '12abc', '-1']) {
-  test(`Content-Length bytes [${Buffer.from(value, "latin1").toString("hex")}] are a 400 that closes the connection and stores nothing`, async (t) => {
+  test(`Content-Length bytes [${Buffer.from(value, 'latin1').toString('hex')}] are a 400 that closes the connection and stores nothing`, async (t) => {
     const user = `cl-${Buffer.from(value, 'latin1').toString('hex')}`;
     const body = '{"status":"q"}';
-    const result = await send({ port: service.port, lingerMs: 300 }, request('POST', '/ping', [['X-User-Claim', claim(user)], ['Content-Length', value]], body));
+    const result = await send(
+      { port: service.port, lingerMs: 300 },
+      request(
+        'POST',
+        '/ping',
+        [
+          ['X-User-Claim', claim(user)],
+          ['Content-Length', value],
+        ],
+        body,
+      ),
+    );
     if (result.kind === 'response') {
       t.is(result.status, 400);
       t.true(result.closedAfter);
@@ -40,7 +51,16 @@ for (const value of ['', ' ', '\t', '\xa0', '\xff', '12abc', '-1']) {
 test('two X-User-Claim headers are a 400 and store nothing', async (t) => {
   const result = await send(
     { port: service.port },
-    request('POST', '/ping', [['X-User-Claim', claim('first')], ['X-User-Claim', claim('second')], ['Content-Length', '2']], '{}'),
+    request(
+      'POST',
+      '/ping',
+      [
+        ['X-User-Claim', claim('first')],
+        ['X-User-Claim', claim('second')],
+        ['Content-Length', '2'],
+      ],
+      '{}',
+    ),
   );
   t.is(result.kind === 'response' ? result.status : result.kind, 400);
   t.is(await lastSeen('first'), 404);
@@ -56,7 +76,13 @@ test('a claim in raw UTF-8 names the user its UTF-8 spells', async (t) => {
 });
 
 test('a claim that is not UTF-8 is a 400', async (t) => {
-  const result = await send({ port: service.port }, request('POST', '/ping', [['X-User-Claim', '{"userid":"\xff\xfe"}'], ['Content-Length', '0']]));
+  const result = await send(
+    { port: service.port },
+    request('POST', '/ping', [
+      ['X-User-Claim', '{"userid":"\xff\xfe"}'],
+      ['Content-Length', '0'],
+    ]),
+  );
   t.is(result.kind === 'response' ? result.status : result.kind, 400);
 });
 

@@ -24,7 +24,11 @@ for (const name of ['redis', 'cluster'] as StoreName[]) {
       await Promise.all([...single.map((s) => s.client.count(1)), ...lists.map((c) => c.count(users.length))]);
 
       const perUser = 15;
-      await pingEveryUser(users, perUser, async (user, i) => (await ping(instances[(i + users.indexOf(user)) % 3].url, user, sequenceStatus(i))).status);
+      await pingEveryUser(
+        users,
+        perUser,
+        async (user, i) => (await ping(instances[(i + users.indexOf(user)) % 3].url, user, sequenceStatus(i))).status,
+      );
       await assertEveryPingOnceInOrder(t, { users, single, lists }, perUser);
       for (const { client } of single) client.close();
       for (const c of lists) c.close();

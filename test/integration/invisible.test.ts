@@ -48,7 +48,11 @@ test('an outage and the recovery re-read: the public streams catch up on the las
       open(`/subscribe?user=${v}&user=${u}`, claim(v)),
       open(`/subscribe/${u}/client/phone`),
     ];
-    const own = [open(`/subscribe/${u}`, claim(u)), open(`/subscribe?user=${u}&user=${v}`, claim(u)), open(`/subscribe/${u}/client/phone`, claim(u))];
+    const own = [
+      open(`/subscribe/${u}`, claim(u)),
+      open(`/subscribe?user=${u}&user=${v}`, claim(u)),
+      open(`/subscribe/${u}/client/phone`, claim(u)),
+    ];
     await Promise.all(streams.map((s) => s.ready));
     t.is((await ping(sender.url, u, 'before', 'phone')).status, 200);
     await Promise.all(streams.map((s) => s.count(1)));
@@ -66,9 +70,23 @@ test('an outage and the recovery re-read: the public streams catch up on the las
     t.is((await ping(sender.url, u, 'back', 'phone')).status, 200);
     await Promise.all(streams.map((s) => s.until((c) => c.json().at(-1)?.status === 'back')));
     await sleep(200);
-    for (const s of everyoneElse) t.deepEqual(s.json().filter((e) => (e.userid ?? u) === u).map((e) => e.status), ['before', 'away', 'back']);
+    for (const s of everyoneElse)
+      t.deepEqual(
+        s
+          .json()
+          .filter((e) => (e.userid ?? u) === u)
+          .map((e) => e.status),
+        ['before', 'away', 'back'],
+      );
     // The own view re-read first: the older visible ping it supersedes is not sent after it.
-    for (const s of own) t.deepEqual(s.json().filter((e) => (e.userid ?? u) === u).map((e) => e.status), ['before', INVISIBLE, 'back']);
+    for (const s of own)
+      t.deepEqual(
+        s
+          .json()
+          .filter((e) => (e.userid ?? u) === u)
+          .map((e) => e.status),
+        ['before', INVISIBLE, 'back'],
+      );
   } finally {
     for (const s of streams) s.close();
     await Promise.all([cut.stop(), sender.stop()]);
@@ -82,7 +100,10 @@ const deployments = {
   'three instances on Redis Cluster': async () => {
     const store = await startStore('cluster');
     const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: store.redis })));
-    return { urls: instances.map((s) => s.url), close: async () => (await Promise.all(instances.map((s) => s.stop())), await store.close()) };
+    return {
+      urls: instances.map((s) => s.url),
+      close: async () => (await Promise.all(instances.map((s) => s.stop())), await store.close()),
+    };
   },
   'two worker threads over the embedded store': async () => {
     const service = await startService({ REDIS: 'memory', WORKERS: '2' });
@@ -100,7 +121,8 @@ for (const [name, deploy] of Object.entries(deployments)) {
       const users = [`pair-${randomUUID()}`, `pair-${randomUUID()}`];
       for (const url of urls) {
         for (const watched of users) {
-          for (const reader of users) streams.push({ watched, own: reader === watched, client: new StreamClient(`${url}/subscribe/${watched}`, claim(reader)) });
+          for (const reader of users)
+            streams.push({ watched, own: reader === watched, client: new StreamClient(`${url}/subscribe/${watched}`, claim(reader)) });
           streams.push({ watched, own: false, client: new StreamClient(`${url}/subscribe/${watched}`) });
         }
       }
@@ -125,8 +147,20 @@ for (const [name, deploy] of Object.entries(deployments)) {
       for (const list of lists) {
         await list.count(sequence.length + visible.length);
         await sleep(100);
-        t.deepEqual(list.json().filter((e) => e.userid === users[0]).map((e) => e.status), sequence);
-        t.deepEqual(list.json().filter((e) => e.userid === users[1]).map((e) => e.status), visible);
+        t.deepEqual(
+          list
+            .json()
+            .filter((e) => e.userid === users[0])
+            .map((e) => e.status),
+          sequence,
+        );
+        t.deepEqual(
+          list
+            .json()
+            .filter((e) => e.userid === users[1])
+            .map((e) => e.status),
+          visible,
+        );
       }
       // What a late reader gets: the last visible ping, or with its own claim the last ping.
       const lastSeen = async (headers: Record<string, string>) =>
@@ -174,7 +208,15 @@ test('a ping is one script call on Redis (one round trip), visible or invisible,
     // Every ping is one EVALSHA (its reads, HSETs, EXPIRE and PUBLISH run inside it); nothing else was sent.
     t.is((calls.evalsha ?? 0) + (calls.eval ?? 0), 20, JSON.stringify(calls));
     t.is(calls.publish, 20);
-    t.deepEqual(Object.keys(calls).filter((c) => !['evalsha', 'eval', 'publish', 'hset', 'hmget', 'get', 'set', 'time', 'expire', 'persist', 'config|resetstat', 'info'].includes(c)), []);
+    t.deepEqual(
+      Object.keys(calls).filter(
+        (c) =>
+          !['evalsha', 'eval', 'publish', 'hset', 'hmget', 'get', 'set', 'time', 'expire', 'persist', 'config|resetstat', 'info'].includes(
+            c,
+          ),
+      ),
+      [],
+    );
     // One hash holds both: the last visible ping in the public fields, the invisible one apart.
     const fields = await server.cli('HGETALL', `heartbeat:{${u}}`);
     t.regex(fields, /invisible:status\n3/);

@@ -31,7 +31,10 @@ test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open o
   t.is((await scrape(service.adminUrl!)).get(refusals), 1);
   await ping(service.url, user, 'still here');
   await Promise.all(open.map((s) => s.count(1)));
-  t.deepEqual(open.map((s) => s.statuses()), [['still here'], ['still here'], ['still here']]);
+  t.deepEqual(
+    open.map((s) => s.statuses()),
+    [['still here'], ['still here'], ['still here']],
+  );
   open[0].close();
   // The freed slot is usable again once the server saw the close.
   await t.notThrowsAsync(async () => {
@@ -72,35 +75,38 @@ test.serial('MAX_USERS_PER_STREAM bounds /subscribe and /lastseen; duplicates do
   t.is((await fetch(`${service.url}/lastseen`)).status, 400);
 });
 
-test.serial('beyond MAX_STREAMS_PER_USER a claimed subscriber gets 429 TOO_MANY_STREAMS with Retry-After; its open streams, other users and unclaimed streams are untouched', async (t) => {
-  const watched = `watched-${randomUUID()}`;
-  const claim = (userid: string) => ({ 'X-User-Claim': JSON.stringify({ userid, clientid: 'web' }) });
-  const alice = `alice-${randomUUID()}`;
-  const open = [0, 1].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(alice)));
-  await Promise.all(open.map((s) => s.ready));
-  const refused = await fetch(`${perUser.url}/subscribe?user=${watched}`, { headers: claim(alice) });
-  t.is(refused.status, 429);
-  t.truthy(refused.headers.get('retry-after'));
-  t.is(await refused.text(), 'too many open streams for this user, close one or retry later\n');
-  // Another user, and a request without a claim (local development), are not counted against alice.
-  const bob = new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(`bob-${randomUUID()}`));
-  const unclaimed = [0, 1, 2].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`));
-  await Promise.all([bob.ready, ...unclaimed.map((s) => s.ready)]);
-  t.is((await ping(perUser.url, watched, 'everyone')).status, 200);
-  await Promise.all([...open, bob, ...unclaimed].map((s) => s.count(1)));
-  for (const s of [...open, bob, ...unclaimed]) t.deepEqual(s.statuses(), ['everyone']);
-  const metrics = await scrape(perUser.adminUrl!);
-  t.is(metrics.get(series('heartbeat_streams_refused_total', { code: '429', reason: 'TOO_MANY_STREAMS', worker: '0' })), 1);
-  // Closing one of alice's streams frees her a slot once the server saw the close.
-  open[0].close();
-  await t.notThrowsAsync(async () => {
-    for (let i = 0; i < 50; i++) {
-      const res = await fetch(`${perUser.url}/subscribe/${watched}`, { headers: claim(alice) });
-      if (res.status === 200) return void (await res.body!.cancel());
-      await res.text();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('no slot freed');
-  });
-  for (const s of [...open, bob, ...unclaimed]) s.close();
-});
+test.serial(
+  'beyond MAX_STREAMS_PER_USER a claimed subscriber gets 429 TOO_MANY_STREAMS with Retry-After; its open streams, other users and unclaimed streams are untouched',
+  async (t) => {
+    const watched = `watched-${randomUUID()}`;
+    const claim = (userid: string) => ({ 'X-User-Claim': JSON.stringify({ userid, clientid: 'web' }) });
+    const alice = `alice-${randomUUID()}`;
+    const open = [0, 1].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(alice)));
+    await Promise.all(open.map((s) => s.ready));
+    const refused = await fetch(`${perUser.url}/subscribe?user=${watched}`, { headers: claim(alice) });
+    t.is(refused.status, 429);
+    t.truthy(refused.headers.get('retry-after'));
+    t.is(await refused.text(), 'too many open streams for this user, close one or retry later\n');
+    // Another user, and a request without a claim (local development), are not counted against alice.
+    const bob = new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(`bob-${randomUUID()}`));
+    const unclaimed = [0, 1, 2].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`));
+    await Promise.all([bob.ready, ...unclaimed.map((s) => s.ready)]);
+    t.is((await ping(perUser.url, watched, 'everyone')).status, 200);
+    await Promise.all([...open, bob, ...unclaimed].map((s) => s.count(1)));
+    for (const s of [...open, bob, ...unclaimed]) t.deepEqual(s.statuses(), ['everyone']);
+    const metrics = await scrape(perUser.adminUrl!);
+    t.is(metrics.get(series('heartbeat_streams_refused_total', { code: '429', reason: 'TOO_MANY_STREAMS', worker: '0' })), 1);
+    // Closing one of alice's streams frees her a slot once the server saw the close.
+    open[0].close();
+    await t.notThrowsAsync(async () => {
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${perUser.url}/subscribe/${watched}`, { headers: claim(alice) });
+        if (res.status === 200) return void (await res.body!.cancel());
+        await res.text();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('no slot freed');
+    });
+    for (const s of [...open, bob, ...unclaimed]) s.close();
+  },
+);

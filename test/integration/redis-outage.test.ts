@@ -77,8 +77,14 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
   // Every 503 came within a second, with Retry-After; Redis really was away for a while.
   const refused = answers.filter((a) => a.status !== 200);
   t.true(refused.length > 0, 'some pings were refused while Redis was away');
-  t.true(refused.every((a) => a.status === 503 && a.retryAfter !== null), JSON.stringify(refused.filter((a) => a.status !== 503).slice(0, 3)));
-  t.true(answers.every((a) => a.ms < 1000), `slowest answer ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`);
+  t.true(
+    refused.every((a) => a.status === 503 && a.retryAfter !== null),
+    JSON.stringify(refused.filter((a) => a.status !== 503).slice(0, 3)),
+  );
+  t.true(
+    answers.every((a) => a.ms < 1000),
+    `slowest answer ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
+  );
   t.true(answers.filter((a) => a.status === 200).length > 100);
   t.true(commentsDuringOutage >= 1, 'keepalives continued while Redis was away');
 
@@ -91,11 +97,15 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
 
   // The open stream caught up: per user, strictly increasing, ending on the stored ping.
   const stored = new Map<string, string>();
-  for (const user of users) stored.set(user, ((await (await fetch(`${service.url}/lastseen/${user}`)).json()) as { status: string }).status);
+  for (const user of users)
+    stored.set(user, ((await (await fetch(`${service.url}/lastseen/${user}`)).json()) as { status: string }).status);
   await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)), 10_000);
   for (const user of users) {
     const seen = watcher.statusesOf(user).map(Number);
-    t.true(seen.every((n, i) => i === 0 || n > seen[i - 1]), `${user} in order: ${seen.join(',')}`);
+    t.true(
+      seen.every((n, i) => i === 0 || n > seen[i - 1]),
+      `${user} in order: ${seen.join(',')}`,
+    );
   }
   watcher.close();
   await reader.cancel();

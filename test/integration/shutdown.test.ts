@@ -5,7 +5,6 @@ import { startService } from '../support/service.js';
 import { ping } from '../support/sse.js';
 import { readUntilEnd } from '../support/stream-reader.js';
 
-
 let store: TestStore;
 
 test.before(async () => {
@@ -41,7 +40,10 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
 
   t.is(code, 0);
   t.true(after === 503 || after === 'refused', `a ping after SIGTERM: ${after}`);
-  t.true(answers.every((a) => a === 200 || a === 503 || a === 'refused'), `answers ${answers.join(',')}`);
+  t.true(
+    answers.every((a) => a === 200 || a === 503 || a === 'refused'),
+    `answers ${answers.join(',')}`,
+  );
   for (const [i, answer] of answers.entries()) {
     if (answer !== 200) continue;
     const stored = await store.server!.cli('HGET', `heartbeat:{${user}-${i}}`, 'status');
@@ -52,7 +54,10 @@ test('SIGTERM: pings in flight finish, streams get a jittered retry and end, new
     const hints = [...text.matchAll(/^retry: (\d+)$/gm)].map((m) => Number(m[1]));
     return hints.at(-1)!;
   });
-  t.true(texts.every((text) => [...text.matchAll(/^retry: /gm)].length === 2), 'an opening and a closing retry');
+  t.true(
+    texts.every((text) => [...text.matchAll(/^retry: /gm)].length === 2),
+    'an opening and a closing retry',
+  );
   t.true(new Set(retries).size > 10, `jittered retries: ${retries.join(',')}`);
   t.true(retries.every((r) => r >= 1000 && r <= 10_000));
 });

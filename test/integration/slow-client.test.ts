@@ -169,7 +169,8 @@ async function recoverWithoutFurtherPings(t: ExecutionContext, path: string, use
       }
       seen.set(e.userid ?? users[0], e.status);
     }
-    for (const user of users) if (newest.get(user)) t.is(seen.get(user)?.split('-')[0], newest.get(user)!.split('-')[0], `reader ${i}: newest ping of ${user}`);
+    for (const user of users)
+      if (newest.get(user)) t.is(seen.get(user)?.split('-')[0], newest.get(user)!.split('-')[0], `reader ${i}: newest ping of ${user}`);
     t.regex(got.tail, /\n\n(:[^\n]*\n)*$/, `reader ${i} ends on a whole event: …${JSON.stringify(got.tail.slice(-40))}`);
   }
 }
@@ -184,7 +185,7 @@ test.serial('four stuck readers of one user all recover to the newest ping witho
   await recoverWithoutFurtherPings(t, `/subscribe/${user}`, [user], 4);
 });
 
-test.serial('stuck readers of a multi-user stream recover to every user\'s newest ping without a further ping', async (t) => {
+test.serial("stuck readers of a multi-user stream recover to every user's newest ping without a further ping", async (t) => {
   const users = [`m1-${randomUUID()}`, `m2-${randomUUID()}`];
   await recoverWithoutFurtherPings(t, `/subscribe?${users.map((u) => `user=${u}`).join('&')}`, users, 3);
 });

@@ -22,7 +22,14 @@ const shared = serviceForFile(test);
 const BOUND_MS = 20_000;
 const claim = (userid: string) => JSON.stringify({ userid, clientid: 'loris' });
 
-type Kind = 'idle' | 'idle after an answer' | 'partial head, then silence' | 'head trickled' | 'body trickled' | 'chunked body trickled' | 'head sent, body never';
+type Kind =
+  | 'idle'
+  | 'idle after an answer'
+  | 'partial head, then silence'
+  | 'head trickled'
+  | 'body trickled'
+  | 'chunked body trickled'
+  | 'head sent, body never';
 
 /** A slow client of `kind`, pinging as `userid` when it gets as far as a body. */
 function slowRequest(kind: Kind, userid: string): Piece[] {
@@ -50,7 +57,15 @@ function slowRequest(kind: Kind, userid: string): Piece[] {
   }
 }
 
-const KINDS: Kind[] = ['idle', 'idle after an answer', 'partial head, then silence', 'head trickled', 'body trickled', 'chunked body trickled', 'head sent, body never'];
+const KINDS: Kind[] = [
+  'idle',
+  'idle after an answer',
+  'partial head, then silence',
+  'head trickled',
+  'body trickled',
+  'chunked body trickled',
+  'head sent, body never',
+];
 
 function summary(ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);
@@ -76,7 +91,11 @@ test('200 slow or idle connections are all closed by the server within 20 s, and
       for (let i = 0; i < 5; i++) {
         const userid = `good-${run}-${c}-${i}`;
         let started = Date.now();
-        const res = await fetch(`${shared.service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(userid) }, body: JSON.stringify({ status: `g${i}` }) });
+        const res = await fetch(`${shared.service.url}/ping`, {
+          method: 'POST',
+          headers: { 'X-User-Claim': claim(userid) },
+          body: JSON.stringify({ status: `g${i}` }),
+        });
         latencies.push(Date.now() - started);
         t.is(res.status, 200);
         started = Date.now();
@@ -109,12 +128,25 @@ test('200 slow or idle connections are all closed by the server within 20 s, and
   // None of the trickled pings was stored, and the service still works.
   const users = slow.map((s) => s.userid);
   for (let i = 0; i < users.length; i += 100) {
-    const res = await fetch(`${shared.service.url}/lastseen?${users.slice(i, i + 100).map((u) => `user=${u}`).join('&')}`);
+    const res = await fetch(
+      `${shared.service.url}/lastseen?${users
+        .slice(i, i + 100)
+        .map((u) => `user=${u}`)
+        .join('&')}`,
+    );
     const body = (await res.json()) as Record<string, unknown>;
-    t.deepEqual(Object.values(body).filter((v) => v !== null), [], 'a trickled ping was stored');
+    t.deepEqual(
+      Object.values(body).filter((v) => v !== null),
+      [],
+      'a trickled ping was stored',
+    );
   }
   t.is(shared.service.child.exitCode, null);
-  const last = await fetch(`${shared.service.url}/ping`, { method: 'POST', headers: { 'X-User-Claim': claim(`after-${run}`) }, body: '{"status":"after"}' });
+  const last = await fetch(`${shared.service.url}/ping`, {
+    method: 'POST',
+    headers: { 'X-User-Claim': claim(`after-${run}`) },
+    body: '{"status":"after"}',
+  });
   t.is(last.status, 200);
 });
 

@@ -101,19 +101,66 @@ class RawStream {
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
 
 const sseToken = fc.constantFrom(
-  '\n', '\r', '\r\n', '\n\n', '\r\r', '\n\r', 'data: x', 'data:', 'data: {"status":"forged"}', 'id: 1', 'id:', 'id: 99999999999',
-  'event: y', 'event:message', 'event: error', 'retry: 1', 'retry:0', ':comment', ': ', ':', '\u0000', '\u2028', '\u2029',
-  '\u0085', '\u000b', '\u000c', '\ufeff', '"', '\\', '\\n', '\\u0000', '}', '{', '\t', ' ', '\u00e9', '\u{1F600}', '\u{10FFFF}',
-  '\ud800', '\udfff', '\udbff\udfff', '</script>', '\u001b[31m',
+  '\n',
+  '\r',
+  '\r\n',
+  '\n\n',
+  '\r\r',
+  '\n\r',
+  'data: x',
+  'data:',
+  'data: {"status":"forged"}',
+  'id: 1',
+  'id:',
+  'id: 99999999999',
+  'event: y',
+  'event:message',
+  'event: error',
+  'retry: 1',
+  'retry:0',
+  ':comment',
+  ': ',
+  ':',
+  '\u0000',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  '\u000b',
+  '\u000c',
+  '\ufeff',
+  '"',
+  '\\',
+  '\\n',
+  '\\u0000',
+  '}',
+  '{',
+  '\t',
+  ' ',
+  '\u00e9',
+  '\u{1F600}',
+  '\u{10FFFF}',
+  '\ud800',
+  '\udfff',
+  '\udbff\udfff',
+  '</script>',
+  '\u001b[31m',
 );
 
 /** A status as the app would send it: a string (possibly with lone surrogates) or a number. */
-const statusArb: fc.Arbitrary<string | number> = fc.oneof(
-  { weight: 5, arbitrary: fc.array(fc.oneof(sseToken, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 24 }).map((p) => p.join('')) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 256 }) },
-  { weight: 2, arbitrary: fc.string({ unit: fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), loneSurrogate), maxLength: 64 }) },
-  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })) },
-).filter((s) => typeof s === 'number' || [...s].length <= 256);
+const statusArb: fc.Arbitrary<string | number> = fc
+  .oneof(
+    {
+      weight: 5,
+      arbitrary: fc.array(fc.oneof(sseToken, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 24 }).map((p) => p.join('')),
+    },
+    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 256 }) },
+    {
+      weight: 2,
+      arbitrary: fc.string({ unit: fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), loneSurrogate), maxLength: 64 }),
+    },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })) },
+  )
+  .filter((s) => typeof s === 'number' || [...s].length <= 256);
 
 test('every status arrives as exactly one event whose data parses to the stored status', async (t) => {
   const userid = `inject-${randomUUID()}`;
@@ -154,7 +201,10 @@ test('every status arrives as exactly one event whose data parses to the stored 
 
         // On the wire: one frame, an id and a single data line, nothing else.
         const frame = raw.events()[sent - 1];
-        assert.deepEqual(frame.fields.map(([name]) => name), ['id', 'data']);
+        assert.deepEqual(
+          frame.fields.map(([name]) => name),
+          ['id', 'data'],
+        );
         assert.match(frame.fields[0][1], /^\d+$/);
         assert.equal(frame.fields[1][1], single.events[sent - 1].data);
         assert.equal(frame.fields[0][1], single.events[sent - 1].lastEventId);
@@ -172,7 +222,13 @@ test('every status arrives as exactly one event whose data parses to the stored 
     // Besides the pings, only the server's opening frames: the retry hint and the ready event.
     t.deepEqual(
       raw.others().map((f) => f.fields),
-      [[['retry', raw.others()[0]?.fields[0]?.[1]]], [['event', 'ready'], ['data', '{}']]],
+      [
+        [['retry', raw.others()[0]?.fields[0]?.[1]]],
+        [
+          ['event', 'ready'],
+          ['data', '{}'],
+        ],
+      ],
     );
     t.regex(raw.others()[0]?.fields[0]?.[1] ?? '', /^\d+$/);
     const ids = single.events.map((e) => Number(e.lastEventId));
@@ -187,7 +243,14 @@ test('every status arrives as exactly one event whose data parses to the stored 
 });
 
 test('a subscriber that connects later gets the stored status as its first event, U+FFFD for lone surrogates', async (t) => {
-  const cases: (string | number)[] = ['a\nb\r\nc\rd', 'data: forged\n\nid: 1\nevent: y\nretry: 1\n:comment', 'x\ud800y\udc00z', '\u2028\u0000\u0085', 1e21, -0];
+  const cases: (string | number)[] = [
+    'a\nb\r\nc\rd',
+    'data: forged\n\nid: 1\nevent: y\nretry: 1\n:comment',
+    'x\ud800y\udc00z',
+    '\u2028\u0000\u0085',
+    1e21,
+    -0,
+  ];
   for (const status of cases) {
     const userid = `later-${randomUUID()}`;
     const res = await ping(shared.service.url, userid, status, 'inj');

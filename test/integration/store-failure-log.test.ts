@@ -70,7 +70,10 @@ test.serial('Redis killed: "refused" is logged once, not per failed ping; its re
   const failed = await pings.stop();
   const lines = failing(service);
   t.true(failed >= 20, `${failed} pings failed`);
-  t.true(lines.some((l) => l.cause === 'refused'), JSON.stringify(lines));
+  t.true(
+    lines.some((l) => l.cause === 'refused'),
+    JSON.stringify(lines),
+  );
   // One line per change of cause (connection lost, then refused), not one per failed command.
   t.true(lines.length <= 3, JSON.stringify(lines));
   const back = worksAgain(service)[0];
@@ -89,7 +92,10 @@ test.serial('Redis frozen: "timeout" is logged once while pings time out, and th
   const failed = await pings.stop();
   const lines = failing(service);
   t.true(failed >= 2, `${failed} pings failed`);
-  t.deepEqual(lines.map((l) => l.cause), ['timeout']);
+  t.deepEqual(
+    lines.map((l) => l.cause),
+    ['timeout'],
+  );
   t.is(worksAgain(service)[0].cause, 'timeout');
   t.true(Number(worksAgain(service)[0].repeats) >= 1);
 });

@@ -67,7 +67,12 @@ function from(config: Config, peer: Peer, bytes: Buffer | Buffer[]): Promise<Raw
 const user = () => `tp-${randomUUID()}`;
 
 function claimedPing(userid: string, body = JSON.stringify({ status: 'claimed' }), headers: Record<string, string> = {}): Buffer {
-  return request('POST', '/ping', { 'X-User-Claim': JSON.stringify({ userid, clientid: 'c' }), ...headers, 'Content-Length': Buffer.byteLength(body) }, body);
+  return request(
+    'POST',
+    '/ping',
+    { 'X-User-Claim': JSON.stringify({ userid, clientid: 'c' }), ...headers, 'Content-Length': Buffer.byteLength(body) },
+    body,
+  );
 }
 
 function statusOf(res: RawResult): number | string {
@@ -88,7 +93,11 @@ test('a claimed ping from a peer outside TRUSTED_PROXIES is 403 CLAIM_UNTRUSTED 
     t.is(statusOf(res), 403);
     t.is(res.kind === 'response' && res.body.toString(), 'X-User-Claim is only accepted from a trusted proxy\n');
     // Forwarding headers do not make a peer trusted: only the TCP peer counts.
-    const forwarded = await from('strict', '127.0.0.2', claimedPing(u, undefined, { 'X-Forwarded-For': '127.0.0.1', 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' }));
+    const forwarded = await from(
+      'strict',
+      '127.0.0.2',
+      claimedPing(u, undefined, { 'X-Forwarded-For': '127.0.0.1', 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' }),
+    );
     t.is(statusOf(forwarded), 403);
     // Neither does a PROXY protocol v2 header naming 127.0.0.1 (uWS parses it; trust ignores it).
     const proxyV2 = Buffer.concat([
@@ -108,7 +117,10 @@ test('a claimed ping from a peer outside TRUSTED_PROXIES is 403 CLAIM_UNTRUSTED 
 
 test('an untrusted peer: 403 before the claim or body is parsed, 413 first for a huge body, 400 without a claim, reads allowed', async (t) => {
   const u = user();
-  t.is(statusOf(await from('strict', '127.0.0.2', request('POST', '/ping', { 'X-User-Claim': 'not json', 'Content-Length': 3 }, '{{{'))), 403);
+  t.is(
+    statusOf(await from('strict', '127.0.0.2', request('POST', '/ping', { 'X-User-Claim': 'not json', 'Content-Length': 3 }, '{{{'))),
+    403,
+  );
   t.is(statusOf(await from('strict', '127.0.0.2', claimedPing(u, '[]'))), 403);
   const big = await from('strict', '127.0.0.2', claimedPing(u, JSON.stringify({ status: 'x'.repeat(5000) })));
   t.is(statusOf(big), 413);
@@ -150,10 +162,13 @@ test('on a dual-stack listener uWS reports an IPv4 peer as a full-form IPv4-mapp
     seen.push(text);
     // ProxyTrust reads the binary form and writes the text itself, only on a cache miss: it must
     // write exactly what uWS would (the form the BlockList rules are checked against).
-    if (addressText(new Uint8Array(res.getRemoteAddress())) !== text) seen.push(`mismatch: ${addressText(new Uint8Array(res.getRemoteAddress()))}`);
+    if (addressText(new Uint8Array(res.getRemoteAddress())) !== text)
+      seen.push(`mismatch: ${addressText(new Uint8Array(res.getRemoteAddress()))}`);
     res.end('ok');
   });
-  const socket = await new Promise<us_listen_socket>((resolve, reject) => app.listen(0, (s) => (s ? resolve(s) : reject(new Error('cannot listen')))));
+  const socket = await new Promise<us_listen_socket>((resolve, reject) =>
+    app.listen(0, (s) => (s ? resolve(s) : reject(new Error('cannot listen')))),
+  );
   try {
     const port = uWS.us_socket_local_port(socket);
     for (const peer of ['127.0.0.1', '127.0.0.2'] as const) {
@@ -224,7 +239,13 @@ test('a claim on /subscribe or /lastseen from an untrusted peer is 403 CLAIM_UNT
   t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${u}`))), 200);
   t.is(statusOf(await from('strict', '127.0.0.1', request('GET', `/lastseen/${u}`, claim))), 200);
   // Two claims (a proxy that appends instead of replacing) are refused as on /ping.
-  const twice = await from('strict', '127.0.0.1', Buffer.from(`GET /lastseen/${u} HTTP/1.1\r\nHost: x\r\nX-User-Claim: ${claim['X-User-Claim']}\r\nX-User-Claim: ${claim['X-User-Claim']}\r\n\r\n`));
+  const twice = await from(
+    'strict',
+    '127.0.0.1',
+    Buffer.from(
+      `GET /lastseen/${u} HTTP/1.1\r\nHost: x\r\nX-User-Claim: ${claim['X-User-Claim']}\r\nX-User-Claim: ${claim['X-User-Claim']}\r\n\r\n`,
+    ),
+  );
   t.is(statusOf(twice), 400);
 });
 
@@ -233,7 +254,10 @@ test('a claim refused from a local peer is logged once per peer, naming TRUSTED_
   const warnings = () => service.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('X-User-Claim refused'));
   const before = warnings().length;
   for (let i = 0; i < 3; i++) t.is(statusOf(await from('strict', '127.0.0.2', claimedPing(user()))), 403);
-  t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${user()}`, { 'X-User-Claim': JSON.stringify({ userid: 'x' }) }))), 403);
+  t.is(
+    statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${user()}`, { 'X-User-Claim': JSON.stringify({ userid: 'x' }) }))),
+    403,
+  );
   // A read without a claim is not a refusal.
   t.is(statusOf(await from('strict', '127.0.0.2', request('GET', `/lastseen/${user()}`))), 404);
   const deadline = Date.now() + 5_000;
@@ -251,9 +275,18 @@ test('ProxyTrust reports a refused claim once per loopback or private peer, in t
   const reported: string[] = [];
   const trust = new ProxyTrust(['127.0.0.1/32'], { onLocalPeerRefused: (peer) => reported.push(peer) });
   // What uWS's getRemoteAddress gives: 4 bytes, or 16 (IPv6, or IPv4-mapped on a dual-stack socket).
-  const peer = (bytes: number[]) => ({ getRemoteAddress: () => new Uint8Array(bytes).buffer }) as unknown as Parameters<ProxyTrust['claimRefused']>[0];
+  const peer = (bytes: number[]) =>
+    ({ getRemoteAddress: () => new Uint8Array(bytes).buffer }) as unknown as Parameters<ProxyTrust['claimRefused']>[0];
   const mapped = (a: number, b: number, c: number, d: number) => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d];
-  for (const bytes of [[10, 42, 0, 7], mapped(10, 42, 0, 7), [10, 42, 0, 7], mapped(192, 168, 1, 2), [172, 20, 0, 3], [8, 8, 8, 8], mapped(172, 32, 0, 1)]) {
+  for (const bytes of [
+    [10, 42, 0, 7],
+    mapped(10, 42, 0, 7),
+    [10, 42, 0, 7],
+    mapped(192, 168, 1, 2),
+    [172, 20, 0, 3],
+    [8, 8, 8, 8],
+    mapped(172, 32, 0, 1),
+  ]) {
     trust.claimRefused(peer(bytes));
   }
   trust.claimRefused(peer([0xfd, 0, ...Array<number>(13).fill(0), 1]));

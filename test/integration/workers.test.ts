@@ -18,16 +18,12 @@ const scrape = (service: ServiceProcess) => scrapeAdmin(service.adminUrl!);
  * both workers and exits 0.
  */
 
-
-
 /** `name` of worker "0" and "1", and their sum. */
 function perWorker(m: Map<string, number>, name: string, labels: Record<string, string> = {}): { w0: number; w1: number; sum: number } {
   const w0 = m.get(series(name, { ...labels, worker: '0' })) ?? NaN;
   const w1 = m.get(series(name, { ...labels, worker: '1' })) ?? NaN;
   return { w0, w1, sum: w0 + w1 };
 }
-
-
 
 /**
  * A ping on a connection of its own (no keep-alive pool), so that the kernel picks a worker for
@@ -40,7 +36,11 @@ function freshPing(url: string, userid: string, status: string): Promise<number>
       {
         method: 'POST',
         agent: false,
-        headers: { 'Content-Type': 'text/plain;charset=UTF-8', 'X-User-Claim': JSON.stringify({ userid, clientid: 'w' }), Connection: 'close' },
+        headers: {
+          'Content-Type': 'text/plain;charset=UTF-8',
+          'X-User-Claim': JSON.stringify({ userid, clientid: 'w' }),
+          Connection: 'close',
+        },
       },
       (res) => {
         res.resume();
@@ -51,7 +51,6 @@ function freshPing(url: string, userid: string, status: string): Promise<number>
     req.end(JSON.stringify({ status }));
   });
 }
-
 
 for (const name of ['redis', 'embedded'] as StoreName[]) {
   test(`${name}: WORKERS=2 spreads subscribers and pings over both workers, delivers every ping once in order, sums metrics, drains on SIGTERM`, async (t) => {
@@ -67,8 +66,14 @@ for (const name of ['redis', 'embedded'] as StoreName[]) {
 
       // 20 single-user subscribers (5 per user) and 4 contact-list streams.
       const users = Array.from({ length: 4 }, (_, i) => `workers-${i}-${randomUUID()}`);
-      const single = Array.from({ length: 20 }, (_, i) => ({ user: users[i % 4], client: new StreamClient(`${service.url}/subscribe/${users[i % 4]}`) }));
-      const lists = Array.from({ length: 4 }, () => new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`));
+      const single = Array.from({ length: 20 }, (_, i) => ({
+        user: users[i % 4],
+        client: new StreamClient(`${service.url}/subscribe/${users[i % 4]}`),
+      }));
+      const lists = Array.from(
+        { length: 4 },
+        () => new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`),
+      );
       const streams = single.length + lists.length;
       await Promise.all([...single.map((s) => s.client.ready), ...lists.map((c) => c.ready)]);
 
@@ -139,7 +144,9 @@ for (const name of ['redis', 'embedded'] as StoreName[]) {
       for (const c of lists) c.close();
       await eventually(async () => {
         const after = await scrape(service);
-        return perWorker(after, 'heartbeat_streams_open').sum === 0 && perWorker(after, 'heartbeat_pubsub_channels').sum === 0 ? true : undefined;
+        return perWorker(after, 'heartbeat_streams_open').sum === 0 && perWorker(after, 'heartbeat_pubsub_channels').sum === 0
+          ? true
+          : undefined;
       }, 'every stream and channel gone');
 
       // SIGTERM with raw streams on both workers: each gets its closing retry:, exit 0 in time.
@@ -157,7 +164,10 @@ for (const name of ['redis', 'embedded'] as StoreName[]) {
       t.is(signal, null);
       t.true(elapsed < 5_000, `exited in ${elapsed} ms (SHUTDOWN_TIMEOUT 5 s)`);
       const texts = await Promise.all(raw.map((r) => r.text));
-      t.true(texts.every((text) => [...text.matchAll(/^retry: /gm)].length === 2), 'an opening and a closing retry: on every stream');
+      t.true(
+        texts.every((text) => [...text.matchAll(/^retry: /gm)].length === 2),
+        'an opening and a closing retry: on every stream',
+      );
       t.false(service.stderr.join('').includes('uv_loop_close'), service.stderr.join(''));
       const lines = service.logs.map((l) => l.msg);
       t.true(lines.includes('shutting down') && lines.includes('shutdown complete'));

@@ -6,12 +6,15 @@ import { loadConfig } from '../../src/config.js';
  */
 export function acceptedVariables(): Set<string> {
   const read = new Set<string>();
-  const env = new Proxy({}, {
-    get(_, name) {
-      if (typeof name === 'string') read.add(name);
-      return undefined;
+  const env = new Proxy(
+    {},
+    {
+      get(_, name) {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
     },
-  });
+  );
   loadConfig(env);
   return read;
 }

@@ -21,7 +21,11 @@ export function sequenceStatus(i: number): string {
  * Sends pings 1 … perUser to every user, each user's pings one after another (as one device
  * sends them), all users at once. `send` answers the HTTP status; anything but 200 fails the test.
  */
-export async function pingEveryUser(users: readonly string[], perUser: number, send: (user: string, i: number) => Promise<number>): Promise<void> {
+export async function pingEveryUser(
+  users: readonly string[],
+  perUser: number,
+  send: (user: string, i: number) => Promise<number>,
+): Promise<void> {
   await Promise.all(
     users.map(async (user) => {
       for (let i = 1; i <= perUser; i++) {
@@ -45,9 +49,23 @@ export async function assertEveryPingOnceInOrder(t: ExecutionContext, audience: 
   }
   for (const list of lists) {
     await list.count((perUser + 1) * users.length);
-    for (const user of users) t.deepEqual(list.json().filter((e) => e.userid === user).map((e) => e.status), expected, user);
+    for (const user of users)
+      t.deepEqual(
+        list
+          .json()
+          .filter((e) => e.userid === user)
+          .map((e) => e.status),
+        expected,
+        user,
+      );
   }
   await sleep(300);
-  t.true(single.every(({ client }) => client.events.length === perUser + 1), 'no duplicate on a single-user stream');
-  t.true(lists.every((c) => c.events.length === (perUser + 1) * users.length), 'no duplicate on a contact list');
+  t.true(
+    single.every(({ client }) => client.events.length === perUser + 1),
+    'no duplicate on a single-user stream',
+  );
+  t.true(
+    lists.every((c) => c.events.length === (perUser + 1) * users.length),
+    'no duplicate on a contact list',
+  );
 }

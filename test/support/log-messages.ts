@@ -50,13 +50,16 @@ export function loggedMessages(root: string, dirs: readonly string[] = ['src']):
     const visit = (node: ts.Node) => {
       if (ts.isCallExpression(node) && node.arguments.length > 0) {
         const callee = node.expression;
-        const receiver = ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee) ? callee.expression.getText(source) : '';
+        const receiver =
+          ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee) ? callee.expression.getText(source) : '';
         const levels = levelsOf(callee);
         if (levels.length > 0 && /\b(log|logger|debug)\b/.test(receiver)) {
           const msgs = texts(node.arguments[node.arguments.length - 1]);
           const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
           // `log[up ? 'info' : 'warn'](…, up ? 'available' : 'unavailable')`: paired in order.
-          msgs.forEach((msg, i) => out.push({ msg, level: levels[Math.min(i, levels.length - 1)], at: `${path.relative(root, file)}:${line}` }));
+          msgs.forEach((msg, i) =>
+            out.push({ msg, level: levels[Math.min(i, levels.length - 1)], at: `${path.relative(root, file)}:${line}` }),
+          );
         }
       }
       ts.forEachChild(node, visit);
@@ -78,7 +81,10 @@ export function documentedMessages(markdown: string): { msg: string; level: stri
   const out: { msg: string; level: string }[] = [];
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
-    const [msgCell, levelCell] = line.split(/(?<!\\)\|/).slice(1).map((c) => c.trim());
+    const [msgCell, levelCell] = line
+      .split(/(?<!\\)\|/)
+      .slice(1)
+      .map((c) => c.trim());
     const msgs = [...msgCell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
     const levels = levelCell.split(/\s*[/,]\s*/).filter(Boolean);
     msgs.forEach((msg, i) => out.push({ msg, level: levels[Math.min(i, levels.length - 1)] }));

@@ -15,7 +15,9 @@ export function parseMetrics(text: string): Map<string, number> {
 
 /** The key parseMetrics gives a series: `name{a="1",b="2"}` with labels sorted. */
 export function series(name: string, labels: Record<string, string> = {}): string {
-  const list = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort();
+  const list = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort();
   return list.length ? `${name}{${list.join(',')}}` : name;
 }
 

@@ -79,11 +79,19 @@ const CRLF = '\r\n';
  * a Host header when none is given (no Content-Length: pass it). The head is sent as latin1 (so
  * `'\xff'` in a path or value is the byte 0xFF); a string body as UTF-8.
  */
-export function request(method: string, path: string, headers: Record<string, string | number> | [string, string][] = {}, body?: string | Uint8Array): Buffer {
+export function request(
+  method: string,
+  path: string,
+  headers: Record<string, string | number> | [string, string][] = {},
+  body?: string | Uint8Array,
+): Buffer {
   const list: [string, string][] = Array.isArray(headers) ? [...headers] : Object.entries(headers).map(([k, v]) => [k, String(v)]);
   if (!list.some(([k]) => k.toLowerCase() === 'host')) list.unshift(['Host', 'localhost']);
   const head = `${method} ${path} HTTP/1.1${CRLF}${list.map(([k, v]) => `${k}: ${v}${CRLF}`).join('')}${CRLF}`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), body === undefined ? Buffer.alloc(0) : typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
+  return Buffer.concat([
+    Buffer.from(head, 'latin1'),
+    body === undefined ? Buffer.alloc(0) : typeof body === 'string' ? Buffer.from(body) : Buffer.from(body),
+  ]);
 }
 
 /** Splits `data` into one-byte pieces separated by `pauseMs` pauses (a slow-loris trickle). */
@@ -185,10 +193,13 @@ export async function send(target: RawOptions, pieces: Piece | Piece[], method?:
     const timer = setTimeout(() => {
       if (!target.keepOnTimeout) return finish({ kind: 'timeout', partial: buf });
       let gaveUp = false;
-      const hold = setTimeout(() => {
-        gaveUp = true;
-        socket.destroy();
-      }, Math.max(0, (target.maxHoldMs ?? 30_000) - (Date.now() - started)));
+      const hold = setTimeout(
+        () => {
+          gaveUp = true;
+          socket.destroy();
+        },
+        Math.max(0, (target.maxHoldMs ?? 30_000) - (Date.now() - started)),
+      );
       hold.unref();
       const serverClosed = closed.then((ms) => {
         clearTimeout(hold);
@@ -237,7 +248,9 @@ export async function send(target: RawOptions, pieces: Piece | Piece[], method?:
 function guessMethodOf(pieces: Piece[]): string {
   const first = pieces.find((p): p is string | Uint8Array => !(typeof p === 'object' && 'pause' in p));
   if (first === undefined) return 'GET';
-  const text = Buffer.from(typeof first === 'string' ? Buffer.from(first, 'latin1') : first).subarray(0, 16).toString('latin1');
+  const text = Buffer.from(typeof first === 'string' ? Buffer.from(first, 'latin1') : first)
+    .subarray(0, 16)
+    .toString('latin1');
   return /^HEAD /.test(text) ? 'HEAD' : 'GET';
 }
 
@@ -246,7 +259,11 @@ function guessMethodOf(pieces: Piece[]): string {
  * ms from the connect until the server closed it, or null if it was still open after `maxMs`
  * (then we destroy it). `received()` is everything the server wrote so far.
  */
-export async function hold(target: RawTarget, pieces: Piece[] = [], maxMs = 30_000): Promise<{ socket: Socket; closed: Promise<number | null>; received: () => Buffer }> {
+export async function hold(
+  target: RawTarget,
+  pieces: Piece[] = [],
+  maxMs = 30_000,
+): Promise<{ socket: Socket; closed: Promise<number | null>; received: () => Buffer }> {
   const socket = await open(target);
   const started = Date.now();
   let received = Buffer.alloc(0);

@@ -28,15 +28,20 @@ export interface RedisCluster {
 const SLOTS = 16384;
 const NODE_TIMEOUT_MS = 1000;
 const NODE_ARGS = [
-  '--cluster-enabled', 'yes',
-  '--cluster-config-file', 'nodes.conf',
+  '--cluster-enabled',
+  'yes',
+  '--cluster-config-file',
+  'nodes.conf',
   // Short, so a killed master is marked FAIL (and failed over) within a couple of seconds.
-  '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
+  '--cluster-node-timeout',
+  String(NODE_TIMEOUT_MS),
   // 0 = a replica may always take over, however stale its data or long its link has been down;
   // otherwise a slow test box can leave the cluster without an eligible replica.
-  '--cluster-replica-validity-factor', '0',
+  '--cluster-replica-validity-factor',
+  '0',
   // The default 5 s delay (waiting for more replicas to share one diskless sync) dominates startup.
-  '--repl-diskless-sync-delay', '0',
+  '--repl-diskless-sync-delay',
+  '0',
 ];
 const PORT_ATTEMPTS = 5;
 const CREATE_TIMEOUT_MS = 30_000;
@@ -49,9 +54,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   const replicas = opts.replicasPerMaster ?? 0;
   if (masters < 3) throw new Error('redis-cli --cluster create needs at least 3 masters');
 
-  const launched = await Promise.allSettled(
-    Array.from({ length: masters * (1 + replicas) }, () => startNode(opts.appendfsync)),
-  );
+  const launched = await Promise.allSettled(Array.from({ length: masters * (1 + replicas) }, () => startNode(opts.appendfsync)));
   const nodes = launched.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   try {
@@ -60,7 +63,12 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
       CREATE_TIMEOUT_MS,
     );
-    await waitUntil('cluster ready', READY_TIMEOUT_MS, () => isReady(nodes, masters, replicas), () => describe(nodes));
+    await waitUntil(
+      'cluster ready',
+      READY_TIMEOUT_MS,
+      () => isReady(nodes, masters, replicas),
+      () => describe(nodes),
+    );
     return await Cluster.create(nodes);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.close()));
@@ -95,8 +103,7 @@ class Cluster implements RedisCluster {
   static async create(nodes: RedisServer[]): Promise<Cluster> {
     const ids = new Map(await Promise.all(nodes.map(async (n) => [n, await n.cli('CLUSTER', 'MYID')] as const)));
     const view = parseClusterNodes(await nodes[0].cli('CLUSTER', 'NODES'));
-    const isMaster = (n: RedisServer): boolean =>
-      view.find((entry) => entry.id === ids.get(n))?.flags.includes('master') ?? false;
+    const isMaster = (n: RedisServer): boolean => view.find((entry) => entry.id === ids.get(n))?.flags.includes('master') ?? false;
     const ordered = [...nodes.filter(isMaster), ...nodes.filter((n) => !isMaster(n))];
     return new Cluster(ordered, ids);
   }
@@ -128,17 +135,12 @@ class Cluster implements RedisCluster {
         live.map(async (n) => {
           const [info, nodes] = await Promise.all([n.cli('CLUSTER', 'INFO'), n.cli('CLUSTER', 'NODES')]);
           const entries = parseClusterNodes(nodes);
-          return (
-            parseInfo(info).cluster_state === 'ok' &&
-            !entries.some((e) => e.id === deadId && e.slots.length > 0)
-          );
+          return parseInfo(info).cluster_state === 'ok' && !entries.some((e) => e.id === deadId && e.slots.length > 0);
         }),
       );
       return checks.every(Boolean);
     };
-    await waitUntil(`failover of ${deadMaster.address}`, timeoutMs, failedOver, () =>
-      describe(this.nodes.filter((n) => n.running)),
-    );
+    await waitUntil(`failover of ${deadMaster.address}`, timeoutMs, failedOver, () => describe(this.nodes.filter((n) => n.running)));
   }
 
   async close(): Promise<void> {
@@ -164,9 +166,7 @@ async function isReady(nodes: RedisServer[], masters: number, replicas: number):
         Number(cluster.cluster_size) === masters;
       // Replicas must have finished the initial sync, or a failover in the test would lose data.
       const replicationOk =
-        replication.role === 'master'
-          ? Number(replication.connected_slaves) === replicas
-          : replication.master_link_status === 'up';
+        replication.role === 'master' ? Number(replication.connected_slaves) === replicas : replication.master_link_status === 'up';
       return clusterOk && replicationOk;
     }),
   );
@@ -174,12 +174,7 @@ async function isReady(nodes: RedisServer[], masters: number, replicas: number):
 }
 
 /** Polls `check` until it returns true; on timeout throws with `diagnose()` output. */
-async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean>,
-  diagnose: () => Promise<string>,
-): Promise<void> {
+async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, diagnose: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

@@ -182,9 +182,7 @@ class Server implements RedisServer {
       if (pid !== null && pid === child.pid) return;
       await sleep(POLL_MS);
     }
-    throw new Error(
-      `redis-server on ${this.address} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${await this.logTail()}`,
-    );
+    throw new Error(`redis-server on ${this.address} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${await this.logTail()}`);
   }
 
   async kill(): Promise<void> {
@@ -215,19 +213,14 @@ class Server implements RedisServer {
 
   cli(...args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(
-        'redis-cli',
-        ['-h', HOST, '-p', String(this.port), ...args],
-        { timeout: CLI_TIMEOUT_MS },
-        (err, stdout, stderr) => {
-          if (err) {
-            const output = `${stdout}${stderr}`.trim();
-            reject(new Error(`redis-cli -p ${this.port} ${args.join(' ')} failed: ${err.message}\n${output}`));
-          } else {
-            resolve(stdout.trim());
-          }
-        },
-      );
+      execFile('redis-cli', ['-h', HOST, '-p', String(this.port), ...args], { timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
+        if (err) {
+          const output = `${stdout}${stderr}`.trim();
+          reject(new Error(`redis-cli -p ${this.port} ${args.join(' ')} failed: ${err.message}\n${output}`));
+        } else {
+          resolve(stdout.trim());
+        }
+      });
     });
   }
 

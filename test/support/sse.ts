@@ -87,7 +87,13 @@ export class StreamClient {
 }
 
 /** POSTs a ping as the Beep app does behind traefik (text/plain body, claim header). */
-export async function ping(url: string, userid: string, status: unknown, clientid = 'test', extra: Record<string, string> = {}): Promise<Response> {
+export async function ping(
+  url: string,
+  userid: string,
+  status: unknown,
+  clientid = 'test',
+  extra: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${url}/ping`, {
     method: 'POST',
     headers: { 'Content-Type': 'text/plain;charset=UTF-8', 'X-User-Claim': JSON.stringify({ userid, clientid }), ...extra },

@@ -16,7 +16,10 @@ export interface TestStore {
 }
 
 /** Starts a private store; nothing here ever touches the shared Redis on 6379. */
-export async function startStore(name: StoreName, options: { appendfsync?: 'always'; replicasPerMaster?: number } = {}): Promise<TestStore> {
+export async function startStore(
+  name: StoreName,
+  options: { appendfsync?: 'always'; replicasPerMaster?: number } = {},
+): Promise<TestStore> {
   if (name === 'embedded') return { name, redis: 'memory', shared: false, close: async () => {} };
   if (name === 'redis') {
     const server = await startRedis(options);

@@ -104,7 +104,10 @@ test('standard chunked encoding (CRLF with its own chunk) and chunk extensions',
   const raw = HEAD + p.length.toString(16) + ';ext=1\r\n' + p.toString() + '\r\n' + '0\r\nX-Trailer: 1\r\n\r\n';
   const s = new Rec();
   feed(s, Buffer.from(raw), sink);
-  t.deepEqual(s.events.map((e) => e.kind), ['headers', 'event', 'end']);
+  t.deepEqual(
+    s.events.map((e) => e.kind),
+    ['headers', 'event', 'end'],
+  );
   t.true(isDone(s));
 });
 

@@ -76,8 +76,26 @@ const redisForms: [string, unknown][] = [
   ['[::1]:6380', { kind: 'standalone', url: 'redis://[::1]:6380' }],
   ['redis://user:pw@redis.internal:6380/2', { kind: 'standalone', url: 'redis://user:pw@redis.internal:6380/2' }],
   ['rediss://redis.example.com:6380', { kind: 'standalone', url: 'rediss://redis.example.com:6380' }],
-  ['redis-cluster://a:1,b:2', { kind: 'cluster', seeds: [{ host: 'a', port: 1 }, { host: 'b', port: 2 }] }],
-  ['redis-cluster://a,:7001', { kind: 'cluster', seeds: [{ host: 'a', port: 6379 }, { host: '127.0.0.1', port: 7001 }] }],
+  [
+    'redis-cluster://a:1,b:2',
+    {
+      kind: 'cluster',
+      seeds: [
+        { host: 'a', port: 1 },
+        { host: 'b', port: 2 },
+      ],
+    },
+  ],
+  [
+    'redis-cluster://a,:7001',
+    {
+      kind: 'cluster',
+      seeds: [
+        { host: 'a', port: 6379 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+    },
+  ],
   ['memory', { kind: 'memory' }],
 ];
 

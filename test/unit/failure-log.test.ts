@@ -32,11 +32,14 @@ test('one line per change of cause, repeats counted, one line when it works agai
   for (let i = 0; i < 50; i++) failures.failed(errorWith('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED'));
   failures.succeeded();
   failures.succeeded();
-  t.deepEqual(lines.map(([level, fields, msg]) => [level, msg, fields.cause]), [
-    ['warn', 'presence store failing', 'connection lost'],
-    ['warn', 'presence store failing', 'refused'],
-    ['info', 'presence store works again', 'refused'],
-  ]);
+  t.deepEqual(
+    lines.map(([level, fields, msg]) => [level, msg, fields.cause]),
+    [
+      ['warn', 'presence store failing', 'connection lost'],
+      ['warn', 'presence store failing', 'refused'],
+      ['info', 'presence store works again', 'refused'],
+    ],
+  );
   t.is(lines[1][1].previousCause, 'connection lost');
   t.is(lines[1][1].previousRepeats, 0);
   t.is(lines[2][1].repeats, 49);

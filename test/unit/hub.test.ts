@@ -175,10 +175,7 @@ test("on recovery a /client watcher also gets its client's last ping", async (t)
   h.onRecovered();
   await settle();
   // The user's last ping (web) and the phone's last ping: the subscription filters by client.
-  t.deepEqual(
-    phoneWatcher.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(),
-    ['phone:from the phone', 'web:from the web'],
-  );
+  t.deepEqual(phoneWatcher.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(), ['phone:from the phone', 'web:from the web']);
 });
 
 test('on recovery nothing is delivered for users nobody watches or who never pinged', async (t) => {
@@ -192,7 +189,7 @@ test('on recovery nothing is delivered for users nobody watches or who never pin
   t.deepEqual(w.seen(), []);
 });
 
-test("an invisible ping reaches only the watchers its own user opened; a visible one reaches everyone", async (t) => {
+test('an invisible ping reaches only the watchers its own user opened; a visible one reaches everyone', async (t) => {
   const { store, hub: h } = hub();
   const stranger = new FakeWatcher();
   const ownDevice = new FakeWatcher();

@@ -69,7 +69,11 @@ function pingActor() {
         // What the edge writes: 200, or the code's status from the catalogue (and a 429's wait).
         answer: (code, retryAfterSeconds) =>
           void answers.push(
-            code === undefined ? [200] : retryAfterSeconds === undefined ? [Errors[code].status, code] : [Errors[code].status, code, retryAfterSeconds],
+            code === undefined
+              ? [200]
+              : retryAfterSeconds === undefined
+                ? [Errors[code].status, code]
+                : [Errors[code].status, code, retryAfterSeconds],
           ),
         ...request,
       },
@@ -83,9 +87,10 @@ function pingActor() {
 test('a ping is answered 200 only once the store has it', async (t) => {
   const p = pingActor();
   const answers = p.post();
-  t.deepEqual(p.stored.map(({ userid, clientid, status }) => ({ userid, clientid, status })), [
-    { userid: 'alice', clientid: 'phone', status: 'online' },
-  ]);
+  t.deepEqual(
+    p.stored.map(({ userid, clientid, status }) => ({ userid, clientid, status })),
+    [{ userid: 'alice', clientid: 'phone', status: 'online' }],
+  );
   t.deepEqual(answers, [], 'nothing is answered while the store works');
   await p.stored[0].ok();
   t.deepEqual(answers, [[200]]);
@@ -217,9 +222,10 @@ test('__proto__ in claim or body neither pollutes nor crashes', async (t) => {
     claim: '{"userid":"alice","__proto__":{"clientid":"x","status":"evil"}}',
     body: '{"__proto__":{"status":"evil"}}',
   });
-  t.deepEqual(p.stored.map(({ userid, clientid, status }) => ({ userid, clientid, status })), [
-    { userid: 'alice', clientid: '', status: '' },
-  ]);
+  t.deepEqual(
+    p.stored.map(({ userid, clientid, status }) => ({ userid, clientid, status })),
+    [{ userid: 'alice', clientid: '', status: '' }],
+  );
   await p.stored[0].ok();
   t.deepEqual(answers, [[200]]);
   t.is(({} as Record<string, unknown>).status, undefined);

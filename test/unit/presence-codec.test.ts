@@ -148,9 +148,7 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 for (const status of awkwardStatuses) {
   test(`one ping is exactly one SSE event: ${JSON.stringify(status)}`, (t) => {
     const event = new PresenceEvent('alice\n\nid: 1', ping(status, { seq: 42 }));
-    t.deepEqual(parseSse(decode(event.frame('single', true))), [
-      { id: '42', data: JSON.stringify({ time: 1_700_000_000, status }) },
-    ]);
+    t.deepEqual(parseSse(decode(event.frame('single', true))), [{ id: '42', data: JSON.stringify({ time: 1_700_000_000, status }) }]);
     t.deepEqual(parseSse(decode(event.frame('multi', false))), [
       { data: JSON.stringify({ userid: 'alice\n\nid: 1', time: 1_700_000_000, status }) },
     ]);

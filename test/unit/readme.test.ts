@@ -13,7 +13,6 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const sectionOf = (title: string) => readme.split(`\n## ${title}\n`)[1]?.split('\n## ')[0] ?? '';
 
-
 test('every setting the configuration reads is in the configuration table', (t) => {
   const table = sectionOf('Configuration');
   for (const name of acceptedVariables()) t.true(table.includes(`| \`${name}\` |`), `${name} is missing from README's configuration table`);
@@ -36,7 +35,11 @@ test('the two commands are there', (t) => {
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
 function anchorOf(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 function anchorsIn(markdown: string): Set<string> {
@@ -44,7 +47,15 @@ function anchorsIn(markdown: string): Set<string> {
 }
 
 test('every relative link of README.md, docs/ and deploy/ leads to a file that exists, and to a heading in it', (t) => {
-  const pages = ['README.md', 'docs/api.md', 'docs/guarantees.md', 'docs/operations.md', 'docs/scaling.md', 'deploy/k8s/README.md', 'deploy/README.md'];
+  const pages = [
+    'README.md',
+    'docs/api.md',
+    'docs/guarantees.md',
+    'docs/operations.md',
+    'docs/scaling.md',
+    'deploy/k8s/README.md',
+    'deploy/README.md',
+  ];
   for (const page of pages) {
     const text = readFileSync(path.join(ROOT, page), 'utf8');
     for (const [, target, anchor] of text.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {

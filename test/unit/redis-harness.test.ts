@@ -92,7 +92,10 @@ test('cluster: data, sharded pub/sub and failover', async (t) => {
 
   const keys = Array.from({ length: 100 }, (_, i) => `presence:${i}`);
   await Promise.all(keys.map((k) => client.set(k, `v-${k}`)));
-  t.deepEqual(await Promise.all(keys.map((k) => client.get(k))), keys.map((k) => `v-${k}`));
+  t.deepEqual(
+    await Promise.all(keys.map((k) => client.get(k))),
+    keys.map((k) => `v-${k}`),
+  );
 
   const channel = 'room:{lobby}';
   await subscriber.ssubscribe(channel);

@@ -46,7 +46,7 @@ function buckets(size: number) {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-test('streams beyond a bucket\'s size go to another bucket; each actor writes only its own stream', async (t) => {
+test("streams beyond a bucket's size go to another bucket; each actor writes only its own stream", async (t) => {
   const b = buckets(4);
   const sinks = Array.from({ length: 10 }, () => new RecordingSink());
   const actors = sinks.map((sink, i) => b.spawn({ sink, users: [`u${i}`], format: 'single' })!);
@@ -55,7 +55,10 @@ test('streams beyond a bucket\'s size go to another bucket; each actor writes on
   t.is(b.children(), 10);
   actors.forEach((actor, i) => actor.send({ type: 'presence', ping: ping(`u${i}`, 1) }));
   actors[3].send({ type: 'presence', ping: ping('u3', 2) });
-  t.deepEqual(sinks.map((s) => s.statuses), sinks.map((_, i) => (i === 3 ? ['u31', 'u32'] : [`u${i}1`])));
+  t.deepEqual(
+    sinks.map((s) => s.statuses),
+    sinks.map((_, i) => (i === 3 ? ['u31', 'u32'] : [`u${i}1`])),
+  );
 });
 
 test('ended streams leave no child, and emptied buckets go while another has room', async (t) => {
@@ -79,7 +82,7 @@ test('ended streams leave no child, and emptied buckets go while another has roo
   t.is(b.children(), 1);
 });
 
-test('children are named from a bounded set of ids, reused as streams end (no per-stream growth in XState\'s memo)', async (t) => {
+test("children are named from a bounded set of ids, reused as streams end (no per-stream growth in XState's memo)", async (t) => {
   const b = buckets(4);
   const ids = new Set<string>();
   for (let round = 0; round < 5; round++) {

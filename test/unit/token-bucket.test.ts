@@ -4,7 +4,10 @@ import { TokenBuckets } from '../../src/presence/token-bucket.js';
 
 test('a burst, then one ping per 1/rate seconds; the wait is whole seconds until the next token', (t) => {
   const buckets = new TokenBuckets(2, 3);
-  t.deepEqual([0, 1, 2, 3].map(() => buckets.take('alice/phone', 1_000)), [0, 0, 0, 1]);
+  t.deepEqual(
+    [0, 1, 2, 3].map(() => buckets.take('alice/phone', 1_000)),
+    [0, 0, 0, 1],
+  );
   t.is(buckets.take('bob/phone', 1_000), 0, 'every user+client has its own bucket');
   t.is(buckets.take('alice/phone', 1_400), 1, '0.8 tokens: not yet');
   t.is(buckets.take('alice/phone', 1_500), 0, 'one token after 0.5 s');
