@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './server-proc.js';
-import { readLines, type Line } from './tables.js';
+import { mergeSeparateRuns, readLines, type Line } from './tables.js';
 
 const ORDER = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'] as const;
 const COLOURS: Record<string, string> = {
@@ -201,7 +201,7 @@ if (process.argv[1]?.endsWith('charts.ts')) {
           .map((f) => path.join(p, f))
       : [p],
   );
-  const lines = readLines(files).sort((a, b) => a.at.localeCompare(b.at));
+  const lines = mergeSeparateRuns(readLines(files).sort((a, b) => a.at.localeCompare(b.at)));
   fs.mkdirSync(outDir, { recursive: true });
   for (const c of charts(lines)) {
     if (!c.groups.some((g) => Object.keys(g.values).length)) continue;

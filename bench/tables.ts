@@ -13,6 +13,7 @@ import { fanout } from './scenarios/fanout.js';
 import { hold } from './scenarios/hold.js';
 import { hot } from './scenarios/hot.js';
 import { ping } from './scenarios/ping.js';
+import { ratios } from './report.js';
 import type { Check, Metrics, Scenario } from './scenarios/types.js';
 
 const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
@@ -36,6 +37,8 @@ export interface Line {
   ratioNchan?: Record<string, number>;
   checks: Partial<Record<Target, Check[]>>;
   raw?: Partial<Record<Target, Metrics[]>>;
+  /** Targets copied in from a separate invocation by mergeSeparateRuns, with when that ran. */
+  mergedFrom?: Partial<Record<Target, string>>;
 }
 
 /** The rows of each scenario's table: metric key and its label. */
@@ -114,7 +117,10 @@ const cell = (v: unknown) =>
 export function table(line: Line): string {
   const out: string[] = [];
   const workers = (line.oursWorkers ?? 1) > 1 ? `, ours WORKERS=${line.oursWorkers}` : '';
-  out.push(`_${line.runs} run${line.runs > 1 ? 's' : ''} of ${line.n} streams${workers}, finished ${line.at}_`, '');
+  const merged = Object.entries(line.mergedFrom ?? {})
+    .map(([t, at]) => `; ${t} from a separate invocation, finished ${at}`)
+    .join('');
+  out.push(`_${line.runs} run${line.runs > 1 ? 's' : ''} of ${line.n} streams${workers}, finished ${line.at}${merged}_`, '');
   const measured = (t: Target) => line.results[t] !== undefined || line.raw?.[t] !== undefined;
   const targets = TARGETS.filter(measured);
   const ratioOf: Record<Exclude<Target, 'ours'>, Record<string, number> | undefined> = {
@@ -235,6 +241,33 @@ export function goalsTable(lines: Line[]): string {
   return out.join('\n');
 }
 
+/**
+ * A target measured on its own (say the node:http baseline, which does not change between builds)
+ * joins the table of the newest line of the same scenario and size that measured ours without it,
+ * so each scenario keeps one table; the table says the target came from a separate invocation.
+ */
+export function mergeSeparateRuns(lines: Line[]): Line[] {
+  const kept: Line[] = [];
+  for (const line of lines) {
+    const alone = Object.keys(line.results) as Target[];
+    const host =
+      alone.length === 1 && alone[0] !== 'ours'
+        ? [...kept].reverse().find((l) => l.scenario === line.scenario && l.n === line.n && l.results.ours && !l.results[alone[0]])
+        : undefined;
+    if (!host) {
+      kept.push(line);
+      continue;
+    }
+    const t = alone[0];
+    host.results[t] = line.results[t];
+    if (line.raw?.[t]) host.raw = { ...host.raw, [t]: line.raw[t] };
+    host.checks[t] = line.checks[t];
+    if (t === 'baseline') host.ratio = ratios(host.results.ours, line.results[t]);
+    host.mergedFrom = { ...host.mergedFrom, [t]: line.at };
+  }
+  return kept;
+}
+
 /** Every JSON line (one per scenario run) in the files given. */
 export function readLines(files: string[]): Line[] {
   return files.flatMap((file) =>
@@ -252,5 +285,5 @@ if (process.argv[1]?.endsWith('tables.ts')) {
   const lines = readLines(args.filter((a) => a !== '--goals')).sort((a, b) => a.at.localeCompare(b.at));
   // --goals: only the summary of issue 17's targets (ours against nchan)
   if (args.includes('--goals')) process.stdout.write(`${goalsTable(lines)}\n`);
-  else for (const line of lines) process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
+  else for (const line of mergeSeparateRuns(lines)) process.stdout.write(`### ${line.scenario}\n\n${table(line)}\n\n`);
 }
