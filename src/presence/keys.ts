@@ -21,7 +21,7 @@ export class KeySpace {
     return this.user(userid);
   }
 
-  /** The user's own channel: its invisible pings, for its own streams (save-ping.lua names it too). */
+  /** The user's own channel: its invisible pings, for its own streams (save-pings.lua names it too). */
   ownChannel(userid: string): string {
     return `${this.user(userid)}${OWN_SUFFIX}`;
   }

@@ -6,6 +6,7 @@ import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
+import { TurnBatch } from './turn-batch.js';
 import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 export interface RedisStoreOptions {
@@ -29,13 +30,20 @@ export interface RedisStoreOptions {
   log?: Logger;
 }
 
-type SaveReply = [string, string];
+/** One ping for save-pings.lua: its two keys and its four arguments. */
+interface PingToSave {
+  readonly keys: readonly [user: string, client: string];
+  readonly args: readonly [status: string, clientid: string, tail: string, invisible: '1' | '0'];
+}
 
-/** The stored fields of a ping: the last visible one, and (save-ping.lua) the last invisible one. */
+/** What the script answers for one ping: seq and time, or 'limited' and the seconds to wait. */
+type SaveReply = readonly [string, string];
+
+/** The stored fields of a ping: the last visible one, and (save-pings.lua) the last invisible one. */
 const PUBLIC_FIELDS = ['time', 'status', 'clientid', 'seq'];
 const OWN_FIELDS = [...PUBLIC_FIELDS, ...PUBLIC_FIELDS.map((f) => `invisible:${f}`)];
 type Commands = (Redis | Cluster) & {
-  savePing(...args: (string | number)[]): Promise<SaveReply>;
+  savePings(numberOfKeys: number, ...keysThenArgs: string[]): Promise<string[]>;
 };
 
 /**
@@ -59,8 +67,10 @@ export class RedisStore implements Store {
   private closing = false;
   private readonly waitReplicas: number;
   private readonly commandTimeoutMs: number;
-  /** The save script's last three arguments: PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
-  private readonly limitArgs: readonly string[];
+  /** The save script's first four arguments: cluster or not, PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
+  private readonly scriptArgs: readonly string[];
+  /** Standalone: the pings of one event-loop turn, saved by one script call. */
+  private readonly saves: TurnBatch<PingToSave, SaveReply>;
   private readonly failures: FailureLog;
   private readonly log: Logger | null;
 
@@ -70,7 +80,15 @@ export class RedisStore implements Store {
     this.waitReplicas = options.waitReplicas;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 800;
     const limits = options.limits;
-    this.limitArgs = [String(limits.pingRate), String(limits.pingBurst), String(limits.clientKeyTtlSeconds)];
+    const target = options.target;
+    this.kind = 'url' in target ? 'redis' : 'cluster';
+    this.scriptArgs = [
+      this.kind === 'cluster' ? '1' : '0',
+      String(limits.pingRate),
+      String(limits.pingBurst),
+      String(limits.clientKeyTtlSeconds),
+    ];
+    this.saves = new TurnBatch((pings) => this.saveAll(pings));
     const base: RedisOptions = {
       // Fail at once while disconnected instead of queueing: a ping must get 503 within a second.
       enableOfflineQueue: false,
@@ -79,8 +97,6 @@ export class RedisStore implements Store {
       retryStrategy: (times) => Math.min(50 * times, 1000),
       lazyConnect: true,
     };
-    const target = options.target;
-    this.kind = 'url' in target ? 'redis' : 'cluster';
     this.failures = new FailureLog(options.log, this.kind);
     const open = (role: 'commands' | 'subscriber'): Redis | Cluster => {
       if ('url' in target) {
@@ -88,7 +104,8 @@ export class RedisStore implements Store {
         // queue while disconnected (nothing is lost: state is re-read on recovery).
         return role === 'subscriber'
           ? new Redis(target.url, { ...base, enableOfflineQueue: true, commandTimeout: undefined })
-          : new Redis(target.url, { ...base, enableAutoPipelining: true });
+          : // The save script is batched by TurnBatch already: sent at once, not one more turn later.
+            new Redis(target.url, { ...base, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['savePings'] });
       }
       return new Cluster([...target.seeds], {
         // Off at the cluster level so a cluster that is down fails at once.
@@ -123,9 +140,10 @@ export class RedisStore implements Store {
         : null;
     if (this.kind === 'cluster') this.subscriber.on('smessage', (channel: string, message: string) => this.receive(channel, message));
     else this.subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
-    // A fixed key count lets ioredis route (and auto-pipeline) the script by its first key's slot.
+    // The key count is the call's first argument (a batch has two keys per ping); a Cluster
+    // routes the call by its first key's slot.
     for (const connection of new Set([this.commands, this.writer])) {
-      connection.defineCommand('savePing', { lua: Scripts.savePing, numberOfKeys: this.kind === 'cluster' ? 2 : 3 });
+      connection.defineCommand('savePings', { lua: Scripts.savePings });
     }
     this.watchAvailability();
   }
@@ -140,16 +158,13 @@ export class RedisStore implements Store {
   }
 
   async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
-    const user = this.keys.user(userid);
-    const client = this.keys.client(userid, clientid);
-    const tail = encodeMessageTail(clientid, status);
-    const args =
-      this.kind === 'cluster'
-        ? [user, client, status, clientid, tail, '1', ...this.limitArgs, invisible ? '1' : '0']
-        : [user, client, this.keys.sequence(), status, clientid, tail, '0', ...this.limitArgs, invisible ? '1' : '0'];
+    const ping: PingToSave = {
+      keys: [this.keys.user(userid), this.keys.client(userid, clientid)],
+      args: [status, clientid, encodeMessageTail(clientid, status), invisible ? '1' : '0'],
+    };
     try {
-      const saving = this.waitReplicas === 0 ? this.writer.savePing(...args) : this.saveOnReplicas(args);
-      const [seq, time] = await this.withinDeadline(saving);
+      // A cluster saves each ping on its own: a script's keys must share one slot.
+      const [seq, time] = this.kind === 'cluster' ? (await this.withinDeadline(this.saveAll([ping])))[0] : await this.saves.add(ping);
       this.failures.succeeded();
       if (seq === 'limited') return { retryAfterSeconds: Number(time) };
       return { seq: Number(seq), time: Number(time), status, clientid };
@@ -157,6 +172,21 @@ export class RedisStore implements Store {
       this.failures.failed(error);
       throw new StoreUnavailableError(error);
     }
+  }
+
+  /** One script call for `pings`, in order; one reply per ping. */
+  private async saveAll(pings: readonly PingToSave[]): Promise<SaveReply[]> {
+    const keys: string[] = this.kind === 'cluster' ? [] : [this.keys.sequence()];
+    const args = [...this.scriptArgs];
+    for (const ping of pings) {
+      keys.push(...ping.keys);
+      args.push(...ping.args);
+    }
+    const reply =
+      this.waitReplicas === 0 ? await this.writer.savePings(keys.length, ...keys, ...args) : await this.saveOnReplicas(keys, args);
+    const replies: SaveReply[] = [];
+    for (let i = 0; i < reply.length; i += 2) replies.push([reply[i], reply[i + 1]]);
+    return replies;
   }
 
   /**
@@ -176,9 +206,9 @@ export class RedisStore implements Store {
   }
 
   /** The script and a WAIT in one pipeline, so both go to the user's master. */
-  private async saveOnReplicas(args: string[]): Promise<SaveReply> {
-    const pipeline = this.writer.pipeline() as ReturnType<Redis['pipeline']> & { savePing(...a: string[]): unknown };
-    pipeline.savePing(...args);
+  private async saveOnReplicas(keys: string[], args: string[]): Promise<string[]> {
+    const pipeline = this.writer.pipeline() as ReturnType<Redis['pipeline']> & { savePings(n: number, ...a: string[]): unknown };
+    pipeline.savePings(keys.length, ...keys, ...args);
     // Half the command timeout, so a missing replica still gets its 503 within a second.
     pipeline.wait(this.waitReplicas, Math.floor(this.commandTimeoutMs / 2));
     const [[saveError, saved], [waitError, replicas]] = (await pipeline.exec()) as [Error | null, unknown][];
@@ -189,7 +219,7 @@ export class RedisStore implements Store {
       throw saveError;
     }
     if (waitError || (replicas as number) < this.waitReplicas) throw new Error(`only ${String(replicas)} replicas acknowledged`);
-    return saved as SaveReply;
+    return saved as string[];
   }
 
   async lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {

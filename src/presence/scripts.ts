@@ -9,5 +9,5 @@ function load(name: string): string {
 }
 
 export const Scripts = {
-  savePing: load('save-ping'),
+  savePings: load('save-pings'),
 } as const;

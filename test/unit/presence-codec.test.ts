@@ -29,7 +29,7 @@ const ping = (status: string, extra: Partial<StoredPing> = {}): StoredPing => ({
   ...extra,
 });
 
-/** A message as save-ping.lua publishes it: `<seq> <time> ` and the tail Node encoded. */
+/** A message as save-pings.lua publishes it: `<seq> <time> ` and the tail Node encoded. */
 const encodeMessage = (p: StoredPing) => `${p.seq} ${p.time} ${encodeMessageTail(p.clientid, p.status)}`;
 
 for (const status of awkwardStatuses) {
