@@ -8,6 +8,8 @@
 // BENCH_HEAP_INTERVAL bytes, default 4096) and, at its end, run two scavenges (no full GC)
 // before stopping: what remains are the window's objects that outlived the young generation,
 // live or promoted garbage. Written to $BENCH_PROF_DIR/window-<pid>-<n>.heapprofile.
+// BENCH_HEAP_WINDOW=allocated samples every allocation of the window, garbage included (what
+// feeds the young generation's scavenges).
 // BENCH_HEAP_WINDOW=snapshots writes a heap snapshot at the window's start and at its end
 // (window-<pid>-<n>-start/-end.heapsnapshot; compare with bench/probes/snapshot-diff.mjs).
 import inspector from 'node:inspector';
@@ -47,13 +49,26 @@ const windows = {
       });
     },
   },
+  // every allocation of the window, garbage included: what feeds the scavenges
+  allocated: {
+    start: () =>
+      session.post('HeapProfiler.startSampling', {
+        samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096),
+        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMajorGC: true,
+      }),
+    stop: (k) =>
+      session.post('HeapProfiler.stopSampling', (err, res) => {
+        if (!err) writeResult(`window-${process.pid}-${k}.heapprofile`, JSON.stringify(res.profile));
+      }),
+  },
   snapshots: {
     start: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-start.heapsnapshot`)),
     stop: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-end.heapsnapshot`)),
   },
 };
 const window = windows[process.env.BENCH_HEAP_WINDOW || 'cpu'] ?? windows.cpu;
-if (window === windows.promoted) session.post('HeapProfiler.enable');
+if (window === windows.promoted || window === windows.allocated) session.post('HeapProfiler.enable');
 
 let active = false;
 let n = 0;

@@ -1,3 +1,4 @@
+import './v8-flags.js';
 import { readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { localSource, type AdminSource } from './admin/source.js';
