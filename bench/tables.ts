@@ -84,6 +84,8 @@ const ROWS: Record<string, [string, string][]> = {
     ['p99Ms64', 'p99 @64 (ms)'],
     ['rps256', 'req/s @256'],
     ['p99Ms256', 'p99 @256 (ms)'],
+    ['rps64Cold', 'req/s @64, first 5 s after start'],
+    ['p99Ms64Cold', 'p99 @64, first 5 s after start (ms)'],
     ['non2xx', 'non-2xx'],
     ['storedMatched', 'last ping stored (matched)'],
     ['storedChecked', '  of users checked'],
