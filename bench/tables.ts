@@ -252,10 +252,11 @@ export function mergeSeparateRuns(lines: Line[]): Line[] {
   const kept: Line[] = [];
   for (const line of lines) {
     const alone = Object.keys(line.results) as Target[];
-    const host =
-      alone.length === 1 && alone[0] !== 'ours'
-        ? [...kept].reverse().find((l) => l.scenario === line.scenario && l.n === line.n && l.results.ours && !l.results[alone[0]])
-        : undefined;
+    const joins = alone.length === 1 && alone[0] !== 'ours';
+    // the newest host, whether it ran before or after the target (lines come oldest first)
+    const host = joins
+      ? [...lines].reverse().find((l) => l.scenario === line.scenario && l.n === line.n && l.results.ours && !l.results[alone[0]])
+      : undefined;
     if (!host) {
       kept.push(line);
       continue;

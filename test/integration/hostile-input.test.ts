@@ -34,7 +34,9 @@ const held: { label: string; closed: Promise<number | null>; received: () => Buf
 
 test.before(async () => {
   store = await startStore('redis');
-  service = await startService({ REDIS: store.redis });
+  // Every status is an ordinary one here: a generated status "3" (invisible by default) would be
+  // stored apart from the public view these tests read back (invisibility has tests of its own).
+  service = await startService({ REDIS: store.redis, INVISIBLE_STATUSES: '' });
   redis = new Redis(store.server!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const res = await fetch(`${service.url}/ping`, {
