@@ -10,10 +10,11 @@
  * its hot paths and sizing its heap, and its p99 there is about twice its steady one
  * (BENCHMARKS.md, `ping`). The measured runs (`…64`, `…256`) come after it, on a warm server, as
  * a server in service runs; nchan gets the same warm-up. The measured runs use two wrk threads.
- * Then a third run of 3 s at 64 connections, one wrk thread per connection, checks storage: each thread's requests go strictly one after another,
- * so the bench knows exactly which status every user must have stored (only a thread's very last
- * request may have been cut off by the end of the run). It is not measured: 64 threads cost wrk
- * a quarter to a third of the throughput on this box.
+ * Then a third run of 3 s at 64 connections, one wrk thread per connection, checks storage: each
+ * thread's requests go strictly one after another, so the bench knows exactly which status every
+ * user must have stored (only a thread's very last request may have been cut off by the end of
+ * the run). It is not measured: 64 threads cost wrk a quarter to a third of the throughput on this
+ * box.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
