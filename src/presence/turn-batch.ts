@@ -3,7 +3,8 @@
  * end of the turn (setImmediate: after the I/O callbacks of the turn, as ioredis' auto-pipeline
  * does). Each call gets its own result, in order; a batch that fails fails every call in it.
  * Why: a `POST /ping` pays for one Redis command and one script call per batch instead of one
- * per ping (BENCHMARKS.md, `ping`).
+ * per ping (BENCHMARKS.md, `ping`), and a burst of streams for a few SUBSCRIBE commands instead of
+ * one per channel (ChannelBatcher).
  */
 export class TurnBatch<Item, Result> {
   private items: Item[] = [];
