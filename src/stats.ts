@@ -54,13 +54,17 @@ export class Stats {
   storeRecoveries = 0;
 
   countPing(status: number, code: string | undefined, seconds: number): void {
-    const key = code ? `${status}:${code}` : String(status);
-    this.pings.set(key, (this.pings.get(key) ?? 0) + 1);
+    countByCode(this.pings, status, code);
     this.pingSeconds.observe(seconds);
   }
 
   countRefusedStream(status: number, code: string): void {
-    const key = `${status}:${code}`;
-    this.streamsRefused.set(key, (this.streamsRefused.get(key) ?? 0) + 1);
+    countByCode(this.streamsRefused, status, code);
   }
+}
+
+/** One more answer under `<HTTP status>` or `<HTTP status>:<error code>`. */
+function countByCode(counts: Map<string, number>, status: number, code: string | undefined): void {
+  const key = code ? `${status}:${code}` : String(status);
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -126,18 +126,21 @@ export function createMetrics(source: AdminSource): Metrics {
       this.set(buildInfo(), 1);
     },
   });
-  new Counter({
-    name: 'heartbeat_pings_total',
-    help: 'POST /ping answered, by HTTP status (code) and, for refusals, the error code (reason).',
-    labelNames: ['code', 'reason', 'worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => {
-        for (const [key, n] of Object.entries(i.pings)) this.inc({ ...codeLabels(key), worker }, n);
-      });
-    },
-  });
+  /** A counter by HTTP status (`code`) and error code (`reason`), from `<status>[:<code>]` keys. */
+  const byCode = (name: string, help: string, read: (i: InstanceSnapshot) => Readonly<Record<string, number>>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['code', 'reason', 'worker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        each((i, worker) => {
+          for (const [key, n] of Object.entries(read(i))) this.inc({ ...codeLabels(key), worker }, n);
+        });
+      },
+    });
+  byCode('heartbeat_pings_total', 'POST /ping answered, by HTTP status (code) and, for refusals, the error code (reason).', (i) => i.pings);
   const histogram = (name: string, help: string, read: (i: InstanceSnapshot) => HistogramData) =>
     registry.registerMetric(histogramMetric(name, help, read, each) as unknown as Metric);
   histogram(
@@ -168,18 +171,11 @@ export function createMetrics(source: AdminSource): Metrics {
       });
     },
   });
-  new Counter({
-    name: 'heartbeat_streams_refused_total',
-    help: 'GET /subscribe refused, by HTTP status (code) and error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* (a bad or untrusted claim), ID_INVALID, ….',
-    labelNames: ['code', 'reason', 'worker'] as const,
-    registers,
-    collect() {
-      this.reset();
-      each((i, worker) => {
-        for (const [key, n] of Object.entries(i.streamsRefused)) this.inc({ ...codeLabels(key), worker }, n);
-      });
-    },
-  });
+  byCode(
+    'heartbeat_streams_refused_total',
+    'GET /subscribe refused, by HTTP status (code) and error code (reason): TOO_MANY_STREAMS, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, CLAIM_* (a bad or untrusted claim), ID_INVALID, ….',
+    (i) => i.streamsRefused,
+  );
   counter(
     'heartbeat_deliveries_total',
     'Presence events handed to subscription actors (one per watching stream per ping).',
