@@ -12,8 +12,9 @@ export class KeySpace {
     return `${this.prefix}{${encodeURIComponent(userid)}}`;
   }
 
-  client(userid: string, clientid: string): string {
-    return `${this.user(userid)}:client:${encodeURIComponent(clientid)}`;
+  /** `userKey`: the user's key when the caller has it already (a ping needs both keys). */
+  client(userid: string, clientid: string, userKey = this.user(userid)): string {
+    return `${userKey}:client:${encodeURIComponent(clientid)}`;
   }
 
   /** The channel of a user is named like its hash, so it lives in the same slot. */

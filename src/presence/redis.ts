@@ -158,8 +158,9 @@ export class RedisStore implements Store {
   }
 
   async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
+    const user = this.keys.user(userid);
     const ping: PingToSave = {
-      keys: [this.keys.user(userid), this.keys.client(userid, clientid)],
+      keys: [user, this.keys.client(userid, clientid, user)],
       args: [status, clientid, encodeMessageTail(clientid, status), invisible ? '1' : '0'],
     };
     try {
