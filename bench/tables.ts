@@ -111,6 +111,8 @@ const ROWS: Record<string, [string, string][]> = {
     ['liveBucketChildren', 'bucket children after 2nd round'],
     ['rssSettledKiB', 'RSS 50 s after the 2nd round (KiB)'],
     ['rssSettledGrowthPct', 'RSS growth 50 s after (%)'],
+    ['rssSettledLateKiB', 'RSS 110 s after the 2nd round (KiB)'],
+    ['rssSettledLateGrowthPct', 'RSS growth 110 s after (%)'],
     ['serverCpuMs', 'server CPU (ms)'],
     ['foreignCpuPct', 'foreign CPU (% core)'],
   ],

@@ -6,13 +6,19 @@ import { num, round, text, type Scenario } from './types.js';
 const DURATION_MS = 10_000;
 const PARALLEL = 128;
 const MAX_CYCLES = 200_000;
-/** After both rounds the server idles this long before the RSS the target is checked on (see hold). */
+/** After both rounds the server idles this long before its RSS is read the first time. */
 const SETTLED_MS = 50_000;
+/**
+ * …and this long before the RSS the target is checked on, as `hold` checks its 110 s figure: V8's
+ * memory reducer gives a burst's heap back 40–55 s after the burst's last GC (its own schedule,
+ * `--trace-gc`: BENCHMARKS.md, `churn`), so at 50 s it has run in some runs and not in others.
+ */
+const SETTLED_LATE_MS = 110_000;
 
 export const churn: Scenario = {
   name: 'churn',
   admin: true,
-  budgetMs: () => 180_000,
+  budgetMs: () => 240_000,
   headline: [
     'cycles',
     'cyclesPerSec',
@@ -29,6 +35,8 @@ export const churn: Scenario = {
     'liveActorsRound2',
     'rssSettledKiB',
     'rssSettledGrowthPct',
+    'rssSettledLateKiB',
+    'rssSettledLateGrowthPct',
     'serverCpuMs',
   ],
   async run(ctx) {
@@ -65,8 +73,9 @@ export const churn: Scenario = {
     const end2 = await settledRss(pid, 5000, 3, 1000);
     const after2 = await liveActors(ctx.server.adminPort);
     const mem2 = await ctx.memSnapshot();
-    ctx.log(`idling until ${SETTLED_MS / 1000} s after the second round`);
+    ctx.log(`idling until ${SETTLED_MS / 1000} s, then ${SETTLED_LATE_MS / 1000} s after the second round`);
     const settled = await settledRss(pid, SETTLED_MS - 15_000, 3, 5000);
+    const settledLate = await settledRss(pid, SETTLED_LATE_MS - SETTLED_MS - 10_000, 3, 5000);
     const mib = (x: number) => round(x / 1048576, 1);
     return {
       durationSec: round(r.ms / 1000),
@@ -92,6 +101,8 @@ export const churn: Scenario = {
       liveActorsRound2: after2.value,
       rssSettledKiB: settled.last,
       rssSettledGrowthPct: round((100 * (settled.last - rss0)) / rss0, 1),
+      rssSettledLateKiB: settledLate.last,
+      rssSettledLateGrowthPct: round((100 * (settledLate.last - rss0)) / rss0, 1),
       // --profile only: RSS / JS heap after a full GC at start, after round 1, after round 2 (MiB)
       ...(mem0 && mem1 && mem2
         ? {
@@ -122,9 +133,9 @@ export const churn: Scenario = {
       },
       {
         // Growth is what a leak shows; RSS below the start (startup garbage released too) passes.
-        name: `RSS within 10% of start (${SETTLED_MS / 1000} s after the churn)`,
-        pass: num(m, 'rssSettledGrowthPct') <= 10,
-        detail: `${text(m, 'rssSettledGrowthPct')}% (${text(m, 'rssStartKiB')} → ${text(m, 'rssSettledKiB')} KiB; ${text(m, 'rssGrowthPct')}% 5 s after round 1)`,
+        name: `RSS within 10% of start (${SETTLED_LATE_MS / 1000} s after the churn)`,
+        pass: num(m, 'rssSettledLateGrowthPct') <= 10,
+        detail: `${text(m, 'rssSettledLateGrowthPct')}% (${text(m, 'rssStartKiB')} → ${text(m, 'rssSettledLateKiB')} KiB; ${text(m, 'rssSettledGrowthPct')}% ${SETTLED_MS / 1000} s after, ${text(m, 'rssGrowthPct')}% 5 s after round 1)`,
       },
     ];
   },
