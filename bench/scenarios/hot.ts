@@ -1,4 +1,8 @@
-/** hot: N streams of one user, 50 pings at 5/s; time to reach all, server CPU per delivery. */
+/**
+ * hot: N streams of one user, 50 pings at 5/s; time to reach all, server CPU per delivery.
+ * `BENCH_HOT_RATE` changes the rate (a probe: at 2/s each fan-out ends before the next ping, at 5/s
+ * a server whose fan-out nearly fills the 200 ms between pings starts each one behind the last).
+ */
 import { Pool } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
 import { Histogram } from '../client/histogram.js';
@@ -7,7 +11,7 @@ import { waitDelivered } from './util.js';
 import { num, round, text, type Scenario } from './types.js';
 
 const PINGS = 50;
-const RATE = 5;
+const RATE = Number(process.env.BENCH_HOT_RATE ?? 5);
 const WARMUP = 5;
 
 function median(xs: number[]): number {
