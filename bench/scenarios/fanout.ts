@@ -58,18 +58,18 @@ export const fanout: Scenario = {
     const pinger = new Pinger(t.host, t.port, 32, t.api);
     ctx.defer(() => pinger.close());
 
-    /** One window: `pings` tagged pings at RATE, then what the subscribers saw of them. */
-    const measure = async (label: string, pings: number) => {
+    /** One window: `pings` tagged pings at RATE, then what the subscribers saw of them; `--profile` profiles the measured one. */
+    const measure = async (label: string, pings: number, profiled: boolean) => {
       pool.reset();
       pinger.ack = new Histogram();
       const okBefore = pinger.okCount;
-      await ctx.profileWindow(true);
+      if (profiled) await ctx.profileWindow(true);
       const cpu0 = cpuMs(ctx.server.pid);
       ctx.log(`${label}: ${pings} pings at ${RATE}/s over ${users} users`);
       const sent = await pinger.paced(pings, RATE, users);
       const st = await waitDelivered(pool, pings, 'auto', 15_000, 3000);
       const cpu1 = cpuMs(ctx.server.pid);
-      await ctx.profileWindow(false);
+      if (profiled) await ctx.profileWindow(false);
       return { sent, st, lat: st.hist.summary(), ack: pinger.ack.summary(), ok: pinger.okCount - okBefore, cpuMs: cpu1 - cpu0 };
     };
     /** Unmeasured pings ('w', which subscribers count as other), then a pause for the queues to empty. */
@@ -80,9 +80,9 @@ export const fanout: Scenario = {
 
     ctx.log(`connected ${conn.ok}, failed ${conn.failed}; warm-up (1 s at the same rate, not measured)`);
     await warmUp(1);
-    const cold = await measure('cold window', coldPings);
+    const cold = await measure('cold window', coldPings, false);
     await warmUp(WARM_SECONDS - 1 - COLD_SECONDS);
-    const { sent, st, lat, ack, ok, cpuMs: serverCpuMs } = await measure('measured window', pings);
+    const { sent, st, lat, ack, ok, cpuMs: serverCpuMs } = await measure('measured window', pings, true);
     const coldComplete = cold.st.delivered === cold.st.expected && cold.st.complete === n && cold.st.dups + cold.st.gaps === 0;
     return {
       n,
