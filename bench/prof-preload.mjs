@@ -28,6 +28,21 @@ function writeResult(name, text) {
   fs.renameSync(tmp, path.join(dir, name));
 }
 
+/** A window of sampled allocations (`options` for HeapProfiler.startSampling), `beforeStop` run at its end. */
+function heapSampling(options, beforeStop = () => {}) {
+  return {
+    heap: true,
+    start: () =>
+      session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096), ...options }),
+    stop: (k) => {
+      beforeStop();
+      session.post('HeapProfiler.stopSampling', (err, res) => {
+        if (!err) writeResult(`window-${process.pid}-${k}.heapprofile`, JSON.stringify(res.profile));
+      });
+    },
+  };
+}
+
 /** What a measurement window records, by BENCH_HEAP_WINDOW: start(n) and stop(n) for window n. */
 const windows = {
   // default: a CPU profile of the window
@@ -38,37 +53,21 @@ const windows = {
         writeResult(`window-${process.pid}-${k}.cpuprofile`, err ? '{}' : JSON.stringify(res.profile)),
       ),
   },
-  promoted: {
-    start: () => session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096) }),
-    stop: (k) => {
-      // two scavenges, no full GC: young garbage leaves the profile, promoted garbage stays
-      globalThis.gc?.({ type: 'minor' });
-      globalThis.gc?.({ type: 'minor' });
-      session.post('HeapProfiler.stopSampling', (err, res) => {
-        if (!err) writeResult(`window-${process.pid}-${k}.heapprofile`, JSON.stringify(res.profile));
-      });
-    },
-  },
+  // the window's objects that outlived the young generation: live or promoted garbage
+  promoted: heapSampling({}, () => {
+    // two scavenges, no full GC: young garbage leaves the profile, promoted garbage stays
+    globalThis.gc?.({ type: 'minor' });
+    globalThis.gc?.({ type: 'minor' });
+  }),
   // every allocation of the window, garbage included: what feeds the scavenges
-  allocated: {
-    start: () =>
-      session.post('HeapProfiler.startSampling', {
-        samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 4096),
-        includeObjectsCollectedByMinorGC: true,
-        includeObjectsCollectedByMajorGC: true,
-      }),
-    stop: (k) =>
-      session.post('HeapProfiler.stopSampling', (err, res) => {
-        if (!err) writeResult(`window-${process.pid}-${k}.heapprofile`, JSON.stringify(res.profile));
-      }),
-  },
+  allocated: heapSampling({ includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true }),
   snapshots: {
     start: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-start.heapsnapshot`)),
     stop: (k) => v8.writeHeapSnapshot(path.join(dir, `window-${process.pid}-${k}-end.heapsnapshot`)),
   },
 };
 const window = windows[process.env.BENCH_HEAP_WINDOW || 'cpu'] ?? windows.cpu;
-if (window === windows.promoted || window === windows.allocated) session.post('HeapProfiler.enable');
+if (window.heap) session.post('HeapProfiler.enable');
 
 let active = false;
 let n = 0;

@@ -235,13 +235,16 @@ function summarizeProfiles(dir: string): Record<string, unknown> {
       res[kind] = { file: f, error: String(e) };
     }
   }
-  // BENCH_HEAP_WINDOW=promoted: what the window allocated that outlived the young generation
+  // BENCH_HEAP_WINDOW=promoted: what the window allocated that outlived the young generation;
+  // =allocated: everything it allocated, garbage included
   const heap = fs.readdirSync(dir).find((f) => f.endsWith('.heapprofile'));
   if (heap) {
     res.heapWindow = path.join(dir, heap);
-    process.stdout.write(
-      `\n-- allocations of the window that outlived the young generation (${heap}):\n${topAllocations(path.join(dir, heap), 10)}\n`,
-    );
+    const what =
+      process.env.BENCH_HEAP_WINDOW === 'allocated'
+        ? 'every allocation of the window'
+        : 'allocations of the window that outlived the young generation';
+    process.stdout.write(`\n-- ${what} (${heap}):\n${topAllocations(path.join(dir, heap), 10)}\n`);
   }
   return res;
 }
