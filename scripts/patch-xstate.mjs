@@ -41,7 +41,10 @@ function patchFile(file) {
   const source = readFileSync(file, 'utf8');
   if (source.includes(MARKER)) return 'already';
   if (source.split(ANCHOR).length !== 2) return 'unknown';
-  writeFileSync(file, source.replace(ANCHOR, ANCHOR + FAST_PATH));
+  writeFileSync(
+    file,
+    source.replace(ANCHOR, () => ANCHOR + FAST_PATH),
+  );
   return 'applied';
 }
 
@@ -49,16 +52,25 @@ function xstateDist() {
   return path.dirname(createRequire(import.meta.url).resolve('xstate/package.json')) + '/dist';
 }
 
-const dir = process.argv[2] ?? xstateDist();
-const files = readdirSync(dir).filter((name) => /^raise-[0-9a-f]+(\.development)?\.(cjs|esm)\.js$/.test(name));
-const results = files.map((name) => [name, patchFile(path.join(dir, name))]);
-const unknown = results.filter(([, result]) => result === 'unknown').map(([name]) => name);
-if (files.length === 0 || unknown.length > 0) {
-  console.warn(
-    `heartbeat: XState's microstep is not the one scripts/patch-xstate.mjs knows (${unknown.join(', ') || `no raise-*.js in ${dir}`}); ` +
-      'the service runs correctly but without the targetless fast path: see docs/xstate-patch.md',
-  );
-} else {
+function patchAll(dir) {
+  const files = readdirSync(dir).filter((name) => /^raise-[0-9a-f]+(\.development)?\.(cjs|esm)\.js$/.test(name));
+  const results = files.map((name) => [name, patchFile(path.join(dir, name))]);
+  const unknown = results.filter(([, result]) => result === 'unknown').map(([name]) => name);
+  if (files.length === 0 || unknown.length > 0)
+    return `not the one scripts/patch-xstate.mjs knows (${unknown.join(', ') || `no raise-*.js in ${dir}`})`;
   const applied = results.filter(([, result]) => result === 'applied').length;
   console.log(`heartbeat: XState's targetless fast path ${applied > 0 ? `applied to ${applied} files` : 'already applied'}`);
+  return null;
+}
+
+let problem;
+try {
+  problem = patchAll(process.argv[2] ?? xstateDist());
+} catch (error) {
+  problem = `not patched: ${error instanceof Error ? error.message : String(error)}`;
+}
+if (problem !== null) {
+  console.warn(
+    `heartbeat: XState's microstep is ${problem}; the service runs correctly but without the targetless fast path: see docs/xstate-patch.md`,
+  );
 }

@@ -62,6 +62,12 @@ test('an XState the script does not know is left as it is, with a warning, and t
   t.is(readFileSync(path.join(dir, 'raise-0123abcd.cjs.js'), 'utf8'), source);
 });
 
+test('a directory without XState gets a warning, and the install goes on', (t) => {
+  const run = runScript(path.join(os.tmpdir(), 'no-such-xstate-dist'));
+  t.is(run.status, 0);
+  t.regex(run.out, /without the targetless fast path/);
+});
+
 test('a transition without a target runs its actions in order on the updated context, and the state stays', (t) => {
   const seen: number[] = [];
   const machine = setup({
