@@ -8,7 +8,7 @@
  * makes its p99 an average over many short stalls instead of a draw of two or three. nchan gets
  * the same pings. Every ping of both windows must reach every subscriber exactly once, in order.
  */
-import { Pool, slowSpots } from '../client/pool.js';
+import { Pool, slowSpots, type Stats } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
 import { Histogram } from '../client/histogram.js';
 import { cpuMs, sleep } from '../server-proc.js';
@@ -21,19 +21,12 @@ const SECONDS = 10;
 /** Seconds of pings before the measured window, the cold window's included. */
 const WARM_SECONDS = 10;
 
-/** What a window's subscribers saw, counted over all of them. */
-interface Seen {
-  delivered: number;
-  expected: number;
-  /** subscribers that got every ping exactly once, in order */
-  completeSubs: number;
-  dups: number;
-  gaps: number;
-}
+/** What a window's subscribers saw, counted over all of them (`complete`: subscribers that got every ping once, in order). */
+type Seen = Pick<Stats, 'delivered' | 'expected' | 'complete' | 'dups' | 'gaps'>;
 
 /** Every ping reached every one of `subs` subscribers exactly once, in order. */
 function exactlyOnceInOrder(seen: Seen, subs: number): boolean {
-  return seen.delivered === seen.expected && seen.completeSubs === subs && seen.dups === 0 && seen.gaps === 0;
+  return seen.delivered === seen.expected && seen.complete === subs && seen.dups === 0 && seen.gaps === 0;
 }
 
 export const fanout: Scenario = {
@@ -98,7 +91,6 @@ export const fanout: Scenario = {
     const cold = await measure('cold window', coldPings, false);
     await warmUp(WARM_SECONDS - 1 - COLD_SECONDS);
     const { sent, st, lat, ack, ok, cpuMs: serverCpuMs } = await measure('measured window', pings, true);
-    const coldComplete = exactlyOnceInOrder({ ...cold.st, completeSubs: cold.st.complete }, n);
     return {
       n,
       users,
@@ -140,14 +132,14 @@ export const fanout: Scenario = {
       pingAckP99MsCold: cold.ack.p99,
       serverCpuMsCold: round(cold.cpuMs, 0),
       pingErrorsCold: coldPings - cold.ok,
-      exactOnceInOrderCold: coldComplete ? 1 : 0,
+      exactOnceInOrderCold: exactlyOnceInOrder(cold.st, n) ? 1 : 0,
     };
   },
   checks(m, o) {
     const seen: Seen = {
       delivered: num(m, 'delivered'),
       expected: num(m, 'expected'),
-      completeSubs: num(m, 'exactOnceInOrderSubs'),
+      complete: num(m, 'exactOnceInOrderSubs'),
       dups: num(m, 'dups'),
       gaps: num(m, 'gaps'),
     };
