@@ -8,8 +8,9 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const MARKER = '/* heartbeat: targetless fast path */';
+export const MARKER = '/* heartbeat: targetless fast path */';
 
 // The lines `microstep` starts with in every build of xstate 5.33 (cjs, esm, development).
 const ANCHOR = `function microstep(transitions, currentSnapshot, actorScope, event, isInitial, internalQueue) {
@@ -21,7 +22,7 @@ const ANCHOR = `function microstep(transitions, currentSnapshot, actorScope, eve
 
 // A transition without a target exits and enters nothing (SCXML), so only its actions run: no
 // exit or entry sets, no copy of the configuration. Everything else takes XState's own path.
-const FAST_PATH = `  ${MARKER}
+export const FAST_PATH = `  ${MARKER}
   if (!isInitial && transitions.length === 1 && transitions[0].target === undefined && !transitions[0].reenter) {
     const originalExecutor = actorScope.actionExecutor;
     actorScope.actionExecutor = action => {
@@ -63,14 +64,20 @@ function patchAll(dir) {
   return null;
 }
 
-let problem;
-try {
-  problem = patchAll(process.argv[2] ?? xstateDist());
-} catch (error) {
-  problem = `not patched: ${error instanceof Error ? error.message : String(error)}`;
+/** Patches the XState in `dir` (default: the installed one); a warning instead of a failure. */
+function main(dir) {
+  let problem;
+  try {
+    problem = patchAll(dir ?? xstateDist());
+  } catch (error) {
+    problem = `not patched: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (problem !== null) {
+    console.warn(
+      `heartbeat: XState's microstep is ${problem}; the service runs correctly but without the targetless fast path: see docs/xstate-patch.md`,
+    );
+  }
 }
-if (problem !== null) {
-  console.warn(
-    `heartbeat: XState's microstep is ${problem}; the service runs correctly but without the targetless fast path: see docs/xstate-patch.md`,
-  );
-}
+
+// Run as a script (npm's postinstall, the Dockerfile); imported, it only exports the patch.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv[2]);
