@@ -10,6 +10,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+/** XState's runtime builds, the files `microstep` is in: CommonJS and ES module, production and development. */
+export const RUNTIME_FILE = /^raise-[0-9a-f]+(\.development)?\.(cjs|esm)\.js$/;
+
 export const MARKER = '/* heartbeat: targetless fast path */';
 
 // The lines `microstep` starts with in every build of xstate 5.33 (cjs, esm, development).
@@ -54,7 +57,7 @@ function xstateDist() {
 }
 
 function patchAll(dir) {
-  const files = readdirSync(dir).filter((name) => /^raise-[0-9a-f]+(\.development)?\.(cjs|esm)\.js$/.test(name));
+  const files = readdirSync(dir).filter((name) => RUNTIME_FILE.test(name));
   const results = files.map((name) => [name, patchFile(path.join(dir, name))]);
   const unknown = results.filter(([, result]) => result === 'unknown').map(([name]) => name);
   if (files.length === 0 || unknown.length > 0)

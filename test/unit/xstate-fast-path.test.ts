@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assign, createActor, raise, setup } from 'xstate';
-import { FAST_PATH, MARKER } from '../../scripts/patch-xstate.mjs';
+import { FAST_PATH, MARKER, RUNTIME_FILE } from '../../scripts/patch-xstate.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/patch-xstate.mjs', import.meta.url));
 const XSTATE_DIST = path.join(path.dirname(createRequire(import.meta.url).resolve('xstate/package.json')), 'dist');
-const runtimeFiles = (dir: string) => readdirSync(dir).filter((name) => /^raise-[0-9a-f]+(\.development)?\.(cjs|esm)\.js$/.test(name));
+const runtimeFiles = (dir: string) => readdirSync(dir).filter((name) => RUNTIME_FILE.test(name));
 
 function runScript(dir: string) {
   const run = spawnSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8' });
