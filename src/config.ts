@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { cpus } from 'node:os';
+import { availableCpus } from './available-cpus.js';
 import { ConfigError } from './errors.js';
 
 /** Where a server listens: an empty host means every interface. */
@@ -52,7 +52,7 @@ export interface Config {
   readonly adminListen: ListenAddress | null;
   /** LOG_LEVEL, default `info`. */
   readonly logLevel: string;
-  /** WORKERS, default 1; `auto` is one per CPU. */
+  /** WORKERS, default 1; `auto` is one per CPU the process may use (cgroup quota, affinity). */
   readonly workers: number;
   /** ALLOW_UWS_FALLBACK, default false: refuse to run on uWebSockets.js's slow JS fallback. */
   readonly allowUwsFallback: boolean;
@@ -193,7 +193,7 @@ function corsOrigins(value: string | undefined): readonly string[] | '*' {
 
 function workers(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 1;
-  if (value.trim() === 'auto') return cpus().length;
+  if (value.trim() === 'auto') return availableCpus().count;
   return positive('WORKERS', value, 1, true);
 }
 

@@ -2,6 +2,7 @@ import './v8-flags.js';
 import { readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { localSource, type AdminSource } from './admin/source.js';
+import { availableCpus } from './available-cpus.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { formatAddress } from './http/listen.js';
@@ -159,12 +160,16 @@ async function run(config: Config, log: Logger): Promise<void> {
     if (stopping) return;
     admin = config.adminListen ? await startAdminServer({ source: instances.source, listen: config.adminListen, log }) : null;
     if (stopping) return;
+    const cpus = availableCpus();
     log.info(
       {
         listen: formatAddress(config.listen.host, started.port),
         admin: admin?.address ?? 'disabled',
         store: started.store,
         workers: config.workers,
+        // What WORKERS=auto counts, whatever WORKERS is: the CPUs this container may use, and why.
+        cpus: cpus.count,
+        cpusFrom: cpus.from,
         uwsNative: native,
         ...versions(),
       },

@@ -44,6 +44,8 @@ test.serial('the start line names the admin address; /healthz answers 200', asyn
   t.regex(String(started.admin), /^127\.0\.0\.1:\d+$/);
   t.is(typeof started.uwsNative, 'boolean');
   t.is(started.workers, 1);
+  t.true(Number(started.cpus) >= 1, 'the CPUs WORKERS=auto would use');
+  t.regex(String(started.cpusFrom), /affinity mask \d+$/);
   const res = await fetch(`${admin}/healthz`);
   t.is(res.status, 200);
   t.deepEqual(await res.json(), { alive: true });

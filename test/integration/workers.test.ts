@@ -202,3 +202,20 @@ test('WORKERS=1 stays single-threaded: worker="0" on every series, workers: 1 on
     t.is((await service.stop()).code, 0);
   }
 });
+
+// Serial (ava runs it before this file's concurrent tests): one more process starting among three
+// WORKERS=2 ones made their starts outlast the timeout on a loaded 2-core box.
+test.serial(
+  'WORKERS=auto counts the CPUs the process may use: one under an affinity mask of one CPU, and the start line says why',
+  async (t) => {
+    const service = await startService({ REDIS: 'memory', WORKERS: 'auto' }, undefined, ['taskset', '--cpu-list', '0']);
+    try {
+      const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
+      t.is(started.workers, 1);
+      t.is(started.cpus, 1);
+      t.regex(String(started.cpusFrom), /affinity mask 1$/);
+    } finally {
+      t.is((await service.stop()).code, 0);
+    }
+  },
+);

@@ -1,6 +1,5 @@
 // loadConfig: what each environment variable accepts, and how a bad value is reported.
 import test from 'ava';
-import { cpus } from 'node:os';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -124,11 +123,6 @@ test('numbers and flags', (t) => {
   t.is(config.keyPrefix, 'hb:');
   t.is(config.logLevel, 'debug');
   t.true(config.allowUwsFallback);
-});
-
-test('WORKERS=auto is one per CPU', (t) => {
-  t.is(loadConfig({ WORKERS: 'auto' }).workers, cpus().length);
-  t.is(loadConfig({ WORKERS: '3' }).workers, 3);
 });
 
 test('INVISIBLE_STATUSES is a comma-separated list; empty disables the feature', (t) => {
