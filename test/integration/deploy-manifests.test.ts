@@ -1,6 +1,9 @@
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
+import { availableCpus } from '../../src/available-cpus.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { startStore } from '../support/stores.js';
@@ -140,6 +143,22 @@ test('ports, probes and grace period agree with LISTEN, ADMIN_LISTEN and SHUTDOW
   );
   t.truthy(container.resources?.requests?.memory && container.resources?.limits?.memory);
   t.truthy(env.MAX_CONNECTIONS, 'streams per pod are bounded to what the memory limit was sized for');
+});
+
+test('WORKERS=auto with a whole-CPU limit equal to the request: one worker per CPU of the limit, as the container sees it', (t) => {
+  t.is(env.WORKERS, 'auto');
+  const { requests, limits } = container.resources!;
+  t.is(limits?.cpu, requests?.cpu, 'the CPU limit equals the request');
+  t.regex(limits!.cpu, /^[1-9]\d*$/, 'a whole number of CPUs: a fractional quota would throttle a worker’s event loop');
+  // The cgroup v2 files the kubelet writes for this limit, as the container sees them.
+  const dir = mkdtempSync(path.join(tmpdir(), 'heartbeat-limit-'));
+  try {
+    writeFileSync(path.join(dir, 'cgroup'), '0::/\n');
+    writeFileSync(path.join(dir, 'cpu.max'), `${Number(limits!.cpu) * 100_000} 100000\n`);
+    t.is(availableCpus({ procSelfCgroup: path.join(dir, 'cgroup'), cgroupRoot: dir }, 64).count, Number(limits!.cpu));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('every selector selects the Deployment’s pods: its own, the Services’, the PodDisruptionBudget’s, the NetworkPolicy’s', (t) => {
