@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 
 /**
@@ -17,4 +18,14 @@ export function acceptedVariables(): Set<string> {
   );
   loadConfig(env);
   return read;
+}
+
+/** The rows of README.md's configuration table: each variable and its default as written there. */
+export function readmeSettings(): { name: string; defaultText: string }[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const table = readme.split('\n## Configuration\n')[1]?.split('\n## ')[0] ?? '';
+  return [...table.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/gm)].map(([, name, defaultText]) => ({
+    name,
+    defaultText: defaultText.trim(),
+  }));
 }
