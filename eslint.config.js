@@ -11,7 +11,7 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: globals.node,
-      // test/tsconfig.json is the widest program: src/, machines/, test/ and bench/.
+      // test/tsconfig.json is the widest program: src/, machines/, scripts/, test/ and bench/.
       parserOptions: { project: './test/tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {

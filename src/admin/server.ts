@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ListenAddress } from '../config.js';
-import { discoverMachines, type FoundMachine } from '../diagrams/machines.js';
-import { toMermaid } from '../diagrams/mermaid.js';
+import { discoverMachines, type FoundMachine } from './machines.js';
+import { toMermaid } from './mermaid.js';
 import { Errors } from '../errors.js';
 import { formatAddress, listen } from '../http/listen.js';
 import { answer, answerError } from '../http/respond.js';

@@ -1,7 +1,7 @@
 import { pingMachine } from '../../machines/ping.js';
 import { subscriptionMachine } from '../../machines/subscription.js';
 import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js';
-import { leafStates, stateKeys } from '../diagrams/mermaid.js';
+import { leafStates, stateKeys } from './mermaid.js';
 import { LatencyHistogram, type HistogramData } from '../latency-histogram.js';
 import type { RuntimeFigures } from '../runtime-sampler.js';
 import type { HeartbeatService } from '../service.js';

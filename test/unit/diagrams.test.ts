@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assign, fromPromise, setup } from 'xstate';
-import { checkDiagrams, writeDiagrams } from '../../src/diagrams/files.js';
-import { discoverMachines, type FoundMachine } from '../../src/diagrams/machines.js';
-import { leafStates, stateKeys, toMermaid } from '../../src/diagrams/mermaid.js';
+import { checkDiagrams, writeDiagrams } from '../../scripts/diagrams/files.js';
+import { discoverMachines, type FoundMachine } from '../../src/admin/machines.js';
+import { leafStates, stateKeys, toMermaid } from '../../src/admin/mermaid.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -149,7 +149,7 @@ test('check reports stale, missing and orphaned files; write fixes them', (t) =>
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/diagrams/cli.ts', ...args], { cwd: ROOT }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', 'scripts/diagrams/cli.ts', ...args], { cwd: ROOT }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });

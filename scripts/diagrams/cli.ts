@@ -3,13 +3,13 @@
  * machines/*.ts. `npm run diagrams:check` (`--check`): writes nothing, exits 1 naming every file
  * that is stale, missing or left over.
  *
- *   node --import tsx src/diagrams/cli.ts [--check] [--machines <dir>] [--out <dir>]
+ *   node --import tsx scripts/diagrams/cli.ts [--check] [--machines <dir>] [--out <dir>]
  */
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkDiagrams, writeDiagrams } from './files.js';
-import { discoverMachines, MACHINES_DIR } from './machines.js';
+import { discoverMachines } from '../../src/admin/machines.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       check: { type: 'boolean', default: false },
-      machines: { type: 'string', default: MACHINES_DIR },
+      machines: { type: 'string', default: resolve(ROOT, 'machines') },
       out: { type: 'string', default: resolve(ROOT, 'docs/machines') },
     },
   });

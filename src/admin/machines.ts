@@ -3,8 +3,8 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { AnyStateMachine } from 'xstate';
 
-/** machines/ of this checkout: `../../machines/` from src/diagrams/ and from dist/src/diagrams/. */
-export const MACHINES_DIR = fileURLToPath(new URL('../../machines/', import.meta.url));
+/** machines/ of this checkout: `../../machines/` from src/admin/ and from dist/src/admin/. */
+const MACHINES_DIR = fileURLToPath(new URL('../../machines/', import.meta.url));
 
 export interface FoundMachine {
   readonly machine: AnyStateMachine;
