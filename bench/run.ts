@@ -2,7 +2,7 @@
  * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
  *                     [--target ours|baseline|floor|xstate-floor|nchan|both|all|<list>] [--runs 1] [--profile] [--build]
  *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
- * Targets: ours (dist/src/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
+ * Targets: ours (dist/src/process/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
  * floor (bench/floor/server.ts: uWebSockets.js + ioredis alone, what the platform costs),
  * xstate-floor (the floor plus an XState root actor per stream and a ping actor: what the design costs),
  * nchan (nginx + nchan with Redis storage, one worker per core: what an operator would run instead;

@@ -12,7 +12,7 @@ import type { Api } from './client/api.js';
 import { NGINX, assertNchanInstalled, nchanConfig } from './nchan/config.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OURS_ENTRY = path.join(ROOT, 'dist/src/main.js');
+const OURS_ENTRY = path.join(ROOT, 'dist/src/process/main.js');
 let oursEntry = OURS_ENTRY;
 export const oursEntryPath = () => oursEntry;
 
@@ -27,7 +27,7 @@ export function snapshotOurs(): string {
   fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
-  oursEntry = path.join(dir, 'dist/src/main.js');
+  oursEntry = path.join(dir, 'dist/src/process/main.js');
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -40,7 +40,7 @@ const PROF_PRELOAD = path.join(ROOT, 'bench/prof-preload.mjs');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /**
- * ours: dist/src/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts;
+ * ours: dist/src/process/main.js; baseline: bench/baseline/server.ts; floor: bench/floor/server.ts;
  * xstate-floor: the floor with FLOOR_XSTATE=1 (the design's actors and nothing else);
  * nchan: nginx + nchan with Redis storage (bench/nchan/config.ts).
  */

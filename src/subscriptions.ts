@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate';
 import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './process/logger.js';
 import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './presence/hub.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ListenAddress } from '../config.js';
+import type { ListenAddress } from '../process/config.js';
 import { discoverMachines, type FoundMachine } from './machines.js';
 import { toMermaid } from './mermaid.js';
 import { Errors } from '../errors.js';
 import { formatAddress, listen } from '../http/listen.js';
 import { answer, answerError } from '../http/respond.js';
 import { uWS, type HttpResponse } from '../http/uws.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../process/logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
 import { createMetrics } from './metrics.js';
 import { notReadyReason, sumActors, type AdminSource } from './source.js';

@@ -4,7 +4,7 @@ import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js
 import { leafStates, stateKeys } from './mermaid.js';
 import { LatencyHistogram, type HistogramData } from '../latency-histogram.js';
 import type { RuntimeFigures } from '../runtime-sampler.js';
-import type { HeartbeatService } from '../service.js';
+import type { HeartbeatService } from '../process/service.js';
 import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason } from '../stats.js';
 
 /** The parts of a service the admin port samples (read-only, when asked, never per event). */

@@ -1,4 +1,4 @@
-import type { ListenAddress } from '../config.js';
+import type { ListenAddress } from '../process/config.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 /** A bound listen socket and the port it got (the one asked for, or the OS's pick for port 0). */

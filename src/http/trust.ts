@@ -1,5 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { LOCAL_RANGES } from '../config.js';
+import { LOCAL_RANGES } from '../process/config.js';
 import type { HttpResponse } from './uws.js';
 
 const CACHE_LIMIT = 1024;

@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
-import type { Config, RedisTarget } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Config, RedisTarget } from '../process/config.js';
+import type { Logger } from '../process/logger.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store, StoreLimits } from './types.js';

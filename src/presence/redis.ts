@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../process/logger.js';
 import { ChannelBatcher } from './channel-batcher.js';
 import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';

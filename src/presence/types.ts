@@ -17,7 +17,7 @@ export interface RateLimited {
   readonly retryAfterSeconds: number;
 }
 
-/** The limits every store applies the same way (their defaults: src/config.ts). */
+/** The limits every store applies the same way (their defaults: src/process/config.ts). */
 export interface StoreLimits {
   /** PING_RATE: pings per second per user+client, refilled continuously; 0 disables. */
   readonly pingRate: number;

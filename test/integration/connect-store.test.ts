@@ -3,7 +3,7 @@
 // tests never touch.
 import test from 'ava';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf, connectStore } from '../../src/presence/connect.js';
 import { freePort } from '../support/ports.js';
 import { startRedis } from '../support/redis-server.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import { availableCpus } from '../../src/available-cpus.js';
-import { loadConfig } from '../../src/config.js';
+import { availableCpus } from '../../src/process/available-cpus.js';
+import { loadConfig } from '../../src/process/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { startStore } from '../support/stores.js';
 import { acceptedVariables } from '../support/config-variables.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/process/config.js';
 import { ProxyTrust, addressText } from '../../src/http/trust.js';
 import { uWS, type us_listen_socket } from '../../src/http/uws.js';
 import { startStore, type TestStore } from '../support/stores.js';

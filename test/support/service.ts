@@ -27,12 +27,12 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts a real heartbeat process (src/main.ts through tsx) on free ports and resolves once it
+ * Starts a real heartbeat process (src/process/main.ts through tsx) on free ports and resolves once it
  * logged its start line. `env` is added to a minimal environment (REDIS must be given);
  * `launcher` runs it through another command (`['taskset', '-c', '0']`).
  */
 export async function startService(env: Record<string, string>, timeoutMs = 15_000, launcher: string[] = []): Promise<ServiceProcess> {
-  const [command, ...args] = [...launcher, process.execPath, '--import', 'tsx', 'src/main.ts'];
+  const [command, ...args] = [...launcher, process.execPath, '--import', 'tsx', 'src/process/main.ts'];
   const child = spawn(command, args, {
     cwd: ROOT,
     // PING_RATE=0: most tests post thousands of pings from one client; the rate-limit tests set it.

@@ -2,8 +2,8 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { availableCpus, cpuCgroupOf, parseCfsQuota, parseCpuMax } from '../../src/available-cpus.js';
-import { loadConfig } from '../../src/config.js';
+import { availableCpus, cpuCgroupOf, parseCfsQuota, parseCpuMax } from '../../src/process/available-cpus.js';
+import { loadConfig } from '../../src/process/config.js';
 
 /**
  * WORKERS=auto counts the CPUs a container may use, not its host's: the cgroup CPU quota (v2

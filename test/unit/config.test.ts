@@ -1,6 +1,6 @@
 // loadConfig: what each environment variable accepts, and how a bad value is reported.
 import test from 'ava';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/process/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 test('defaults', (t) => {

@@ -1,6 +1,6 @@
 // FailureLog: the cause of each Redis error, logged once per change of cause with its repeats.
 import test from 'ava';
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/process/logger.js';
 import { causeOf, FailureLog } from '../../src/presence/failure-log.js';
 
 const errorWith = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});

@@ -2,7 +2,7 @@
 import test from 'ava';
 import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type Watcher } from '../../src/presence/hub.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/presence/connect.js';
 import { MemoryStore } from '../../src/presence/memory.js';
 

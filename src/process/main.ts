@@ -1,18 +1,18 @@
 import './v8-flags.js';
 import { readFileSync } from 'node:fs';
-import { startAdminServer, type AdminServer } from './admin/server.js';
-import { localSource, type AdminSource } from './admin/source.js';
+import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { localSource, type AdminSource } from '../admin/source.js';
 import { availableCpus } from './available-cpus.js';
 import { loadConfig, type Config } from './config.js';
-import { ConfigError } from './errors.js';
-import { formatAddress } from './http/listen.js';
-import { isNativeUws } from './http/uws.js';
+import { ConfigError } from '../errors.js';
+import { formatAddress } from '../http/listen.js';
+import { isNativeUws } from '../http/uws.js';
 import { createLogger, type Logger } from './logger.js';
-import { storeOptionsOf, connectStore } from './presence/connect.js';
-import { RelayServer } from './presence/relay.js';
+import { storeOptionsOf, connectStore } from '../presence/connect.js';
+import { RelayServer } from '../presence/relay.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
-import { heartbeatVersion } from './version.js';
+import { heartbeatVersion } from '../version.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */

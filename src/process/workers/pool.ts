@@ -1,19 +1,19 @@
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
-import { StreamCount } from '../stream-count.js';
-import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../admin/source.js';
+import { StreamCount } from '../../stream-count.js';
+import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../../admin/source.js';
 import type { Config } from '../config.js';
-import { listen } from '../http/listen.js';
-import { PortRequests } from './port-requests.js';
-import { uWS } from '../http/uws.js';
+import { listen } from '../../http/listen.js';
+import { PortRequests } from '../../workers/port-requests.js';
+import { uWS } from '../../http/uws.js';
 import type { Logger } from '../logger.js';
-import type { RelayServer } from '../presence/relay.js';
+import type { RelayServer } from '../../presence/relay.js';
 import type { FromWorker, ToWorker, WorkerData, WorkerStore } from './protocol.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
 
 /**
- * A worker thread running src/workers/worker.ts (from dist/: the compiled worker.js). From source
+ * A worker thread running src/process/workers/worker.ts (from dist/: the compiled worker.js). From source
  * (tsx: tests, `npm run dev`) the worker inherits `--import tsx` through process.execArgv, but on
  * Node 20 the loader hooks it registers do not apply to a worker's modules ("Unknown file
  * extension .ts"), so a two-line bootstrap registers tsx in the worker itself, then imports it.

@@ -1,19 +1,19 @@
 import { waitFor } from 'xstate';
 import type { Config } from './config.js';
-import { createPublicApp } from './http/app.js';
-import { CorsPolicy } from './http/cors.js';
-import { listen } from './http/listen.js';
-import { ProxyTrust } from './http/trust.js';
-import { uWS, type TemplatedApp, type us_listen_socket } from './http/uws.js';
+import { createPublicApp } from '../http/app.js';
+import { CorsPolicy } from '../http/cors.js';
+import { listen } from '../http/listen.js';
+import { ProxyTrust } from '../http/trust.js';
+import { uWS, type TemplatedApp, type us_listen_socket } from '../http/uws.js';
 import type { Logger } from './logger.js';
-import { startPingActor, type PingActor } from './ping-actor.js';
-import { Hub } from './presence/hub.js';
-import type { Store } from './presence/types.js';
-import { RuntimeSampler } from './runtime-sampler.js';
-import { Stats } from './stats.js';
-import { Subscriptions } from './subscriptions.js';
-import type { Clock } from './keepalive-sweep.js';
-import type { StreamCount } from './stream-count.js';
+import { startPingActor, type PingActor } from '../ping-actor.js';
+import { Hub } from '../presence/hub.js';
+import type { Store } from '../presence/types.js';
+import { RuntimeSampler } from '../runtime-sampler.js';
+import { Stats } from '../stats.js';
+import { Subscriptions } from '../subscriptions.js';
+import type { Clock } from '../keepalive-sweep.js';
+import type { StreamCount } from '../stream-count.js';
 
 export interface ServiceOptions {
   config: Config;

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { InstanceHealth, InstanceSnapshot } from '../admin/source.js';
+import type { InstanceHealth, InstanceSnapshot } from '../../admin/source.js';
 import type { Config, RedisTarget } from '../config.js';
 
 /**

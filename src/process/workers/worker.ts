@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { healthOf, snapshotOf } from '../admin/source.js';
+import { healthOf, snapshotOf } from '../../admin/source.js';
 import { createLogger } from '../logger.js';
-import { storeOptionsOf, connectStore } from '../presence/connect.js';
-import { RelayStore } from '../presence/relay.js';
-import type { Store } from '../presence/types.js';
+import { storeOptionsOf, connectStore } from '../../presence/connect.js';
+import { RelayStore } from '../../presence/relay.js';
+import type { Store } from '../../presence/types.js';
 import { HeartbeatService } from '../service.js';
-import { StreamCount } from '../stream-count.js';
+import { StreamCount } from '../../stream-count.js';
 import { exitAfterDrain } from '../shutdown.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 
@@ -14,7 +14,7 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  * hub, ping actor, subscription actors and Redis connections). The main thread starts it, asks it
  * for admin snapshots and tells it to shut down; it never prints the start line itself.
  */
-if (!parentPort) throw new Error('src/workers/worker.ts runs only as a worker thread');
+if (!parentPort) throw new Error('src/process/workers/worker.ts runs only as a worker thread');
 const port = parentPort;
 const { index, config, store: access, streamCount } = workerData as WorkerData;
 const log = createLogger(config.logLevel).child({ worker: index });
