@@ -7,13 +7,13 @@
  *
  * Rows: the bare input objects (what a stream would hold without any actor), an independent
  * root actor per stream (the service before bucket parents), and children of bucket parents
- * (src/subscription-buckets.ts, the service now) for several bucket sizes: heap per stream, and
+ * (src/streams/subscription-buckets.ts, the service now) for several bucket sizes: heap per stream, and
  * µs per stream to spawn N and to stop them all (a stop goes through the parent: done event,
  * stopChild, which copies the parent's table of children).
  */
 import { createActor } from 'xstate';
 import { subscriptionMachine, type StreamSink, type SubscriptionInput } from '../../machines/subscription.js';
-import { SubscriptionBuckets } from '../../src/subscription-buckets.js';
+import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const gc = (globalThis as { gc?: () => void }).gc;

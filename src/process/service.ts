@@ -7,13 +7,13 @@ import { ProxyTrust } from '../http/trust.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from '../http/uws.js';
 import type { Logger } from './logger.js';
 import { startPingActor, type PingActor } from '../ping-actor.js';
-import { Hub } from '../presence/hub.js';
+import { Hub } from '../streams/hub.js';
 import type { Store } from '../presence/types.js';
 import { RuntimeSampler } from '../runtime-sampler.js';
 import { Stats } from '../stats.js';
-import { Subscriptions } from '../subscriptions.js';
-import type { Clock } from '../keepalive-sweep.js';
-import type { StreamCount } from '../stream-count.js';
+import { Subscriptions } from '../streams/subscriptions.js';
+import type { Clock } from '../streams/keepalive-sweep.js';
+import type { StreamCount } from '../streams/stream-count.js';
 
 export interface ServiceOptions {
   config: Config;

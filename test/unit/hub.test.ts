@@ -1,7 +1,7 @@
 // The hub over the embedded store, with fake watchers recording what they are handed.
 import test from 'ava';
 import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
-import { Hub, type Watcher } from '../../src/presence/hub.js';
+import { Hub, type Watcher } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/presence/connect.js';
 import { MemoryStore } from '../../src/presence/memory.js';

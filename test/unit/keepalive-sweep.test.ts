@@ -1,7 +1,7 @@
 // The keepalive sweep: one timer for every stream, driven by XState's SimulatedClock.
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { KeepaliveSweep } from '../../src/keepalive-sweep.js';
+import { KeepaliveSweep } from '../../src/streams/keepalive-sweep.js';
 
 const INTERVAL = 25_000;
 const SLOTS = 10;

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { decodeMessage, encodeMessageTail } from '../../src/presence/message.js';
 import { KeySpace } from '../../src/presence/keys.js';
-import { PresenceEvent } from '../../src/http/presence-event.js';
+import { PresenceEvent } from '../../src/streams/presence-event.js';
 import type { StoredPing } from '../../src/presence/types.js';
 
 const awkwardStatuses = [

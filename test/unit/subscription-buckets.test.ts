@@ -3,8 +3,8 @@
 // end leave no child behind.
 import test from 'ava';
 import { subscriptionMachine, type PresencePing, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/http/presence-event.js';
-import { SubscriptionBuckets } from '../../src/subscription-buckets.js';
+import { PresenceEvent } from '../../src/streams/presence-event.js';
+import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
 
 const decoder = new TextDecoder();
 

@@ -9,7 +9,7 @@ import {
   type StreamSink,
   type SubscriptionInput,
 } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/http/presence-event.js';
+import { PresenceEvent } from '../../src/streams/presence-event.js';
 
 const SLOW_CLIENT_TIMEOUT = 60_000;
 const decoder = new TextDecoder();

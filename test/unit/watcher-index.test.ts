@@ -1,6 +1,6 @@
 // WatcherIndex: a lone watcher is stored as itself, a Set only from the second one on.
 import test from 'ava';
-import { WatcherIndex } from '../../src/presence/watcher-index.js';
+import { WatcherIndex } from '../../src/streams/watcher-index.js';
 
 const a = { name: 'a' };
 const b = { name: 'b' };

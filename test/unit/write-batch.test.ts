@@ -1,6 +1,6 @@
 // The write batch: stream writes of one task are held and sent together, in order, once.
 import test from 'ava';
-import { WriteBatch, type BatchTarget } from '../../src/http/write-batch.js';
+import { WriteBatch, type BatchTarget } from '../../src/streams/write-batch.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (chunk: Uint8Array) => new TextDecoder().decode(chunk);

@@ -1,5 +1,5 @@
 import { Errors } from '../../errors.js';
-import { PresenceEvent } from '../presence-event.js';
+import { PresenceEvent } from '../../streams/presence-event.js';
 import type { Store, StoredPing } from '../../presence/types.js';
 import { lastPingsAsSeenBy } from '../../presence/views.js';
 import { viewerOf } from '../claim.js';

@@ -1,11 +1,11 @@
 import type { StreamFormat } from '../../../machines/subscription.js';
 import { Errors, type ErrorSpec } from '../../errors.js';
-import type { Subscriptions } from '../../subscriptions.js';
+import type { Subscriptions } from '../../streams/subscriptions.js';
 import { viewerOf } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { decodeId, parseLastEventId, usersOfQuery } from '../ids.js';
 import { answerError } from '../respond.js';
-import { UwsStreamSink } from '../stream-sink.js';
+import { UwsStreamSink } from '../../streams/stream-sink.js';
 import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 

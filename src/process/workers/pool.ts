@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
-import { StreamCount } from '../../stream-count.js';
+import { StreamCount } from '../../streams/stream-count.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../../admin/source.js';
 import type { Config } from '../config.js';
 import { listen } from '../../http/listen.js';

@@ -5,7 +5,7 @@ import { storeOptionsOf, connectStore } from '../../presence/connect.js';
 import { RelayStore } from '../../presence/relay.js';
 import type { Store } from '../../presence/types.js';
 import { HeartbeatService } from '../service.js';
-import { StreamCount } from '../../stream-count.js';
+import { StreamCount } from '../../streams/stream-count.js';
 import { exitAfterDrain } from '../shutdown.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 

@@ -1,6 +1,6 @@
 import { createActor, type Actor } from 'xstate';
-import { subscriptionBucketMachine } from '../machines/subscription-bucket.js';
-import type { subscriptionMachine, SubscriptionInput } from '../machines/subscription.js';
+import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js';
+import type { subscriptionMachine, SubscriptionInput } from '../../machines/subscription.js';
 
 type SubscriptionMachine = typeof subscriptionMachine;
 type BucketActor = Actor<typeof subscriptionBucketMachine>;

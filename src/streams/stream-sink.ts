@@ -1,5 +1,5 @@
 import type { SinkOwner, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
-import type { HttpResponse } from './uws.js';
+import type { HttpResponse } from '../http/uws.js';
 import { WriteBatch, type BatchTarget } from './write-batch.js';
 
 const HEAD_COMMENT = ': heartbeat\n';

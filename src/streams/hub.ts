@@ -1,7 +1,7 @@
-import type { Store, StoreListener, StoredPing } from './types.js';
+import type { Store, StoreListener, StoredPing } from '../presence/types.js';
 import { ChannelWatchers } from './channel-watchers.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
-import { PresenceEvent } from '../http/presence-event.js';
+import { PresenceEvent } from './presence-event.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
 /** Anything that receives presence events: a subscription actor. */

@@ -1,14 +1,14 @@
 import type { Actor } from 'xstate';
-import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../machines/subscription.js';
+import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
-import type { Logger } from './process/logger.js';
+import type { Logger } from '../process/logger.js';
 import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
-import type { Hub } from './presence/hub.js';
-import { PresenceEvent } from './http/presence-event.js';
-import type { Store } from './presence/types.js';
-import { lastPingsAsSeenBy } from './presence/views.js';
-import type { CloseReason } from './stats.js';
+import type { Hub } from './hub.js';
+import { PresenceEvent } from './presence-event.js';
+import type { Store } from '../presence/types.js';
+import { lastPingsAsSeenBy } from '../presence/views.js';
+import type { CloseReason } from '../stats.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
