@@ -72,7 +72,7 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** A request to another thread (src/workers/port-requests.ts) got no answer within its time. */
+/** A request to another thread (src/store/port-requests.ts) got no answer within its time. */
 export class RequestTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);

@@ -1,6 +1,6 @@
 import { Errors } from '../errors.js';
 import type { PingActor } from '../ping-actor.js';
-import type { Store } from '../presence/types.js';
+import type { Store } from '../store/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
 import { pingRoute } from './routes/ping.js';
 import { subscribeManyRoute, subscribeUserRoute, type SubscribeRouteOptions } from './routes/subscribe.js';

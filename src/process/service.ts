@@ -8,7 +8,7 @@ import { uWS, type TemplatedApp, type us_listen_socket } from '../http/uws.js';
 import type { Logger } from './logger.js';
 import { startPingActor, type PingActor } from '../ping-actor.js';
 import { Hub } from '../streams/hub.js';
-import type { Store } from '../presence/types.js';
+import type { Store } from '../store/types.js';
 import { RuntimeSampler } from '../runtime-sampler.js';
 import { Stats } from '../stats.js';
 import { Subscriptions } from '../streams/subscriptions.js';

@@ -1,4 +1,4 @@
-import type { Store } from '../presence/types.js';
+import type { Store } from '../store/types.js';
 import { WatcherIndex } from './watcher-index.js';
 
 /**

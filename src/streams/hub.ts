@@ -1,4 +1,4 @@
-import type { Store, StoreListener, StoredPing } from '../presence/types.js';
+import type { Store, StoreListener, StoredPing } from '../store/types.js';
 import { ChannelWatchers } from './channel-watchers.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
 import { PresenceEvent } from './presence-event.js';

@@ -1,5 +1,5 @@
 import type { PresencePing, StreamFormat } from '../../machines/subscription.js';
-import type { StoredPing } from '../presence/types.js';
+import type { StoredPing } from '../store/types.js';
 
 /**
  * A ping on its way to subscribers. Each of its four SSE frames (single/multi payload, with or

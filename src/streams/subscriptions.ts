@@ -6,8 +6,8 @@ import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './hub.js';
 import { PresenceEvent } from './presence-event.js';
-import type { Store } from '../presence/types.js';
-import { lastPingsAsSeenBy } from '../presence/views.js';
+import type { Store } from '../store/types.js';
+import { lastPingsAsSeenBy } from '../store/views.js';
 import type { CloseReason } from '../stats.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;

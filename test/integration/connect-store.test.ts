@@ -4,7 +4,7 @@
 import test from 'ava';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/process/config.js';
-import { storeOptionsOf, connectStore } from '../../src/presence/connect.js';
+import { storeOptionsOf, connectStore } from '../../src/store/connect.js';
 import { freePort } from '../support/ports.js';
 import { startRedis } from '../support/redis-server.js';
 

@@ -1,6 +1,6 @@
 // ChannelBatcher: the channel calls of one event-loop turn become one command per run of a kind.
 import test from 'ava';
-import { ChannelBatcher, type ChannelOp } from '../../src/presence/channel-batcher.js';
+import { ChannelBatcher, type ChannelOp } from '../../src/store/redis/channel-batcher.js';
 
 function recording(fail?: (op: ChannelOp) => boolean) {
   const sent: string[] = [];

@@ -1,7 +1,7 @@
 // FailureLog: the cause of each Redis error, logged once per change of cause with its repeats.
 import test from 'ava';
 import type { Logger } from '../../src/process/logger.js';
-import { causeOf, FailureLog } from '../../src/presence/failure-log.js';
+import { causeOf, FailureLog } from '../../src/store/redis/failure-log.js';
 
 const errorWith = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
 

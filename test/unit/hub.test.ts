@@ -3,8 +3,8 @@ import test from 'ava';
 import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type Watcher } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
-import { storeOptionsOf } from '../../src/presence/connect.js';
-import { MemoryStore } from '../../src/presence/memory.js';
+import { storeOptionsOf } from '../../src/store/connect.js';
+import { MemoryStore } from '../../src/store/memory.js';
 
 /** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

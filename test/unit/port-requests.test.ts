@@ -2,7 +2,7 @@
 // settles the request whose id it carries, and a request left unanswered ends in a timeout.
 import test from 'ava';
 import { MessageChannel } from 'node:worker_threads';
-import { PortRequests } from '../../src/workers/port-requests.js';
+import { PortRequests } from '../../src/store/port-requests.js';
 
 /** The other thread: once it has `count` requests, answers each (its value doubled), last first. */
 function echo(count: number) {

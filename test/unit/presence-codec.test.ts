@@ -1,10 +1,10 @@
 // What a ping becomes on the wire: the pub/sub message, the Redis key and channel names, and
 // the SSE frame a subscriber receives.
 import test from 'ava';
-import { decodeMessage, encodeMessageTail } from '../../src/presence/message.js';
-import { KeySpace } from '../../src/presence/keys.js';
+import { decodeMessage, encodeMessageTail } from '../../src/store/redis/message.js';
+import { KeySpace } from '../../src/store/redis/keys.js';
 import { PresenceEvent } from '../../src/streams/presence-event.js';
-import type { StoredPing } from '../../src/presence/types.js';
+import type { StoredPing } from '../../src/store/types.js';
 
 const awkwardStatuses = [
   '',

@@ -1,6 +1,6 @@
 // The embedded store's rate limit: the save script's token bucket, on a clock given by the test.
 import test from 'ava';
-import { TokenBuckets } from '../../src/presence/token-bucket.js';
+import { TokenBuckets } from '../../src/store/token-bucket.js';
 
 test('a burst, then one ping per 1/rate seconds; the wait is whole seconds until the next token', (t) => {
   const buckets = new TokenBuckets(2, 3);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { TurnBatch } from '../../src/presence/turn-batch.js';
+import { TurnBatch } from '../../src/store/redis/turn-batch.js';
 
 /** A batch runner that records each batch and answers each item with its double. */
 function doubling() {

@@ -1,7 +1,7 @@
 import { Errors } from '../../errors.js';
 import { PresenceEvent } from '../../streams/presence-event.js';
-import type { Store, StoredPing } from '../../presence/types.js';
-import { lastPingsAsSeenBy } from '../../presence/views.js';
+import type { Store, StoredPing } from '../../store/types.js';
+import { lastPingsAsSeenBy } from '../../store/views.js';
 import { viewerOf } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { decodeId, usersOfQuery } from '../ids.js';

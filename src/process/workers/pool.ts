@@ -3,10 +3,10 @@ import { StreamCount } from '../../streams/stream-count.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../../admin/source.js';
 import type { Config } from '../config.js';
 import { listen } from '../../http/listen.js';
-import { PortRequests } from '../../workers/port-requests.js';
+import { PortRequests } from '../../store/port-requests.js';
 import { uWS } from '../../http/uws.js';
 import type { Logger } from '../logger.js';
-import type { RelayServer } from '../../presence/relay.js';
+import type { RelayServer } from '../../store/relay.js';
 import type { FromWorker, ToWorker, WorkerData, WorkerStore } from './protocol.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');

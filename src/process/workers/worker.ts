@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { healthOf, snapshotOf } from '../../admin/source.js';
 import { createLogger } from '../logger.js';
-import { storeOptionsOf, connectStore } from '../../presence/connect.js';
-import { RelayStore } from '../../presence/relay.js';
-import type { Store } from '../../presence/types.js';
+import { storeOptionsOf, connectStore } from '../../store/connect.js';
+import { RelayStore } from '../../store/relay.js';
+import type { Store } from '../../store/types.js';
 import { HeartbeatService } from '../service.js';
 import { StreamCount } from '../../streams/stream-count.js';
 import { exitAfterDrain } from '../shutdown.js';

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { PortRequests } from '../workers/port-requests.js';
+import { PortRequests } from './port-requests.js';
 import type { Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { StoredPing } from './types.js';
+import type { StoredPing } from '../types.js';
 
 /**
  * The pub/sub message of a ping: `<seq> <time> ["<clientid>","<status>"]`. The numbers come

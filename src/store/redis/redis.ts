@@ -1,13 +1,13 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../errors.js';
-import type { Logger } from '../process/logger.js';
+import { StoreUnavailableError } from '../../errors.js';
+import type { Logger } from '../../process/logger.js';
 import { ChannelBatcher } from './channel-batcher.js';
 import { FailureLog } from './failure-log.js';
 import { KeySpace } from './keys.js';
 import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
 import { TurnBatch } from './turn-batch.js';
-import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from '../types.js';
 
 export interface RedisStoreOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */

@@ -1,6 +1,6 @@
 /**
  * The rate limit of the embedded store: a token bucket per user+client, the same arithmetic as
- * the save script's (src/presence/scripts/save-pings.lua), so both stores refuse the same pings.
+ * the save script's (src/store/redis/scripts/save-pings.lua), so both stores refuse the same pings.
  */
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; refilledMs: number }>();

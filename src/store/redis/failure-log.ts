@@ -1,4 +1,4 @@
-import type { Logger } from '../process/logger.js';
+import type { Logger } from '../../process/logger.js';
 
 /** Why Redis could not serve, in the words an operator acts on. */
 export type FailureCause = 'refused' | 'timeout' | 'auth' | 'cluster down' | 'connection lost' | 'other';
