@@ -1,6 +1,6 @@
 import { setup, type AnyActorRef } from 'xstate';
-import type { ErrorCode, ErrorCodeOf } from '../src/errors.js';
-import { parsePing, type ParsedPing, type PingRejection, type ValidPing } from '../src/ping-request.js';
+import type { ErrorCode, ErrorCodeOf } from '../src/http/errors.js';
+import { parsePing, type ParsedPing, type PingRejection, type ValidPing } from '../src/pings/ping-request.js';
 
 /**
  * One `POST /ping` as the HTTP edge hands it over. The edge only collects bytes and answers;

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { HistogramData } from '../latency-histogram.js';
-import { CLOSE_REASONS } from '../stats.js';
-import { buildInfo } from '../version.js';
+import type { HistogramData } from './latency-histogram.js';
+import { CLOSE_REASONS } from './stats.js';
+import { buildInfo } from './version.js';
 import type { AdminSource, InstanceSnapshot } from './source.js';
 
 export interface Metrics {

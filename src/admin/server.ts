@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { ListenAddress } from '../process/config.js';
 import { discoverMachines, type FoundMachine } from './machines.js';
 import { toMermaid } from './mermaid.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../http/errors.js';
 import { formatAddress, listen } from '../http/listen.js';
 import { answer, answerError } from '../http/respond.js';
 import { uWS, type HttpResponse } from '../http/uws.js';

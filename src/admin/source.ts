@@ -2,10 +2,10 @@ import { pingMachine } from '../../machines/ping.js';
 import { subscriptionMachine } from '../../machines/subscription.js';
 import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js';
 import { leafStates, stateKeys } from './mermaid.js';
-import { LatencyHistogram, type HistogramData } from '../latency-histogram.js';
-import type { RuntimeFigures } from '../runtime-sampler.js';
+import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
+import type { RuntimeFigures } from './runtime-sampler.js';
 import type { HeartbeatService } from '../process/service.js';
-import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason } from '../stats.js';
+import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason } from './stats.js';
 
 /** The parts of a service the admin port samples (read-only, when asked, never per event). */
 export type SampledService = Pick<

@@ -1,5 +1,5 @@
-import { Errors } from '../errors.js';
-import type { PingActor } from '../ping-actor.js';
+import { Errors } from './errors.js';
+import type { PingActor } from '../pings/ping-actor.js';
 import type { Store } from '../store/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
 import { pingRoute } from './routes/ping.js';

@@ -1,5 +1,5 @@
-import { parsePing } from '../ping-request.js';
-import { Errors, type ErrorSpec } from '../errors.js';
+import { parsePing } from '../pings/ping-request.js';
+import { Errors, type ErrorSpec } from './errors.js';
 import { utf8 } from './read-body.js';
 import type { ProxyTrust } from './trust.js';
 import type { HttpRequest, HttpResponse } from './uws.js';

@@ -1,4 +1,4 @@
-import type { ErrorSpec } from '../errors.js';
+import type { ErrorSpec } from './errors.js';
 import type { HttpResponse } from './uws.js';
 
 const STATUS_LINES: Record<number, string> = {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { availableCpus } from './available-cpus.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../http/errors.js';
 
 /** Where a server listens: an empty host means every interface. */
 export interface ListenAddress {

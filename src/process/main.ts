@@ -4,7 +4,7 @@ import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { localSource, type AdminSource } from '../admin/source.js';
 import { availableCpus } from './available-cpus.js';
 import { loadConfig, type Config } from './config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../http/errors.js';
 import { formatAddress } from '../http/listen.js';
 import { isNativeUws } from '../http/uws.js';
 import { createLogger, type Logger } from './logger.js';
@@ -12,7 +12,7 @@ import { storeOptionsOf, connectStore } from '../store/connect.js';
 import { RelayServer } from '../store/relay.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
-import { heartbeatVersion } from '../version.js';
+import { heartbeatVersion } from '../admin/version.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */

@@ -1,4 +1,4 @@
-import { RequestTimeoutError } from '../errors.js';
+import { RequestTimeoutError } from '../http/errors.js';
 
 interface Waiting<T> {
   resolve(value: T): void;

@@ -8,7 +8,7 @@ import type { Hub } from './hub.js';
 import { PresenceEvent } from './presence-event.js';
 import type { Store } from '../store/types.js';
 import { lastPingsAsSeenBy } from '../store/views.js';
-import type { CloseReason } from '../stats.js';
+import type { CloseReason } from '../admin/stats.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 

@@ -1,9 +1,9 @@
-// The error catalogue (src/errors.ts) and the README's status-code table name the same codes with
+// The error catalogue (src/http/errors.ts) and the README's status-code table name the same codes with
 // the same statuses, Fastify-style: a code added, renamed or removed on one side fails here.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { PingRequest } from '../../machines/ping.js';
-import { Errors, type ErrorCode } from '../../src/errors.js';
+import { Errors, type ErrorCode } from '../../src/http/errors.js';
 import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../../src/limits.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

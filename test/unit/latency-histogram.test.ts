@@ -1,5 +1,5 @@
 import test from 'ava';
-import { LatencyHistogram } from '../../src/latency-histogram.js';
+import { LatencyHistogram } from '../../src/admin/latency-histogram.js';
 
 test('an observation lands in the first bucket whose bound it does not exceed, as Prometheus `le`', (t) => {
   const h = new LatencyHistogram([0.001, 0.01, 0.1]);

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { createActor } from 'xstate';
 import { pingMachine, type PingRequest } from '../../machines/ping.js';
-import { Errors } from '../../src/errors.js';
+import { Errors } from '../../src/http/errors.js';
 
 type Answer = [status: number, code?: string, retryAfterSeconds?: number];
 
@@ -26,7 +26,7 @@ function pingActor() {
   const actor = createActor(
     pingMachine.provide({
       actions: {
-        // Wired like src/ping-actor.ts: a store call whose result answers the ping.
+        // Wired like src/pings/ping-actor.ts: a store call whose result answers the ping.
         storePing: (_, { ping, answer }) => {
           let confirm!: (limited?: number) => void;
           let refuse!: (error: Error) => void;

@@ -1,4 +1,4 @@
-import { Errors } from '../../errors.js';
+import { Errors } from '../errors.js';
 import { PresenceEvent } from '../../streams/presence-event.js';
 import type { Store, StoredPing } from '../../store/types.js';
 import { lastPingsAsSeenBy } from '../../store/views.js';

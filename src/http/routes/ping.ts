@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { PingRequest } from '../../../machines/ping.js';
-import { submitPing, type PingActor } from '../../ping-actor.js';
+import { submitPing, type PingActor } from '../../pings/ping-actor.js';
 import { claimText } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { readBody } from '../read-body.js';
-import { Errors } from '../../errors.js';
+import { Errors } from '../errors.js';
 import { answerEmpty, answerError } from '../respond.js';
 import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';

@@ -1,5 +1,5 @@
 import type { StreamFormat } from '../../../machines/subscription.js';
-import { Errors, type ErrorSpec } from '../../errors.js';
+import { Errors, type ErrorSpec } from '../errors.js';
 import type { Subscriptions } from '../../streams/subscriptions.js';
 import { viewerOf } from '../claim.js';
 import type { Headers } from '../cors.js';

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../../errors.js';
+import { StoreUnavailableError } from '../../http/errors.js';
 import type { Logger } from '../../process/logger.js';
 import { ChannelBatcher } from './channel-batcher.js';
 import { FailureLog } from './failure-log.js';

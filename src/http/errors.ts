@@ -1,4 +1,4 @@
-import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from './limits.js';
+import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../limits.js';
 
 const ID_RULE = `of at most ${MAX_ID_BYTES} bytes without control characters`;
 

@@ -1,6 +1,6 @@
 import { createActor, type Actor } from 'xstate';
-import { pingMachine, type PingRequest } from '../machines/ping.js';
-import type { Store } from './store/types.js';
+import { pingMachine, type PingRequest } from '../../machines/ping.js';
+import type { Store } from '../store/types.js';
 
 export type PingActor = Actor<typeof pingMachine>;
 

@@ -1,9 +1,9 @@
-import type { ErrorCodeOf } from './errors.js';
-import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from './limits.js';
+import type { ErrorCodeOf } from '../http/errors.js';
+import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../limits.js';
 
 /**
  * Parsing and validation of `POST /ping`: pure functions the ping machine's guards use.
- * A rejection is a code of the error catalogue (src/errors.ts) answered 400 Bad Request.
+ * A rejection is a code of the error catalogue (src/http/errors.ts) answered 400 Bad Request.
  */
 export type PingRejection = ErrorCodeOf<400>;
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isNativeUws } from './http/uws.js';
+import { isNativeUws } from '../http/uws.js';
 
-/** Our version: package.json is one level up from src/ and two from dist/src/. */
+/** Our version: package.json is two levels up from src/admin/ and three from dist/src/admin/. */
 export function heartbeatVersion(): string | undefined {
-  for (const path of ['../package.json', '../../package.json']) {
+  for (const path of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name: string; version: string };
       if (pkg.name === 'heartbeat') return pkg.version;
