@@ -1,6 +1,12 @@
 import { setup, type AnyActorRef } from 'xstate';
-import type { ErrorCode, ErrorCodeOf } from '../src/http/errors.js';
-import { parsePing, type ParsedPing, type PingRejection, type ValidPing } from '../src/pings/ping-request.js';
+import {
+  parsePing,
+  type HeaderRejection,
+  type ParsedPing,
+  type PingAnswerCode,
+  type PingRejection,
+  type ValidPing,
+} from './ping-request.js';
 
 /**
  * One `POST /ping` as the HTTP edge hands it over. The edge only collects bytes and answers;
@@ -14,7 +20,7 @@ export interface PingRequest {
   /** The body went past the limit and was not read to the end. */
   readonly bodyTooLarge: boolean;
   /** A problem with the request's headers found by the edge (it alone can see them all). */
-  readonly headerRejection?: Extract<ErrorCodeOf<400>, 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE'>;
+  readonly headerRejection?: HeaderRejection;
   /** The peer is a trusted proxy (TRUSTED_PROXIES) and may speak for a user. */
   readonly fromTrustedPeer: boolean;
   /**
@@ -22,7 +28,7 @@ export interface PingRequest {
    * code, 200 (stored); with one, that code's status and reason from the error catalogue, and
    * `retryAfterSeconds` with RATE_LIMITED.
    */
-  readonly answer: (code?: ErrorCode, retryAfterSeconds?: number) => void;
+  readonly answer: (code?: PingAnswerCode, retryAfterSeconds?: number) => void;
   /** Parsed once, on first use by a guard. */
   parsed?: ParsedPing;
 }

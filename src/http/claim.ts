@@ -1,4 +1,4 @@
-import { parsePing } from '../pings/ping-request.js';
+import { parseClaim } from '../../machines/ping-request.js';
 import { Errors, type ErrorSpec } from './errors.js';
 import { utf8 } from './read-body.js';
 import type { ProxyTrust } from './trust.js';
@@ -36,6 +36,6 @@ export function viewerOf(res: HttpResponse, req: HttpRequest, trust: ProxyTrust)
     trust.claimRefused(res);
     return { error: Errors.CLAIM_UNTRUSTED };
   }
-  const parsed = parsePing(claim, '');
+  const parsed = parseClaim(claim);
   return parsed.ok ? { viewer: parsed.userid } : { error: Errors[parsed.rejection] };
 }

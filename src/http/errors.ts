@@ -1,6 +1,17 @@
-import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../limits.js';
+import {
+  MAX_BODY_BYTES,
+  MAX_ID_BYTES,
+  MAX_STATUS_CHARACTERS,
+  type PingAnswerCode,
+  type PingRejection,
+} from '../../machines/ping-request.js';
 
 const ID_RULE = `of at most ${MAX_ID_BYTES} bytes without control characters`;
+
+interface Spec {
+  readonly status: number;
+  readonly message: string;
+}
 
 /** Each code's HTTP status and short plain-text reason. */
 const catalogue = {
@@ -29,13 +40,14 @@ const catalogue = {
   STORE_UNAVAILABLE: { status: 503, message: 'presence store unavailable, retry' },
   SHUTTING_DOWN: { status: 503, message: 'shutting down, retry' },
   TOO_MANY_CONNECTIONS: { status: 503, message: 'too many open streams, retry' },
-} as const;
+} as const satisfies Record<string, Spec> &
+  // The ping machine names the codes it answers with (machines/ping-request.ts, as machines/
+  // imports nothing from src/): each must be here, and each of its rejections must be a 400.
+  Record<PingAnswerCode, Spec> &
+  Record<PingRejection, Spec & { readonly status: 400 }>;
 
 /** A code of the catalogue; any other string is a type error. */
 export type ErrorCode = keyof typeof catalogue;
-
-/** The codes answered with HTTP `status` (e.g. `ErrorCodeOf<400>`). */
-export type ErrorCodeOf<S extends number> = { [C in ErrorCode]: (typeof catalogue)[C]['status'] extends S ? C : never }[ErrorCode];
 
 export interface ErrorSpec {
   readonly code: ErrorCode;

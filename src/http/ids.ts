@@ -1,4 +1,4 @@
-import { isValidId } from '../pings/ping-request.js';
+import { isValidId } from '../../machines/ping-request.js';
 
 /** A path parameter or query value as an id: URL-decoded and valid, or null. */
 export function decodeId(raw: string): string | null {

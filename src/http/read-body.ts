@@ -1,4 +1,4 @@
-import { MAX_BODY_BYTES } from '../limits.js';
+import { MAX_BODY_BYTES } from '../../machines/ping-request.js';
 import type { HttpResponse } from './uws.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { PingRequest } from '../../machines/ping.js';
 import { Errors, type ErrorCode } from '../../src/http/errors.js';
-import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../../src/limits.js';
+import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../../machines/ping-request.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

@@ -1,11 +1,38 @@
-import type { ErrorCodeOf } from '../http/errors.js';
-import { MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../limits.js';
-
 /**
- * Parsing and validation of `POST /ping`: pure functions the ping machine's guards use.
- * A rejection is a code of the error catalogue (src/http/errors.ts) answered 400 Bad Request.
+ * What the ping machine judges a `POST /ping` by: the codes it answers with, the API's fixed
+ * limits, and the parsing its guards apply. Pure, and beside the machine: machines/ imports
+ * nothing from src/. The error catalogue (src/http/errors.ts) gives every code here its HTTP
+ * status and reason, quotes these limits in its messages, and fails to compile when it lacks a
+ * code named here or answers a rejection with anything but 400.
  */
-export type PingRejection = ErrorCodeOf<400>;
+
+/** A user or client id: at most this many UTF-8 bytes. */
+export const MAX_ID_BYTES = 256;
+
+/** A ping's status: at most this many characters (code points). */
+export const MAX_STATUS_CHARACTERS = 256;
+
+/** A `POST /ping` body: at most this many bytes. */
+export const MAX_BODY_BYTES = 4096;
+
+/** A problem only the whole header list shows, found by the HTTP edge: answered 400. */
+export type HeaderRejection = 'BAD_CONTENT_LENGTH' | 'CLAIM_DUPLICATE';
+
+/** Why a ping is malformed: answered 400 Bad Request. */
+export type PingRejection =
+  | HeaderRejection
+  | 'CLAIM_MISSING'
+  | 'CLAIM_INVALID_JSON'
+  | 'CLAIM_NOT_OBJECT'
+  | 'CLAIM_BAD_USERID'
+  | 'CLAIM_BAD_CLIENTID'
+  | 'BODY_INVALID_JSON'
+  | 'BODY_NOT_OBJECT'
+  | 'BODY_BAD_STATUS'
+  | 'STATUS_TOO_LONG';
+
+/** Every code the ping machine answers with (no code: 200, stored). */
+export type PingAnswerCode = PingRejection | 'CLAIM_UNTRUSTED' | 'BODY_TOO_LARGE' | 'RATE_LIMITED' | 'STORE_UNAVAILABLE' | 'SHUTTING_DOWN';
 
 export interface ValidPing {
   readonly ok: true;
@@ -43,15 +70,14 @@ function own(object: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-function reject(rejection: PingRejection): ParsedPing {
+function reject(rejection: PingRejection): { readonly ok: false; readonly rejection: PingRejection } {
   return { ok: false, rejection };
 }
 
-/**
- * `claim` is the X-User-Claim header (undefined when absent); `body` the request body decoded
- * as UTF-8, or null when it was not valid UTF-8.
- */
-export function parsePing(claim: string | undefined, body: string | null): ParsedPing {
+/** The X-User-Claim header (undefined when absent) as the user and client it names, or why not. */
+export function parseClaim(
+  claim: string | undefined,
+): { readonly ok: true; readonly userid: string; readonly clientid: string } | { readonly ok: false; readonly rejection: PingRejection } {
   if (claim === undefined || claim === '') return reject('CLAIM_MISSING');
   const parsedClaim = parseJson(claim);
   if (!parsedClaim.ok) return reject('CLAIM_INVALID_JSON');
@@ -60,7 +86,17 @@ export function parsePing(claim: string | undefined, body: string | null): Parse
   if (typeof userid !== 'string' || !isValidId(userid)) return reject('CLAIM_BAD_USERID');
   const clientid = own(parsedClaim.value, 'clientid') ?? '';
   if (typeof clientid !== 'string' || (clientid !== '' && !isValidId(clientid))) return reject('CLAIM_BAD_CLIENTID');
+  return { ok: true, userid, clientid };
+}
 
+/**
+ * `claim` is the X-User-Claim header (undefined when absent); `body` the request body decoded
+ * as UTF-8, or null when it was not valid UTF-8.
+ */
+export function parsePing(claim: string | undefined, body: string | null): ParsedPing {
+  const parsedClaim = parseClaim(claim);
+  if (!parsedClaim.ok) return parsedClaim;
+  const { userid, clientid } = parsedClaim;
   if (body === null) return reject('BODY_INVALID_JSON');
   if (body.trim() === '') return { ok: true, userid, clientid, status: '' };
   const parsedBody = parseJson(body);
