@@ -63,31 +63,3 @@ export interface ErrorSpec {
 export const Errors = Object.freeze(
   Object.fromEntries(Object.entries(catalogue).map(([code, spec]) => [code, Object.freeze({ code, ...spec })])),
 ) as { readonly [C in ErrorCode]: ErrorSpec & { readonly code: C } };
-
-/** A configuration value that cannot be used; the message names the variable and its accepted forms. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    value: string,
-    accepted: string,
-  ) {
-    super(`invalid ${variable}=${JSON.stringify(value)}: expected ${accepted}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** The presence store could not take or answer a command (Redis away, timeout). */
-export class StoreUnavailableError extends Error {
-  constructor(cause?: unknown) {
-    super('presence store unavailable', { cause });
-    this.name = 'StoreUnavailableError';
-  }
-}
-
-/** A request to another thread (src/store/port-requests.ts) got no answer within its time. */
-export class RequestTimeoutError extends Error {
-  constructor(timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
-    this.name = 'RequestTimeoutError';
-  }
-}

@@ -1,6 +1,17 @@
 import { isIP } from 'node:net';
 import { availableCpus } from './available-cpus.js';
-import { ConfigError } from '../http/errors.js';
+
+/** A configuration value that cannot be used; the message names the variable and its accepted forms. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    value: string,
+    accepted: string,
+  ) {
+    super(`invalid ${variable}=${JSON.stringify(value)}: expected ${accepted}`);
+    this.name = 'ConfigError';
+  }
+}
 
 /** Where a server listens: an empty host means every interface. */
 export interface ListenAddress {

@@ -1,4 +1,10 @@
-import { RequestTimeoutError } from '../http/errors.js';
+/** A request to another thread got no answer within its time. */
+class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
 
 interface Waiting<T> {
   resolve(value: T): void;

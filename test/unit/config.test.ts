@@ -1,7 +1,7 @@
 // loadConfig: what each environment variable accepts, and how a bad value is reported.
 import test from 'ava';
 import { loadConfig } from '../../src/process/config.js';
-import { ConfigError } from '../../src/http/errors.js';
+import { ConfigError } from '../../src/process/config.js';
 
 test('defaults', (t) => {
   const config = loadConfig({}, 20_000);

@@ -1,5 +1,4 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../../http/errors.js';
 import type { Logger } from '../../process/logger.js';
 import { ChannelBatcher } from './channel-batcher.js';
 import { FailureLog } from './failure-log.js';
@@ -8,6 +7,14 @@ import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { Scripts } from './scripts.js';
 import { TurnBatch } from './turn-batch.js';
 import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from '../types.js';
+
+/** The presence store could not take or answer a command (Redis away, timeout). */
+class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('presence store unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
 
 export interface RedisStoreOptions {
   /** `redis://…` URL of a standalone server, or the seed nodes of a cluster. */
