@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { HistogramData } from './latency-histogram.js';
-import { CLOSE_REASONS } from './stats.js';
+import { CLOSE_REASONS } from '../streams/subscriptions.js';
 import { buildInfo } from './version.js';
 import type { AdminSource, InstanceSnapshot } from './source.js';
 

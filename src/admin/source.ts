@@ -3,15 +3,27 @@ import { subscriptionMachine } from '../../machines/subscription.js';
 import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js';
 import { leafStates, stateKeys } from './mermaid.js';
 import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
-import type { RuntimeFigures } from './runtime-sampler.js';
-import type { HeartbeatService } from '../process/service.js';
-import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type CloseReason } from './stats.js';
+import type { RuntimeFigures, RuntimeSampler } from './runtime-sampler.js';
+import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type Stats } from './stats.js';
+import type { PingActor } from '../pings/ping-actor.js';
+import type { Store } from '../store/types.js';
+import type { Hub } from '../streams/hub.js';
+import type { CloseReason, Subscriptions } from '../streams/subscriptions.js';
 
-/** The parts of a service the admin port samples (read-only, when asked, never per event). */
-export type SampledService = Pick<
-  HeartbeatService,
-  'subscriptions' | 'pingActor' | 'hub' | 'stats' | 'runtime' | 'store' | 'isReady' | 'isClosing'
->;
+/**
+ * The parts of a service (src/process/service.ts) the admin port samples: read-only, when asked,
+ * never per event. Named here, so the admin port depends on the parts and not on the process.
+ */
+export interface SampledService {
+  readonly subscriptions: Pick<Subscriptions, 'size' | 'countByState' | 'buckets'>;
+  readonly pingActor: PingActor;
+  readonly hub: Pick<Hub, 'watchedUsers'>;
+  readonly stats: Stats;
+  readonly runtime: Pick<RuntimeSampler, 'sample'>;
+  readonly store: Pick<Store, 'isAvailable' | 'channelCount'>;
+  isReady(): boolean;
+  isClosing(): boolean;
+}
 
 /** What `/readyz` needs of one instance (one worker thread, or the whole process with WORKERS=1). Cheap. */
 export interface InstanceHealth {

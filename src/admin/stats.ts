@@ -1,9 +1,5 @@
 import { LatencyHistogram } from './latency-histogram.js';
-
-/** Why a stream ended: the client went away, it stayed congested too long, or the server shut down. */
-export type CloseReason = 'client_gone' | 'slow_client' | 'shutdown';
-
-export const CLOSE_REASONS: readonly CloseReason[] = ['client_gone', 'slow_client', 'shutdown'];
+import type { CloseReason } from '../streams/subscriptions.js';
 
 /**
  * `POST /ping` from request to answer. A ping is answered once Redis acknowledged it: a round trip

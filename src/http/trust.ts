@@ -1,8 +1,13 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { LOCAL_RANGES } from '../process/config.js';
 import type { HttpResponse } from './uws.js';
 
 const CACHE_LIMIT = 1024;
+
+/**
+ * Loopback and the private ranges: a claim refused from one of them most likely comes from the
+ * proxy itself, on a network TRUSTED_PROXIES does not name yet (logged once per peer).
+ */
+const LOCAL_RANGES = Object.freeze(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
 
 export interface ProxyTrustOptions {
   /**

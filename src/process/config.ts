@@ -75,12 +75,6 @@ export interface Config {
  */
 const DEFAULT_TRUSTED_PROXIES = Object.freeze(['127.0.0.0/8', '::1/128']);
 
-/**
- * Loopback and the private ranges: a claim refused from one of them most likely comes from the
- * proxy itself, on a network TRUSTED_PROXIES does not name yet (logged once per peer).
- */
-export const LOCAL_RANGES = Object.freeze(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
-
 const LISTEN_FORMS = '`:8080`, `8080`, `127.0.0.1:8080` or `[::1]:8080`';
 
 function parseListen(variable: string, value: string): ListenAddress {

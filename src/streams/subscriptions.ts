@@ -8,9 +8,13 @@ import type { Hub } from './hub.js';
 import { PresenceEvent } from './presence-event.js';
 import type { Store } from '../store/types.js';
 import { lastPingsAsSeenBy } from '../store/views.js';
-import type { CloseReason } from '../admin/stats.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
+
+/** Why a stream ended: the client went away, it stayed congested too long, or the server shut down. */
+export type CloseReason = 'client_gone' | 'slow_client' | 'shutdown';
+
+export const CLOSE_REASONS: readonly CloseReason[] = ['client_gone', 'slow_client', 'shutdown'];
 
 export interface SubscriptionsOptions {
   hub: Hub;
