@@ -22,8 +22,8 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript (bench probes, the dev-auth stand-in, this file): no types to check against.
-    files: ['**/*.js', '**/*.mjs', '**/*.mts'],
+    // Plain JavaScript (bench probes, the dev-auth stand-in, the dependency rules, this file): no types to check against.
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs', '**/*.mts'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );
