@@ -2,7 +2,7 @@ import { createConnection } from 'node:net';
 import type { Config, RedisTarget } from '../process/config.js';
 import type { Logger } from '../process/logger.js';
 import { MemoryStore } from './memory.js';
-import { RedisStore } from './redis/redis.js';
+import { RedisStore } from './redis/redis-store.js';
 import type { Store, StoreLimits } from './types.js';
 
 export interface StoreOptions {

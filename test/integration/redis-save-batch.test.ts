@@ -2,7 +2,7 @@
 // These tests call the store directly, all in one turn, against a private redis-server, and read
 // what Redis itself reports: how many script calls it ran and what it stored and published.
 import test from 'ava';
-import { RedisStore } from '../../src/store/redis/redis.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
 import type { StoredPing } from '../../src/store/types.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 

@@ -1,0 +1,75 @@
+import { Cluster } from 'ioredis';
+import { RedisConnections } from './connections.js';
+import { readFields, replyPairs, scriptArgs, type PingToSave, type SaveReply, type Topology, type TopologyOptions } from './topology.js';
+
+/**
+ * A Redis Cluster: one script call per ping (a script's keys must share one slot: a user's keys
+ * do, two users' need not), a sequence per user, and sharded pub/sub (SPUBLISH/SSUBSCRIBE), so a
+ * message only travels within its shard. A cluster retries a command through redirections and
+ * reconnects, so every save and read gets one deadline of its own.
+ */
+export class ClusterTopology implements Topology {
+  readonly kind = 'cluster' as const;
+  readonly connections: RedisConnections;
+  private readonly scriptArgs: readonly string[];
+  private readonly commandTimeoutMs: number;
+
+  constructor(seeds: readonly { host: string; port: number }[], options: TopologyOptions) {
+    this.commandTimeoutMs = options.commandTimeoutMs;
+    this.connections = new RedisConnections({
+      ...options,
+      kind: this.kind,
+      open: (role) =>
+        new Cluster([...seeds], {
+          // Off at the cluster level so a cluster that is down fails at once.
+          enableOfflineQueue: false,
+          // No auto-pipeline: ioredis 6's does not follow MOVED after a failover (measured: the
+          // slot stays unreachable), and sharded subscriptions need their own group.
+          enableAutoPipelining: false,
+          shardedSubscribers: role === 'subscriber',
+          lazyConnect: true,
+          clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+          // ioredis retries a command through redirections and reconnects. Every retry must end
+          // well before the ping's deadline: a retry that lands after its 503 could overwrite a
+          // newer ping of the same user. 6 tries 50 ms apart, each connect bounded, fit in ~400 ms.
+          maxRedirections: 6,
+          retryDelayOnFailover: 50,
+          retryDelayOnClusterDown: 50,
+          retryDelayOnTryAgain: 50,
+          redisOptions: { maxRetriesPerRequest: 0, commandTimeout: options.commandTimeoutMs, connectTimeout: 300 },
+        }),
+      messageEvent: 'smessage',
+    });
+    this.scriptArgs = scriptArgs(true, options.limits);
+  }
+
+  async save(ping: PingToSave): Promise<SaveReply> {
+    const reply = await this.withinDeadline(this.connections.runSaveScript(ping.keys, [...this.scriptArgs, ...ping.args]));
+    return replyPairs(reply)[0];
+  }
+
+  read(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
+    return this.withinDeadline(readFields(this.connections.commands, keys, fields));
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await (this.connections.subscriber as Cluster).ssubscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    await (this.connections.subscriber as Cluster).sunsubscribe(channel);
+  }
+
+  /**
+   * Each try of a command has its own commandTimeout, and a cluster may try several times; the
+   * caller needs one answer within a second, whatever happens underneath.
+   */
+  private withinDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('store deadline passed')), this.commandTimeoutMs);
+    });
+    work.catch(() => {}); // a late failure after the deadline is not unhandled
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,60 @@
+import type { Logger } from '../../process/logger.js';
+import type { StoreLimits } from '../types.js';
+import type { Commands, ConnectionEvents, RedisConnections } from './connections.js';
+import type { KeySpace } from './keys.js';
+
+/** One ping for save-pings.lua: its two keys and its four arguments. */
+export interface PingToSave {
+  readonly keys: readonly [user: string, client: string];
+  readonly args: readonly [status: string, clientid: string, tail: string, invisible: '1' | '0'];
+}
+
+/** What the script answers for one ping: seq and time, or 'limited' and the seconds to wait. */
+export type SaveReply = readonly [string, string];
+
+/** What every topology is built with. */
+export interface TopologyOptions {
+  keys: KeySpace;
+  /** PING_RATE, PING_BURST and CLIENT_KEY_TTL, applied by the save script. */
+  limits: StoreLimits;
+  /** REDIS_WAIT_REPLICAS (RedisConnections runs the WAIT). */
+  waitReplicas: number;
+  /** A command not answered within this many ms fails (and the ping gets 503). */
+  commandTimeoutMs: number;
+  log?: Logger;
+  events: ConnectionEvents;
+}
+
+/**
+ * How the Redis store saves, reads and subscribes on one topology: a standalone server
+ * (standalone.ts) or a cluster (cluster.ts). Each opens its own RedisConnections, whose lifecycle
+ * is the same for both.
+ */
+export interface Topology {
+  readonly kind: 'redis' | 'cluster';
+  readonly connections: RedisConnections;
+  /** Stores and publishes one ping (save-pings.lua); resolves with the script's reply for it. */
+  save(ping: PingToSave): Promise<SaveReply>;
+  /** The `fields` of each hash in `keys`, in order (null where a hash or field is missing). */
+  read(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]>;
+  /** Resolves once a message published on `channel` afterwards cannot be missed. */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+}
+
+/** The save script's first four arguments: cluster or not, PING_RATE, PING_BURST, CLIENT_KEY_TTL. */
+export function scriptArgs(cluster: boolean, limits: StoreLimits): readonly string[] {
+  return [cluster ? '1' : '0', String(limits.pingRate), String(limits.pingBurst), String(limits.clientKeyTtlSeconds)];
+}
+
+/** The script's flat reply as one pair per ping. */
+export function replyPairs(reply: readonly string[]): SaveReply[] {
+  const replies: SaveReply[] = [];
+  for (let i = 0; i < reply.length; i += 2) replies.push([reply[i], reply[i + 1]]);
+  return replies;
+}
+
+/** One HMGET per key (a standalone connection pipelines them by itself). */
+export function readFields(commands: Commands, keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
+  return Promise.all(keys.map((key) => commands.hmget(key, ...fields)));
+}
