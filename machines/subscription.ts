@@ -24,8 +24,11 @@ export interface StreamSink {
   close(): void;
 }
 
-/** One ping of one user, serialised once and shared by every subscriber that receives it. */
-export interface PresencePing {
+/**
+ * One ping of one user and its SSE frames, rendered once and shared by every stream that gets it
+ * (src/streams/frames.ts).
+ */
+export interface PingFrames {
   readonly userid: string;
   readonly clientid: string;
   readonly seq: number;
@@ -53,9 +56,9 @@ export interface SubscriptionInput {
 }
 
 export type SubscriptionEvent =
-  | { type: 'presence'; ping: PresencePing }
+  | { type: 'presence'; ping: PingFrames }
   /** The stored last pings of the stream's users, read once their channels were live. */
-  | { type: 'replay.loaded'; pings: readonly PresencePing[] }
+  | { type: 'replay.loaded'; pings: readonly PingFrames[] }
   /** The store could not answer the replay read. */
   | { type: 'replay.failed' }
   | { type: 'keepalive' }
@@ -80,7 +83,7 @@ interface SubscriptionContext {
    */
   sentSeq: number;
   readonly sentPerUser: Map<string, number> | null;
-  pending: Map<string, PresencePing> | null;
+  pending: Map<string, PingFrames> | null;
   /** Highest id written on this stream: an older ping of another user goes out without `id:`. */
   highestId: number;
 }
@@ -96,13 +99,13 @@ function sentSeqOf(context: SubscriptionContext, userid: string): number {
   return context.sentPerUser === null ? context.sentSeq : (context.sentPerUser.get(userid) ?? context.resumeAfter);
 }
 
-function isNewer(context: SubscriptionContext, ping: PresencePing): boolean {
+function isNewer(context: SubscriptionContext, ping: PingFrames): boolean {
   if (context.clientid !== undefined && ping.clientid !== context.clientid) return false;
   return ping.seq > sentSeqOf(context, ping.userid);
 }
 
 /** Writes one ping. */
-function send(context: SubscriptionContext, ping: PresencePing): void {
+function send(context: SubscriptionContext, ping: PingFrames): void {
   const withId = ping.seq > context.highestId;
   if (withId) context.highestId = ping.seq;
   if (context.sentPerUser === null) context.sentSeq = ping.seq;
@@ -111,7 +114,7 @@ function send(context: SubscriptionContext, ping: PresencePing): void {
 }
 
 /** Writes every ping still newer than what was sent, oldest first. */
-function sendInOrder(context: SubscriptionContext, pings: Iterable<PresencePing>): void {
+function sendInOrder(context: SubscriptionContext, pings: Iterable<PingFrames>): void {
   for (const ping of [...pings].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) send(context, ping);
 }
 
@@ -154,7 +157,7 @@ export const subscriptionMachine = setup({
     /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
     keepNewest: ({ context, event }) => {
       if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
-      const pending = (context.pending ??= new Map<string, PresencePing>());
+      const pending = (context.pending ??= new Map<string, PingFrames>());
       const held = pending.get(event.ping.userid);
       if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
     },

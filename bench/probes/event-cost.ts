@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createActor, setup } from 'xstate';
-import { subscriptionMachine, type PresencePing, type StreamSink } from '../../machines/subscription.js';
+import { subscriptionMachine, type PingFrames, type StreamSink } from '../../machines/subscription.js';
 
 const ALLOC_MODE = process.execArgv.some((a) => a.startsWith('--max-semi-space-size'));
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -20,7 +20,7 @@ if (!gc) throw new Error('run with node --expose-gc');
 
 const FRAME = new Uint8Array(40);
 const sink: StreamSink = { open: () => {}, write: () => {}, endWithRetry: () => {}, close: () => {} };
-const ping = (seq: number): PresencePing => ({ userid: 'u', clientid: 'c', seq, frame: () => FRAME });
+const ping = (seq: number): PingFrames => ({ userid: 'u', clientid: 'c', seq, frame: () => FRAME });
 
 let gcsSeen = 0;
 new PerformanceObserver((list) => void (gcsSeen += list.getEntries().length)).observe({ entryTypes: ['gc'] });

@@ -1,7 +1,7 @@
 import type { Store, StoreListener, StoredPing } from '../store/types.js';
 import { ChannelWatchers } from './channel-watchers.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
-import { PresenceEvent } from './presence-event.js';
+import { SharedPingFrames } from './frames.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
 /** Anything that receives presence events: a subscription actor. */
@@ -91,7 +91,7 @@ export class Hub implements StoreListener {
   private deliver(userid: string, ping: StoredPing, invisible = false): void {
     const watchers = (invisible ? this.owners : this.everyone).watchers;
     if (!watchers.has(userid)) return;
-    const event: SubscriptionEvent = { type: 'presence', ping: new PresenceEvent(userid, ping) };
+    const event: SubscriptionEvent = { type: 'presence', ping: new SharedPingFrames(userid, ping) };
     // Not inside `onDelivered?.(…)`: an optional call skips evaluating its arguments.
     const count = watchers.forEach(userid, (watcher) => watcher.send(event));
     this.hooks.onDelivered?.(count);

@@ -1,11 +1,11 @@
 import type { Actor } from 'xstate';
-import { subscriptionMachine, type PresencePing, type SubscriptionInput } from '../../machines/subscription.js';
+import { subscriptionMachine, type PingFrames, type SubscriptionInput } from '../../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from '../process/logger.js';
 import { SubscriptionBuckets } from './subscription-buckets.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './hub.js';
-import { PresenceEvent } from './presence-event.js';
+import { SharedPingFrames } from './frames.js';
 import type { Store } from '../store/types.js';
 import { lastPingsAsSeenBy } from '../store/views.js';
 
@@ -138,10 +138,10 @@ export class Subscriptions {
    * Waits until the users' channels are subscribed, then reads their stored last pings: the public
    * view, but the own view of the stream's owner (its invisible pings included).
    */
-  private async readCached(users: readonly string[], clientid: string | undefined, owner: string | undefined): Promise<PresencePing[]> {
+  private async readCached(users: readonly string[], clientid: string | undefined, owner: string | undefined): Promise<PingFrames[]> {
     await this.options.hub.ready(users, owner);
     const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.store, users, owner, clientid));
-    return pings.flatMap((ping, i) => (ping ? [new PresenceEvent(users[i], ping)] : []));
+    return pings.flatMap((ping, i) => (ping ? [new SharedPingFrames(users[i], ping)] : []));
   }
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */

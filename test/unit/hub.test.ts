@@ -1,6 +1,6 @@
 // The hub over the embedded store, with fake watchers recording what they are handed.
 import test from 'ava';
-import type { PresencePing, SubscriptionEvent } from '../../machines/subscription.js';
+import type { PingFrames, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type Watcher } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
@@ -10,7 +10,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 class FakeWatcher implements Watcher {
-  readonly received: PresencePing[] = [];
+  readonly received: PingFrames[] = [];
   send(event: SubscriptionEvent): void {
     if (event.type === 'presence') this.received.push(event.ping);
   }
@@ -20,7 +20,7 @@ class FakeWatcher implements Watcher {
   }
 }
 
-function statusOf(ping: PresencePing): string {
+function statusOf(ping: PingFrames): string {
   const frame = new TextDecoder().decode(ping.frame('single', false));
   return (JSON.parse(frame.slice('data: '.length)) as { status: string }).status;
 }

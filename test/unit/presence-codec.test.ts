@@ -3,7 +3,7 @@
 import test from 'ava';
 import { decodeMessage, encodeMessageTail } from '../../src/store/redis/message.js';
 import { KeySpace } from '../../src/store/redis/keys.js';
-import { PresenceEvent } from '../../src/streams/presence-event.js';
+import { SharedPingFrames } from '../../src/streams/frames.js';
 import type { StoredPing } from '../../src/store/types.js';
 
 const awkwardStatuses = [
@@ -147,7 +147,7 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 for (const status of awkwardStatuses) {
   test(`one ping is exactly one SSE event: ${JSON.stringify(status)}`, (t) => {
-    const event = new PresenceEvent('alice\n\nid: 1', ping(status, { seq: 42 }));
+    const event = new SharedPingFrames('alice\n\nid: 1', ping(status, { seq: 42 }));
     t.deepEqual(parseSse(decode(event.frame('single', true))), [{ id: '42', data: JSON.stringify({ time: 1_700_000_000, status }) }]);
     t.deepEqual(parseSse(decode(event.frame('multi', false))), [
       { data: JSON.stringify({ userid: 'alice\n\nid: 1', time: 1_700_000_000, status }) },
@@ -157,7 +157,7 @@ for (const status of awkwardStatuses) {
 
 test('the frame payload round-trips through JSON', (t) => {
   const status = 'he said "hi"\n😀';
-  const event = new PresenceEvent('bob', ping(status));
+  const event = new SharedPingFrames('bob', ping(status));
   const [single] = parseSse(decode(event.frame('single', false)));
   const [multi] = parseSse(decode(event.frame('multi', false)));
   t.deepEqual(JSON.parse(single.data), { time: 1_700_000_000, status });
@@ -165,7 +165,7 @@ test('the frame payload round-trips through JSON', (t) => {
 });
 
 test('id: is present only when asked, and is the seq', (t) => {
-  const event = new PresenceEvent('bob', ping('x', { seq: 7 }));
+  const event = new SharedPingFrames('bob', ping('x', { seq: 7 }));
   t.is(decode(event.frame('single', true)), 'id: 7\ndata: {"time":1700000000,"status":"x"}\n\n');
   t.is(decode(event.frame('single', false)), 'data: {"time":1700000000,"status":"x"}\n\n');
   t.is(decode(event.frame('multi', true)), 'id: 7\ndata: {"userid":"bob","time":1700000000,"status":"x"}\n\n');
@@ -173,7 +173,7 @@ test('id: is present only when asked, and is the seq', (t) => {
 });
 
 test('each frame is serialised once and shared', (t) => {
-  const event = new PresenceEvent('bob', ping('x'));
+  const event = new SharedPingFrames('bob', ping('x'));
   for (const format of ['single', 'multi'] as const) {
     for (const withId of [true, false]) t.is(event.frame(format, withId), event.frame(format, withId));
   }

@@ -2,8 +2,8 @@
 // of children; each child still gets its own events and writes its own stream, and streams that
 // end leave no child behind.
 import test from 'ava';
-import { subscriptionMachine, type PresencePing, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/streams/presence-event.js';
+import { subscriptionMachine, type PingFrames, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
+import { SharedPingFrames } from '../../src/streams/frames.js';
 import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
 
 const decoder = new TextDecoder();
@@ -28,8 +28,8 @@ class RecordingSink implements StreamSink {
   }
 }
 
-function ping(userid: string, seq: number): PresencePing {
-  return new PresenceEvent(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid: '', seq });
+function ping(userid: string, seq: number): PingFrames {
+  return new SharedPingFrames(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid: '', seq });
 }
 
 /** Buckets of `size` over the real subscription machine; the cache read answers "nothing stored" at once. */

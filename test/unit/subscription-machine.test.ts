@@ -4,12 +4,12 @@ import test from 'ava';
 import { createActor, SimulatedClock } from 'xstate';
 import {
   subscriptionMachine,
-  type PresencePing,
+  type PingFrames,
   type SinkOwner,
   type StreamSink,
   type SubscriptionInput,
 } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/streams/presence-event.js';
+import { SharedPingFrames } from '../../src/streams/frames.js';
 
 const SLOW_CLIENT_TIMEOUT = 60_000;
 const decoder = new TextDecoder();
@@ -51,8 +51,8 @@ class FakeSink implements StreamSink {
 }
 
 /** A ping of `userid` whose status names it, so a test reads `a7` for user a's seq 7. */
-function ping(userid: string, seq: number, clientid = ''): PresencePing {
-  return new PresenceEvent(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid, seq });
+function ping(userid: string, seq: number, clientid = ''): PingFrames {
+  return new SharedPingFrames(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid, seq });
 }
 
 function open(input: Partial<SubscriptionInput> = {}) {
@@ -61,7 +61,7 @@ function open(input: Partial<SubscriptionInput> = {}) {
   /** The event that closed the stream, as `unregister` sees it (the metrics' close reason). */
   const closedBy: string[] = [];
   const cacheReads: { users: readonly string[]; clientid?: string }[] = [];
-  let answerCache: (pings: readonly PresencePing[]) => void = () => {};
+  let answerCache: (pings: readonly PingFrames[]) => void = () => {};
   let failCache: () => void = () => {};
   const machine = subscriptionMachine.provide({
     actions: {
@@ -94,9 +94,9 @@ function open(input: Partial<SubscriptionInput> = {}) {
     cacheReads,
     clock,
     state: () => actor.getSnapshot().value,
-    presence: (...pings: PresencePing[]) => pings.forEach((p) => actor.send({ type: 'presence', ping: p })),
+    presence: (...pings: PingFrames[]) => pings.forEach((p) => actor.send({ type: 'presence', ping: p })),
     /** The store answers the cache read; resolves once the machine has handled it. */
-    replay: async (...pings: PresencePing[]) => {
+    replay: async (...pings: PingFrames[]) => {
       answerCache(pings);
       await settle();
     },

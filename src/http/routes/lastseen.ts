@@ -1,5 +1,5 @@
 import { Errors } from '../errors.js';
-import { PresenceEvent } from '../../streams/presence-event.js';
+import { pingPayload } from '../../streams/frames.js';
 import type { Store, StoredPing } from '../../store/types.js';
 import { lastPingsAsSeenBy } from '../../store/views.js';
 import { viewerOf } from '../claim.js';
@@ -44,7 +44,7 @@ export function lastSeenUserRoute(store: Store, trust: ProxyTrust) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const userid = decodeId(req.getParameter(0));
     if (userid === null) return answerError(res, Errors.ID_INVALID, false, cors);
-    answerLastPings(res, req, store, trust, cors, [userid], ([ping]) => (ping ? PresenceEvent.payload(ping) : null));
+    answerLastPings(res, req, store, trust, cors, [userid], ([ping]) => (ping ? pingPayload(ping) : null));
   };
 }
 
@@ -58,7 +58,7 @@ export function lastSeenManyRoute(store: Store, trust: ProxyTrust, maxUsers: num
     answerLastPings(res, req, store, trust, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
       const body = Object.create(null) as Record<string, unknown>;
-      users.forEach((u, i) => (body[u] = pings[i] ? PresenceEvent.payload(pings[i]) : null));
+      users.forEach((u, i) => (body[u] = pings[i] ? pingPayload(pings[i]) : null));
       return body;
     });
   };
