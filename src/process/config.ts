@@ -20,7 +20,8 @@ export interface ListenAddress {
 }
 
 export type RedisTarget =
-  | { readonly kind: 'memory' }
+  /** REDIS=memory: the embedded store, one instance only. */
+  | { readonly kind: 'embedded' }
   /** REDIS was not set: use 127.0.0.1:6379 if it answers, else run embedded and warn. */
   | { readonly kind: 'auto'; readonly url: string }
   | { readonly kind: 'standalone'; readonly url: string }
@@ -100,7 +101,7 @@ function hostPort(variable: string, raw: string, whole: string): { host: string;
 function parseRedis(value: string | undefined): RedisTarget {
   if (value === undefined) return { kind: 'auto', url: 'redis://127.0.0.1:6379' };
   const v = value.trim();
-  if (v === 'memory') return { kind: 'memory' };
+  if (v === 'memory') return { kind: 'embedded' };
   if (v.startsWith('redis-cluster://')) {
     const list = v.slice('redis-cluster://'.length).split(',').filter(Boolean);
     if (list.length === 0) throw new ConfigError('REDIS', value, REDIS_FORMS);

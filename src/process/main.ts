@@ -9,6 +9,7 @@ import { isNativeUws } from '../http/uws.js';
 import { createLogger, type Logger } from './logger.js';
 import { storeOptionsOf, connectStore } from '../store/connect.js';
 import { RelayServer } from '../store/relay.js';
+import type { StoreKind } from '../store/types.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
 import { heartbeatVersion } from '../admin/version.js';
@@ -50,7 +51,7 @@ interface Instances {
   /** The admin port's view of them. */
   readonly source: AdminSource;
   /** Starts listening; resolves with the public port and the store's kind. */
-  start(): Promise<{ port: number; store: 'memory' | 'redis' | 'cluster' }>;
+  start(): Promise<{ port: number; store: StoreKind }>;
   /** Streams open now (for the shutdown line); asked before stop() so every instance still has them. */
   streams(): Promise<number>;
   /** Drains gracefully; resolves with each instance's exit code (0: drained cleanly). */
@@ -79,10 +80,10 @@ async function inThisThread(config: Config, log: Logger): Promise<Instances> {
  */
 async function workerStore(config: Config, log: Logger): Promise<{ store: WorkerPoolOptions['store']; relay: RelayServer | null }> {
   const target = config.redis;
-  if (target.kind !== 'memory' && target.kind !== 'auto') return { store: { kind: 'redis', target }, relay: null };
+  if (target.kind !== 'embedded' && target.kind !== 'auto') return { store: { kind: 'redis', target }, relay: null };
   // connectStore makes (and logs) the auto-fallback decision exactly as with WORKERS=1.
   const store = await connectStore(target, storeOptionsOf(config), log);
-  if (target.kind === 'auto' && store.kind !== 'memory') {
+  if (target.kind === 'auto' && store.kind !== 'embedded') {
     // Redis answered on the default address: each worker connects to it; this probe is done.
     await store.close();
     return { store: { kind: 'redis', target: { kind: 'standalone', url: target.url } }, relay: null };

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import type { Config, RedisTarget } from '../process/config.js';
 import type { Logger } from '../process/logger.js';
-import { MemoryStore } from './memory.js';
+import { EmbeddedStore } from './embedded.js';
 import { RedisStore } from './redis/redis-store.js';
 import type { Store, StoreLimits } from './types.js';
 
@@ -45,13 +45,13 @@ function answersPing(host: string, port: number, timeoutMs = 500): Promise<boole
  * start, not split the cluster.
  */
 export async function connectStore(target: RedisTarget, options: StoreOptions, log: Logger): Promise<Store> {
-  if (target.kind === 'memory') return new MemoryStore(options.limits);
+  if (target.kind === 'embedded') return new EmbeddedStore(options.limits);
   if (target.kind === 'auto' && !(await answersPing(new URL(target.url).hostname, Number(new URL(target.url).port)))) {
     log.warn(
       'REDIS is not set and nothing answers on 127.0.0.1:6379: running with the EMBEDDED single-instance store. ' +
         'Pings are kept in memory only and are not shared with other instances. Set REDIS for production.',
     );
-    return new MemoryStore(options.limits);
+    return new EmbeddedStore(options.limits);
   }
   const redis = new RedisStore({
     target: target.kind === 'cluster' ? { seeds: target.seeds } : { url: target.url },

@@ -3,7 +3,7 @@ import { PortRequests } from './port-requests.js';
 import type { Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 /**
- * The embedded store with WORKERS > 1: the one MemoryStore lives in the main thread
+ * The embedded store with WORKERS > 1: the one EmbeddedStore lives in the main thread
  * (RelayServer) and every worker thread reaches it through a RelayStore over its own
  * MessagePort. Commands are requests with ids; the main thread pushes each published ping to the
  * workers that subscribed its user. A port delivers in order, so a worker sees the answer to its
@@ -34,7 +34,7 @@ function channelOf(userid: string, own: boolean): string {
 
 /** A worker thread's view of the main thread's store (the Store its hub and routes use). */
 export class RelayStore implements Store {
-  readonly kind = 'memory' as const;
+  readonly kind = 'embedded' as const;
   private readonly requests = new PortRequests<unknown>();
   /** Subscribed channels, named by channelOf. */
   private readonly channels = new Set<string>();

@@ -40,12 +40,16 @@ export interface StoreListener {
   onAvailability(up: boolean): void;
 }
 
+/** Which store serves: the embedded one (REDIS=memory, or no Redis found), one Redis, or a Redis Cluster. */
+export type StoreKind = 'embedded' | 'redis' | 'cluster';
+
 /**
  * Store and bus in one: the last ping per user and the fan-out of new ones.
- * Two implementations (Redis, memory) share this interface so every suite runs over both.
+ * Three implementations (EmbeddedStore, RedisStore, and RelayStore for worker threads) share this
+ * interface, so every suite runs over each.
  */
 export interface Store {
-  readonly kind: 'memory' | 'redis' | 'cluster';
+  readonly kind: StoreKind;
   /**
    * Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. An `invisible` ping
    * (INVISIBLE_STATUSES) is stored and published apart: the public view and channel keep the last

@@ -33,7 +33,7 @@ test('REDIS unset and nothing answering: the embedded store, and a warning that 
   const { log, lines } = recordingLog();
   const store = await connectStore({ kind: 'auto', url: `redis://127.0.0.1:${await freePort()}` }, options, log);
   t.teardown(() => store.close());
-  t.is(store.kind, 'memory');
+  t.is(store.kind, 'embedded');
   const warning = lines.find((l) => l.msg.includes('running with the EMBEDDED single-instance store'));
   t.is(warning?.level, 40);
 });

@@ -60,7 +60,7 @@ for (const name of ['redis', 'embedded'] as StoreName[]) {
     try {
       const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
       t.is(started.workers, 2);
-      t.is(started.store, name === 'embedded' ? 'memory' : 'redis');
+      t.is(started.store, name === 'embedded' ? 'embedded' : 'redis');
       t.regex(String(started.listen), /^127\.0\.0\.1:\d+$/);
       t.not(service.port, 0);
 

@@ -95,7 +95,7 @@ const redisForms: [string, unknown][] = [
       ],
     },
   ],
-  ['memory', { kind: 'memory' }],
+  ['memory', { kind: 'embedded' }],
 ];
 
 for (const [value, redis] of redisForms) {

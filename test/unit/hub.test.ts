@@ -4,7 +4,7 @@ import type { PingFrames, SubscriptionEvent } from '../../machines/subscription.
 import { Hub, type Watcher } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { EmbeddedStore } from '../../src/store/embedded.js';
 
 /** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -26,7 +26,7 @@ function statusOf(ping: PingFrames): string {
 }
 
 function hub() {
-  const store = new MemoryStore(storeOptionsOf(loadConfig({})).limits);
+  const store = new EmbeddedStore(storeOptionsOf(loadConfig({})).limits);
   const delivered: number[] = [];
   const h = new Hub(store, { onDelivered: (count) => delivered.push(count) });
   return { store, hub: h, delivered };
@@ -241,7 +241,7 @@ test('on recovery own watchers get the own view first, everyone else the last vi
 });
 
 test('each ping from the bus is timed once however many watch it, and re-reads are not timed', async (t) => {
-  const store = new MemoryStore(storeOptionsOf(loadConfig({})).limits);
+  const store = new EmbeddedStore(storeOptionsOf(loadConfig({})).limits);
   const timed: { lag: number; fanOut: number }[] = [];
   const h = new Hub(store, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
   const watchers = [new FakeWatcher(), new FakeWatcher(), new FakeWatcher()];

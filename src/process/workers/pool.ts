@@ -7,6 +7,7 @@ import { PortRequests } from '../../store/port-requests.js';
 import { uWS } from '../../http/uws.js';
 import type { Logger } from '../logger.js';
 import type { RelayServer } from '../../store/relay.js';
+import type { StoreKind } from '../../store/types.js';
 import type { FromWorker, ToWorker, WorkerData, WorkerStore } from './protocol.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -68,7 +69,7 @@ export class WorkerPool implements AdminSource {
    * uWS sets SO_REUSEPORT only when it is given a concrete port, so a socket bound to port 0
    * cannot be shared.
    */
-  async start(): Promise<{ port: number; store: 'memory' | 'redis' | 'cluster' }> {
+  async start(): Promise<{ port: number; store: StoreKind }> {
     const { config } = this.options;
     const listen = config.listen.port === 0 ? { ...config.listen, port: await pickPort(config.listen.host) } : config.listen;
     const first = await this.spawn(0, listen);
@@ -108,7 +109,7 @@ export class WorkerPool implements AdminSource {
     return this.stopping ? answers.map((a) => ({ ...a, closing: true, ready: false })) : answers;
   }
 
-  private spawn(index: number, listen: Config['listen']): Promise<{ port: number; store: 'memory' | 'redis' | 'cluster' }> {
+  private spawn(index: number, listen: Config['listen']): Promise<{ port: number; store: StoreKind }> {
     const { config, log, store } = this.options;
     const transfer = [];
     let workerStore: WorkerStore;

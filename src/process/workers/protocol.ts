@@ -1,13 +1,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { InstanceHealth, InstanceSnapshot } from '../../admin/source.js';
 import type { Config, RedisTarget } from '../config.js';
+import type { StoreKind } from '../../store/types.js';
 
 /**
  * The store a worker uses, decided once by the main thread (the auto-fallback included): a Redis
  * target it connects to itself, or the main thread's embedded store through a relay port.
  */
 export type WorkerStore =
-  | { readonly kind: 'redis'; readonly target: Exclude<RedisTarget, { kind: 'memory' } | { kind: 'auto' }> }
+  | { readonly kind: 'redis'; readonly target: Exclude<RedisTarget, { kind: 'embedded' } | { kind: 'auto' }> }
   | { readonly kind: 'relay'; readonly port: MessagePort };
 
 /** `workerData` of a worker thread (structured-cloned; the relay port is transferred). */
@@ -26,7 +27,7 @@ export type ToWorker =
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { readonly type: 'listening'; readonly port: number; readonly store: 'memory' | 'redis' | 'cluster' }
+  | { readonly type: 'listening'; readonly port: number; readonly store: StoreKind }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'health'; readonly id: number; readonly health: InstanceHealth }
   | { readonly type: 'snapshot'; readonly id: number; readonly snapshot: InstanceSnapshot };

@@ -6,8 +6,8 @@ import { type Store, type StoreListener, type RateLimited, type StoreLimits, typ
  * over every store; it keeps the Redis store's guarantees (monotonic seq, store-then-publish,
  * invisible pings kept to the user's own view and own channel).
  */
-export class MemoryStore implements Store {
-  readonly kind = 'memory' as const;
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
   /** The last visible ping per user and per (user, client): the public view. */
   private readonly users = new Map<string, StoredPing>();
   private readonly clients = new Map<string, StoredPing>();
