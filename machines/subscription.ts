@@ -1,21 +1,22 @@
 import { setup } from 'xstate';
 
 /** Who a sink reports its socket to: the subscription actor that opened it. */
-export interface SinkOwner {
+export interface SinkListener {
   send(event: SubscriptionEvent): void;
 }
 
 /**
- * Where a subscription writes: its own SSE response. Implemented over uWebSockets.js in src/.
- * The sink reports what happens to its socket as events to the owner that opened it:
+ * Where a subscription actor writes: its own stream (SSE response). Implemented over
+ * uWebSockets.js in src/. The sink reports what happens to its socket as events to the actor
+ * that opened it:
  * `socket.full` when a write could not be taken whole (backpressure), `socket.drained` when the
  * socket can take more again, `socket.aborted` when the client went away. A sink may send its
  * writes later in the same task (batched with other streams' writes), so `socket.full` can
  * arrive after the write that caused it: nothing written meanwhile is lost, the socket buffers it.
  */
 export interface StreamSink {
-  /** Sends the response head, a first comment and the `retry:` hint; reports to `owner` from now on. */
-  open(owner: SinkOwner): void;
+  /** Sends the response head, a first comment and the `retry:` hint; reports to `listener` from now on. */
+  open(listener: SinkListener): void;
   /** Writes bytes, in order with every earlier write of this stream. */
   write(chunk: Uint8Array): void;
   /** Writes `retry: <ms>` and ends the response (server shutdown), after every earlier write. */
@@ -48,11 +49,11 @@ export interface SubscriptionInput {
   /** The client's Last-Event-ID: nothing at or below it is sent again. */
   readonly resumeAfter?: number;
   /**
-   * The user the stream was opened by (a trusted X-User-Claim): counted against
+   * The watcher: the user the stream was opened by (a trusted X-User-Claim). Counted against
    * MAX_STREAMS_PER_USER, and if it is among `users` the stream sees that user's invisible pings
    * too (its own view). Absent: the public view of everyone.
    */
-  readonly claimant?: string;
+  readonly watcher?: string;
 }
 
 export type SubscriptionEvent =
@@ -73,7 +74,7 @@ interface SubscriptionContext {
   readonly clientid: string | undefined;
   readonly format: StreamFormat;
   readonly resumeAfter: number;
-  readonly claimant: string | undefined;
+  readonly watcher: string | undefined;
   /**
    * Highest seq sent: for a single-user stream in `sentSeq`, for a multi-user stream per user in
    * `sentPerUser`. Newest unsent ping per user while replaying or congested in `pending`, created
@@ -189,7 +190,7 @@ export const subscriptionMachine = setup({
     clientid: input.clientid,
     format: input.format,
     resumeAfter: input.resumeAfter ?? 0,
-    claimant: input.claimant,
+    watcher: input.watcher,
     sentSeq: input.resumeAfter ?? 0,
     sentPerUser: input.users.length === 1 ? null : new Map(),
     pending: null,

@@ -22,20 +22,20 @@ function claimCount(req: HttpRequest): number {
 }
 
 /**
- * Who is reading (`GET /subscribe…`, `/lastseen…`): the user a trusted proxy's X-User-Claim
+ * The watcher (`GET /subscribe…`, `/lastseen…`): the user a trusted proxy's X-User-Claim
  * names, so that user's own devices see its invisible pings. The claim is optional there: none
  * means the public view. A claim that is present must be valid and come from TRUSTED_PROXIES, as
  * on POST /ping (403 CLAIM_UNTRUSTED otherwise), rather than being quietly ignored: a client
  * that sends one expects to be recognised, and a proxy left out of TRUSTED_PROXIES shows at once.
  */
-export function viewerOf(res: HttpResponse, req: HttpRequest, trust: ProxyTrust): { viewer: string | undefined } | { error: ErrorSpec } {
+export function watcherOf(res: HttpResponse, req: HttpRequest, trust: ProxyTrust): { watcher: string | undefined } | { error: ErrorSpec } {
   const claim = claimText(req.getHeader('x-user-claim'));
-  if (claim === undefined) return { viewer: undefined };
+  if (claim === undefined) return { watcher: undefined };
   if (claimCount(req) > 1) return { error: Errors.CLAIM_DUPLICATE };
   if (!trust.isTrustedPeer(res)) {
     trust.claimRefused(res);
     return { error: Errors.CLAIM_UNTRUSTED };
   }
   const parsed = parseClaim(claim);
-  return parsed.ok ? { viewer: parsed.userid } : { error: Errors[parsed.rejection] };
+  return parsed.ok ? { watcher: parsed.userid } : { error: Errors[parsed.rejection] };
 }

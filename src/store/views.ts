@@ -1,16 +1,16 @@
 import type { Store, StoredPing } from './types.js';
 
 /**
- * The last pings of `users` as `viewer` may see them: its own in its own view (invisible pings
- * included), everyone else's last visible one. `viewer` undefined: the public view of all.
+ * The last pings of `users` as `watcher` may see them: its own in its own view (invisible pings
+ * included), everyone else's last visible one. `watcher` undefined: the public view of all.
  */
 export async function lastPingsAsSeenBy(
   store: Store,
   users: readonly string[],
-  viewer: string | undefined,
+  watcher: string | undefined,
   clientid?: string,
 ): Promise<(StoredPing | null)[]> {
-  const own = viewer === undefined ? -1 : users.indexOf(viewer);
+  const own = watcher === undefined ? -1 : users.indexOf(watcher);
   if (own < 0) return store.lastMany(users, clientid);
   const others = users.filter((_, i) => i !== own);
   const [[mine], theirs] = await Promise.all([

@@ -1,4 +1,4 @@
-import type { SinkOwner, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
+import type { SinkListener, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
 import type { HttpResponse } from '../http/uws.js';
 import { WriteBatch, type BatchTarget } from './write-batch.js';
 
@@ -35,7 +35,7 @@ function writeCorked(): void {
  */
 export class UwsStreamSink implements StreamSink, BatchTarget {
   private done = false;
-  private owner: SinkOwner | null = null;
+  private listener: SinkListener | null = null;
 
   /** `headers`: added to the response head (CORS); dropped once the head is written. */
   constructor(
@@ -45,7 +45,7 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
   ) {
     res.onAborted(() => {
       this.done = true;
-      this.owner?.send(SOCKET_ABORTED);
+      this.listener?.send(SOCKET_ABORTED);
     });
     res.onWritable(() => {
       if (this.done) return true;
@@ -57,13 +57,13 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
       // otherwise still full (a stream that looked live learns it now), and uWS calls this again
       // when the socket can take more.
       this.writeCorked(DRAIN_COMMENT);
-      this.owner?.send(corkedResult ? SOCKET_DRAINED : SOCKET_FULL);
+      this.listener?.send(corkedResult ? SOCKET_DRAINED : SOCKET_FULL);
       return true;
     });
   }
 
-  open(owner: SinkOwner): void {
-    this.owner = owner;
+  open(listener: SinkListener): void {
+    this.listener = listener;
     if (this.done) return;
     this.res.cork(() => {
       this.res
@@ -85,7 +85,7 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
   writeNow(chunk: Uint8Array): void {
     if (this.done) return;
     this.writeCorked(chunk);
-    if (!corkedResult) this.owner?.send(SOCKET_FULL);
+    if (!corkedResult) this.listener?.send(SOCKET_FULL);
   }
 
   /** Writes through the shared cork callback; the outcome is left in `corkedResult`. */

@@ -83,8 +83,8 @@ export class Subscriptions {
   private readonly maxStreams: number;
   private readonly streamCount: StreamCount;
   private readonly maxStreamsPerUser: number;
-  /** Open streams per claimant (only users with at least one). */
-  private readonly claimed = new Map<string, number>();
+  /** Open streams per watcher (only users with at least one). */
+  private readonly streamsPerWatcher = new Map<string, number>();
 
   constructor(private readonly options: SubscriptionsOptions) {
     const { hub } = options;
@@ -100,7 +100,7 @@ export class Subscriptions {
           const actor = self as SubscriptionActor;
           this.sweep.add(actor);
           this.streamCount.add();
-          hub.add(context.users, actor, context.clientid, context.claimant);
+          hub.add(context.users, actor, context.clientid, context.watcher);
           options.onOpened?.();
           log?.debug(
             { stream: actor.sessionId, userid: context.users[0], users: context.users.length, clientid: context.clientid },
@@ -111,8 +111,8 @@ export class Subscriptions {
           const actor = self as SubscriptionActor;
           this.sweep.delete(actor);
           this.streamCount.remove();
-          hub.remove(context.users, actor, context.clientid, context.claimant);
-          if (context.claimant !== undefined) this.release(context.claimant);
+          hub.remove(context.users, actor, context.clientid, context.watcher);
+          if (context.watcher !== undefined) this.release(context.watcher);
           const reason = closeReason(event);
           options.onClosed?.(reason);
           log?.debug({ stream: actor.sessionId, userid: context.users[0], reason }, 'stream closed');
@@ -120,7 +120,7 @@ export class Subscriptions {
         loadCachedPings: ({ context, self }) => {
           const actor = self as SubscriptionActor;
           // A stream closed meanwhile ignores the answer (a stopped actor drops events).
-          this.readCached(context.users, context.clientid, context.claimant).then(
+          this.readCached(context.users, context.clientid, context.watcher).then(
             (pings) => actor.send({ type: 'replay.loaded', pings }),
             () => actor.send({ type: 'replay.failed' }),
           );
@@ -136,11 +136,11 @@ export class Subscriptions {
 
   /**
    * Waits until the users' channels are subscribed, then reads their stored last pings: the public
-   * view, but the own view of the stream's owner (its invisible pings included).
+   * view, but the own view of the watcher (its invisible pings included).
    */
-  private async readCached(users: readonly string[], clientid: string | undefined, owner: string | undefined): Promise<PingFrames[]> {
-    await this.options.hub.ready(users, owner);
-    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.store, users, owner, clientid));
+  private async readCached(users: readonly string[], clientid: string | undefined, watcher: string | undefined): Promise<PingFrames[]> {
+    await this.options.hub.ready(users, watcher);
+    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.store, users, watcher, clientid));
     return pings.flatMap((ping, i) => (ping ? [new SharedPingFrames(users[i], ping)] : []));
   }
 
@@ -149,9 +149,9 @@ export class Subscriptions {
     return this.streamCount.value < this.maxStreams;
   }
 
-  /** Whether `claimant` may open one more stream (MAX_STREAMS_PER_USER). */
-  hasRoomFor(claimant: string): boolean {
-    return (this.claimed.get(claimant) ?? 0) < this.maxStreamsPerUser;
+  /** Whether `watcher` may open one more stream (MAX_STREAMS_PER_USER). */
+  hasRoomFor(watcher: string): boolean {
+    return (this.streamsPerWatcher.get(watcher) ?? 0) < this.maxStreamsPerUser;
   }
 
   /**
@@ -159,14 +159,14 @@ export class Subscriptions {
    * Undefined if the stream ended while its actor started.
    */
   open(input: SubscriptionInput): SubscriptionActor | undefined {
-    if (input.claimant !== undefined) this.claimed.set(input.claimant, (this.claimed.get(input.claimant) ?? 0) + 1);
+    if (input.watcher !== undefined) this.streamsPerWatcher.set(input.watcher, (this.streamsPerWatcher.get(input.watcher) ?? 0) + 1);
     return this.buckets.spawn(input);
   }
 
-  private release(claimant: string): void {
-    const left = (this.claimed.get(claimant) ?? 1) - 1;
-    if (left > 0) this.claimed.set(claimant, left);
-    else this.claimed.delete(claimant);
+  private release(watcher: string): void {
+    const left = (this.streamsPerWatcher.get(watcher) ?? 1) - 1;
+    if (left > 0) this.streamsPerWatcher.set(watcher, left);
+    else this.streamsPerWatcher.delete(watcher);
   }
 
   start(): void {

@@ -1,7 +1,7 @@
-// The hub over the embedded store, with fake watchers recording what they are handed.
+// The hub over the embedded store, with fake subscription actors recording what they are handed.
 import test from 'ava';
 import type { PingFrames, SubscriptionEvent } from '../../machines/subscription.js';
-import { Hub, type Watcher } from '../../src/streams/hub.js';
+import { Hub, type SubscriptionActorRef } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
@@ -9,12 +9,12 @@ import { EmbeddedStore } from '../../src/store/embedded.js';
 /** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-class FakeWatcher implements Watcher {
+class FakeActor implements SubscriptionActorRef {
   readonly received: PingFrames[] = [];
   send(event: SubscriptionEvent): void {
     if (event.type === 'presence') this.received.push(event.ping);
   }
-  /** What this watcher was handed, as `user:status`. */
+  /** What this actor was handed, as `user:status`. */
   seen(): string[] {
     return this.received.map((p) => `${p.userid}:${statusOf(p)}`);
   }
@@ -32,16 +32,16 @@ function hub() {
   return { store, hub: h, delivered };
 }
 
-test('the first watcher of a user subscribes its channel, the last to leave unsubscribes it', async (t) => {
+test('the first stream of a user subscribes its channel, the last to leave unsubscribes it', async (t) => {
   const { store, hub: h } = hub();
-  const w1 = new FakeWatcher();
-  const w2 = new FakeWatcher();
+  const w1 = new FakeActor();
+  const w2 = new FakeActor();
   h.add(['alice'], w1);
   await h.ready(['alice']);
   t.is(store.channelCount(), 1);
   h.add(['alice'], w2);
   await h.ready(['alice']);
-  t.is(store.channelCount(), 1, 'one channel whatever the number of watchers');
+  t.is(store.channelCount(), 1, 'one channel whatever the number of streams');
 
   h.remove(['alice'], w1);
   t.is(store.channelCount(), 1);
@@ -50,9 +50,9 @@ test('the first watcher of a user subscribes its channel, the last to leave unsu
   t.is(h.watchedUsers(), 0);
 });
 
-test('a watcher of several users holds one channel per user until it leaves', async (t) => {
+test('a stream of several users holds one channel per user until it leaves', async (t) => {
   const { store, hub: h } = hub();
-  const w = new FakeWatcher();
+  const w = new FakeActor();
   h.add(['alice', 'bob', 'carol'], w);
   await h.ready(['alice', 'bob', 'carol']);
   t.is(store.channelCount(), 3);
@@ -62,22 +62,22 @@ test('a watcher of several users holds one channel per user until it leaves', as
   t.is(h.watchedUsers(), 0);
 });
 
-test('removing a watcher that was never added changes nothing', async (t) => {
+test('removing an actor that was never added changes nothing', async (t) => {
   const { store, hub: h } = hub();
-  const w = new FakeWatcher();
+  const w = new FakeActor();
   h.add(['alice'], w);
   await h.ready(['alice']);
-  h.remove(['alice'], new FakeWatcher());
+  h.remove(['alice'], new FakeActor());
   h.remove(['bob'], w);
   t.is(store.channelCount(), 1);
   t.is(h.watchedUsers(), 1);
 });
 
-test("a ping reaches each watcher of its user once, and no other user's watchers", async (t) => {
+test("a ping reaches each stream of its user once, and no other user's streams", async (t) => {
   const { store, hub: h, delivered } = hub();
-  const aliceOnly = new FakeWatcher();
-  const aliceToo = new FakeWatcher();
-  const bobOnly = new FakeWatcher();
+  const aliceOnly = new FakeActor();
+  const aliceToo = new FakeActor();
+  const bobOnly = new FakeActor();
   h.add(['alice'], aliceOnly);
   await h.ready(['alice']);
   h.add(['alice', 'bob'], aliceToo);
@@ -94,10 +94,10 @@ test("a ping reaches each watcher of its user once, and no other user's watchers
   t.deepEqual(delivered, [2]);
 });
 
-test('a watcher that left receives nothing more', async (t) => {
+test('a stream that left receives nothing more', async (t) => {
   const { store, hub: h } = hub();
-  const stays = new FakeWatcher();
-  const leaves = new FakeWatcher();
+  const stays = new FakeActor();
+  const leaves = new FakeActor();
   h.add(['alice'], stays);
   await h.ready(['alice']);
   h.add(['alice'], leaves);
@@ -112,7 +112,7 @@ test('a watcher that left receives nothing more', async (t) => {
 
 test('a ping of a user nobody watches here is not delivered', async (t) => {
   const { store, hub: h, delivered } = hub();
-  const w = new FakeWatcher();
+  const w = new FakeActor();
   h.add(['alice'], w);
   await h.ready(['alice']);
   h.onPing('mallory', { time: 1, status: 'x', clientid: '', seq: 1 });
@@ -122,10 +122,10 @@ test('a ping of a user nobody watches here is not delivered', async (t) => {
   t.deepEqual(delivered, []);
 });
 
-test('watchedUsers counts users with at least one watcher', async (t) => {
+test('watchedUsers counts users watched by at least one stream', async (t) => {
   const { hub: h } = hub();
-  const w1 = new FakeWatcher();
-  const w2 = new FakeWatcher();
+  const w1 = new FakeActor();
+  const w2 = new FakeActor();
   t.is(h.watchedUsers(), 0);
   h.add(['alice', 'bob'], w1);
   await h.ready(['alice', 'bob']);
@@ -138,15 +138,15 @@ test('watchedUsers counts users with at least one watcher', async (t) => {
 
 test('ready() resolves for users whose channels are live', async (t) => {
   const { hub: h } = hub();
-  h.add(['alice'], new FakeWatcher());
+  h.add(['alice'], new FakeActor());
   await h.ready(['alice']);
   await t.notThrowsAsync(h.ready(['alice', 'nobody']));
 });
 
 test('on recovery the last ping of every watched user is read again and delivered', async (t) => {
   const { store, hub: h } = hub();
-  const alice = new FakeWatcher();
-  const bob = new FakeWatcher();
+  const alice = new FakeActor();
+  const bob = new FakeActor();
   await store.save('bob', 'web', 'bob was here');
   h.add(['alice'], alice);
   await h.ready(['alice']);
@@ -164,23 +164,23 @@ test('on recovery the last ping of every watched user is read again and delivere
   t.deepEqual(bob.seen(), ['bob:bob was here']);
 });
 
-test("on recovery a /client watcher also gets its client's last ping", async (t) => {
+test("on recovery a /client stream also gets its client's last ping", async (t) => {
   const { store, hub: h } = hub();
-  const phoneWatcher = new FakeWatcher();
+  const phoneStream = new FakeActor();
   await store.save('alice', 'phone', 'from the phone');
   await store.save('alice', 'web', 'from the web');
-  h.add(['alice'], phoneWatcher, 'phone');
+  h.add(['alice'], phoneStream, 'phone');
   await h.ready(['alice']);
 
   h.onRecovered();
   await settle();
   // The user's last ping (web) and the phone's last ping: the subscription filters by client.
-  t.deepEqual(phoneWatcher.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(), ['phone:from the phone', 'web:from the web']);
+  t.deepEqual(phoneStream.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(), ['phone:from the phone', 'web:from the web']);
 });
 
 test('on recovery nothing is delivered for users nobody watches or who never pinged', async (t) => {
   const { store, hub: h } = hub();
-  const w = new FakeWatcher();
+  const w = new FakeActor();
   await store.save('alice', '', 'x');
   h.add(['carol'], w);
   await h.ready(['carol']);
@@ -189,12 +189,12 @@ test('on recovery nothing is delivered for users nobody watches or who never pin
   t.deepEqual(w.seen(), []);
 });
 
-test('an invisible ping reaches only the watchers its own user opened; a visible one reaches everyone', async (t) => {
+test('an invisible ping reaches only the streams its own user opened; a visible one reaches everyone', async (t) => {
   const { store, hub: h } = hub();
-  const stranger = new FakeWatcher();
-  const ownDevice = new FakeWatcher();
-  const bobsList = new FakeWatcher();
-  const alicesList = new FakeWatcher();
+  const stranger = new FakeActor();
+  const ownDevice = new FakeActor();
+  const bobsList = new FakeActor();
+  const alicesList = new FakeActor();
   h.add(['alice'], stranger);
   h.add(['alice'], ownDevice, undefined, 'alice');
   h.add(['bob', 'alice'], bobsList, undefined, 'bob');
@@ -213,14 +213,14 @@ test('an invisible ping reaches only the watchers its own user opened; a visible
 
   h.remove(['alice'], ownDevice, undefined, 'alice');
   h.remove(['alice', 'bob'], alicesList, undefined, 'alice');
-  t.is(store.channelCount(), 3, "alice's own channel goes with her last own watcher");
+  t.is(store.channelCount(), 3, "alice's own channel goes with her last own stream");
 });
 
-test('on recovery own watchers get the own view first, everyone else the last visible ping', async (t) => {
+test("on recovery the user's own streams get the own view first, everyone else the last visible ping", async (t) => {
   const { store, hub: h } = hub();
-  const stranger = new FakeWatcher();
-  const ownDevice = new FakeWatcher();
-  const ownPhone = new FakeWatcher();
+  const stranger = new FakeActor();
+  const ownDevice = new FakeActor();
+  const ownPhone = new FakeActor();
   h.add(['alice'], stranger);
   h.add(['alice'], ownDevice, undefined, 'alice');
   h.add(['alice'], ownPhone, 'phone', 'alice');
@@ -244,15 +244,15 @@ test('each ping from the bus is timed once however many watch it, and re-reads a
   const store = new EmbeddedStore(storeOptionsOf(loadConfig({})).limits);
   const timed: { lag: number; fanOut: number }[] = [];
   const h = new Hub(store, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
-  const watchers = [new FakeWatcher(), new FakeWatcher(), new FakeWatcher()];
-  for (const w of watchers) h.add(['alice'], w);
+  const actors = [new FakeActor(), new FakeActor(), new FakeActor()];
+  for (const w of actors) h.add(['alice'], w);
   await h.ready(['alice']);
   await store.save('alice', 'phone', 'one');
   await store.save('alice', 'phone', 'two');
   await store.save('bob', 'phone', 'nobody watches bob');
   await settle();
-  for (const w of watchers) t.deepEqual(w.seen(), ['alice:one', 'alice:two']);
-  t.is(timed.length, 2, 'one figure per ping, not per watcher');
+  for (const w of actors) t.deepEqual(w.seen(), ['alice:one', 'alice:two']);
+  t.is(timed.length, 2, 'one figure per ping, not per stream');
   for (const { lag, fanOut } of timed) {
     // The embedded store's seq is this machine's clock in microseconds, as Redis' TIME is.
     t.true(lag >= 0 && lag < 5, `lag ${lag} s`);
@@ -260,6 +260,6 @@ test('each ping from the bus is timed once however many watch it, and re-reads a
   }
   h.onRecovered();
   await settle();
-  t.deepEqual(watchers[0].seen(), ['alice:one', 'alice:two', 'alice:two']);
+  t.deepEqual(actors[0].seen(), ['alice:one', 'alice:two', 'alice:two']);
   t.is(timed.length, 2, 'a re-read after an outage is delivered, not timed as a live ping');
 });

@@ -88,17 +88,17 @@ test("a user's keys and channel share one cluster hash tag", (t) => {
   t.not(tag(keys.user('a}b')), tag(keys.user('a')));
 });
 
-test("a user's own channel shares its hash tag, and ownerOfChannel tells the two channels apart", (t) => {
+test("a user's own channel shares its hash tag, and parseChannel tells the two channels apart", (t) => {
   const tag = (name: string) => /\{([^}]*)\}/.exec(name)?.[1];
   for (const u of ['alice', 'a}b', '{x}', 'a:own', 'é 😀']) {
     t.is(tag(keys.ownChannel(u)), tag(keys.user(u)));
     t.not(keys.ownChannel(u), keys.channel(u));
-    t.deepEqual(keys.ownerOfChannel(keys.channel(u)), { userid: u, own: false });
-    t.deepEqual(keys.ownerOfChannel(keys.ownChannel(u)), { userid: u, own: true });
+    t.deepEqual(keys.parseChannel(keys.channel(u)), { userid: u, own: false });
+    t.deepEqual(keys.parseChannel(keys.ownChannel(u)), { userid: u, own: true });
   }
   // A user called `x}:own` cannot pass for the own channel of `x`: ids are percent-encoded.
-  t.deepEqual(keys.ownerOfChannel(keys.channel('x}:own')), { userid: 'x}:own', own: false });
-  t.is(keys.ownerOfChannel('heartbeat:{alice}:client:own'), null);
+  t.deepEqual(keys.parseChannel(keys.channel('x}:own')), { userid: 'x}:own', own: false });
+  t.is(keys.parseChannel('heartbeat:{alice}:client:own'), null);
 });
 
 test('userOfChannel inverts channel()', (t) => {

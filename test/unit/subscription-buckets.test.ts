@@ -2,7 +2,7 @@
 // of children; each child still gets its own events and writes its own stream, and streams that
 // end leave no child behind.
 import test from 'ava';
-import { subscriptionMachine, type PingFrames, type SinkOwner, type StreamSink } from '../../machines/subscription.js';
+import { subscriptionMachine, type PingFrames, type SinkListener, type StreamSink } from '../../machines/subscription.js';
 import { SharedPingFrames } from '../../src/streams/frames.js';
 import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
 
@@ -12,9 +12,9 @@ const decoder = new TextDecoder();
 class RecordingSink implements StreamSink {
   readonly statuses: string[] = [];
   ended = false;
-  owner: SinkOwner | null = null;
-  open(owner: SinkOwner): void {
-    this.owner = owner;
+  listener: SinkListener | null = null;
+  open(listener: SinkListener): void {
+    this.listener = listener;
   }
   write(chunk: Uint8Array): void {
     const data = /^data: (.*)$/m.exec(decoder.decode(chunk));

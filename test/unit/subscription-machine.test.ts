@@ -5,7 +5,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import {
   subscriptionMachine,
   type PingFrames,
-  type SinkOwner,
+  type SinkListener,
   type StreamSink,
   type SubscriptionInput,
 } from '../../machines/subscription.js';
@@ -16,7 +16,7 @@ const decoder = new TextDecoder();
 
 /**
  * Records what reaches the client, as text; `accepts` false simulates a full socket, reported to
- * the owner as `socket.full` the way the uWebSockets.js sink does. The `ready`
+ * the actor as `socket.full` the way the uWebSockets.js sink does. The `ready`
  * event is counted apart (`readyAfter` is how many log entries preceded it), so the other tests
  * read as the data a client's onmessage sees.
  */
@@ -24,16 +24,16 @@ class FakeSink implements StreamSink {
   readonly log: string[] = [];
   readyAfter: number[] = [];
   accepts = true;
-  private owner: SinkOwner | null = null;
-  open(owner: SinkOwner): void {
-    this.owner = owner;
+  private listener: SinkListener | null = null;
+  open(listener: SinkListener): void {
+    this.listener = listener;
     this.log.push('open');
   }
   write(chunk: Uint8Array): void {
     const text = decoder.decode(chunk);
     if (text.startsWith('event: ready\n')) this.readyAfter.push(this.log.length);
     else this.log.push(text);
-    if (!this.accepts) this.owner?.send({ type: 'socket.full' });
+    if (!this.accepts) this.listener?.send({ type: 'socket.full' });
   }
   endWithRetry(retryMs: number): void {
     this.log.push(`endWithRetry ${retryMs}`);

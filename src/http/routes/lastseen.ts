@@ -2,7 +2,7 @@ import { Errors } from '../errors.js';
 import { pingPayload } from '../../streams/frames.js';
 import type { Store, StoredPing } from '../../store/types.js';
 import { lastPingsAsSeenBy } from '../../store/views.js';
-import { viewerOf } from '../claim.js';
+import { watcherOf } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { decodeId, usersOfQuery } from '../ids.js';
 import { answerError, answerJson } from '../respond.js';
@@ -10,7 +10,7 @@ import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 
 /**
- * Reads the users' last pings as the reader may see them (the public view, or with a trusted
+ * Reads the users' last pings as the watcher may see them (the public view, or with a trusted
  * claim its own view of itself) and answers with `build(pings)`, or 503 when the store is away.
  */
 function answerLastPings(
@@ -22,13 +22,13 @@ function answerLastPings(
   users: string[],
   build: (pings: (StoredPing | null)[]) => unknown,
 ): void {
-  const reader = viewerOf(res, req, trust);
-  if ('error' in reader) return answerError(res, reader.error, false, cors);
+  const claimed = watcherOf(res, req, trust);
+  if ('error' in claimed) return answerError(res, claimed.error, false, cors);
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
   });
-  lastPingsAsSeenBy(store, users, reader.viewer).then(
+  lastPingsAsSeenBy(store, users, claimed.watcher).then(
     (pings) => {
       if (aborted) return;
       const body = build(pings);

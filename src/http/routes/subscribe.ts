@@ -1,7 +1,7 @@
 import type { StreamFormat } from '../../../machines/subscription.js';
 import { Errors, type ErrorSpec } from '../errors.js';
 import type { Subscriptions } from '../../streams/subscriptions.js';
-import { viewerOf } from '../claim.js';
+import { watcherOf } from '../claim.js';
 import type { Headers } from '../cors.js';
 import { decodeId, parseLastEventId, usersOfQuery } from '../ids.js';
 import { answerError } from '../respond.js';
@@ -9,7 +9,7 @@ import { UwsStreamSink } from '../../streams/stream-sink.js';
 import type { ProxyTrust } from '../trust.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 
-/** How long a client refused TOO_MANY_STREAMS should wait: streams close on their owner's schedule. */
+/** How long a client refused TOO_MANY_STREAMS should wait: streams close on their watcher's schedule. */
 const STREAMS_RETRY_AFTER = { 'Retry-After': '10' };
 
 export interface SubscribeRouteOptions {
@@ -43,18 +43,18 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
     const target = resolve(req);
     if ('code' in target) return refuse(target);
     // A claim is optional; one that is present must be valid and come from a trusted proxy.
-    const reader = viewerOf(res, req, options.trust);
-    if ('error' in reader) return refuse(reader.error);
+    const claimed = watcherOf(res, req, options.trust);
+    if ('error' in claimed) return refuse(claimed.error);
     if (options.isClosing()) return refuse(Errors.SHUTTING_DOWN);
     if (!options.subscriptions.hasRoom()) return refuse(Errors.TOO_MANY_CONNECTIONS);
-    const claimant = reader.viewer;
-    if (claimant !== undefined && !options.subscriptions.hasRoomFor(claimant)) return refuse(Errors.TOO_MANY_STREAMS, STREAMS_RETRY_AFTER);
+    const { watcher } = claimed;
+    if (watcher !== undefined && !options.subscriptions.hasRoomFor(watcher)) return refuse(Errors.TOO_MANY_STREAMS, STREAMS_RETRY_AFTER);
     // A malformed Last-Event-ID (never sent by a browser, but a proxy may mangle it) resumes nothing:
     // the stream replays everything rather than failing the reconnect.
     const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
     // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
     const sink = new UwsStreamSink(res, options.retryMs, cors);
-    options.subscriptions.open({ sink, ...target, resumeAfter, claimant });
+    options.subscriptions.open({ sink, ...target, resumeAfter, watcher });
   };
 }
 

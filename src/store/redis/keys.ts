@@ -33,7 +33,7 @@ export class KeySpace {
   }
 
   /** The user a channel belongs to and whether it is the user's own channel; null if not ours. */
-  ownerOfChannel(channel: string): { userid: string; own: boolean } | null {
+  parseChannel(channel: string): { userid: string; own: boolean } | null {
     const own = channel.endsWith(OWN_SUFFIX);
     const userid = this.userOfChannel(own ? channel.slice(0, -OWN_SUFFIX.length) : channel);
     return userid === null ? null : { userid, own };

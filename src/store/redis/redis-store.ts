@@ -148,8 +148,8 @@ export class RedisStore implements Store {
   }
 
   private receive(channel: string, message: string): void {
-    const owner = this.keys.ownerOfChannel(channel);
+    const user = this.keys.parseChannel(channel);
     const ping = decodeMessage(message);
-    if (owner !== null && ping !== null) this.listener?.onPing(owner.userid, ping, owner.own);
+    if (user !== null && ping !== null) this.listener?.onPing(user.userid, ping, user.own);
   }
 }

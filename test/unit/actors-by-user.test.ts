@@ -1,26 +1,26 @@
-// WatcherIndex: a lone watcher is stored as itself, a Set only from the second one on.
+// ActorsByUser: a lone actor is stored as itself, a Set only from the second one on.
 import test from 'ava';
-import { WatcherIndex } from '../../src/streams/watcher-index.js';
+import { ActorsByUser } from '../../src/streams/actors-by-user.js';
 
 const a = { name: 'a' };
 const b = { name: 'b' };
-const seen = (index: WatcherIndex<{ name: string }>, user: string) => {
+const seen = (index: ActorsByUser<{ name: string }>, user: string) => {
   const names: string[] = [];
   const count = index.forEach(user, (w) => names.push(w.name));
   return { count, names };
 };
 
-test('the first watcher of a user is reported as first, later ones are not', (t) => {
-  const index = new WatcherIndex<{ name: string }>();
+test('the first actor of a user is reported as first, later ones are not', (t) => {
+  const index = new ActorsByUser<{ name: string }>();
   t.true(index.add('u', a));
   t.false(index.add('u', b));
-  t.false(index.add('u', b), 'adding the same watcher twice keeps one');
+  t.false(index.add('u', b), 'adding the same actor twice keeps one');
   t.deepEqual(seen(index, 'u'), { count: 2, names: ['a', 'b'] });
   t.is(index.size, 1);
 });
 
-test('removing reports absent, removed and last, and the user disappears with its last watcher', (t) => {
-  const index = new WatcherIndex<{ name: string }>();
+test('removing reports absent, removed and last, and the user disappears with its last actor', (t) => {
+  const index = new ActorsByUser<{ name: string }>();
   index.add('u', a);
   index.add('u', b);
   t.is(index.remove('u', { name: 'x' }), 'absent');
@@ -33,8 +33,8 @@ test('removing reports absent, removed and last, and the user disappears with it
   t.deepEqual([...index.users()], []);
 });
 
-test('a lone watcher is removed as last, and one that never joined is absent', (t) => {
-  const index = new WatcherIndex<{ name: string }>();
+test('a lone actor is removed as last, and one that never joined is absent', (t) => {
+  const index = new ActorsByUser<{ name: string }>();
   t.is(index.remove('u', a), 'absent');
   index.add('u', a);
   t.is(index.remove('u', b), 'absent');

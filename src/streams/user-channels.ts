@@ -1,16 +1,16 @@
 import type { Store } from '../store/types.js';
-import { WatcherIndex } from './watcher-index.js';
+import { ActorsByUser } from './actors-by-user.js';
 
 /**
- * The local watchers of one kind of channel (every user's public channel, or every user's own
- * channel), and exactly the subscriptions they need: subscribed on a user's first watcher,
- * unsubscribed when its last one leaves, retried after a failure (store away).
+ * One kind of channel of every watched user (the public one, or the user's own), the local
+ * subscription actors on each, and exactly the channels they need: subscribed for a user's first
+ * actor, unsubscribed when its last one leaves, subscribed again after a failure (store away).
  */
-export class ChannelWatchers<W extends object> {
-  readonly watchers = new WatcherIndex<W>();
-  /** Subscriptions still being confirmed by the store, so later joiners can wait for them. */
+export class UserChannels<A extends object> {
+  readonly actors = new ActorsByUser<A>();
+  /** Channels whose subscribe the store has not confirmed yet, so later actors can wait for it. */
   private readonly subscribing = new Map<string, Promise<void>>();
-  /** Watched users whose channel subscription failed (store away): retried on join and recovery. */
+  /** Watched users whose channel could not be subscribed (store away): retried on join and recovery. */
   private readonly unsubscribed = new Set<string>();
 
   /** `own`: these are the users' own channels (invisible pings), not their public ones. */
@@ -19,14 +19,14 @@ export class ChannelWatchers<W extends object> {
     private readonly own: boolean,
   ) {}
 
-  add(userid: string, watcher: W): void {
-    if (this.watchers.add(userid, watcher)) void this.subscribe(userid);
+  add(userid: string, actor: A): void {
+    if (this.actors.add(userid, actor)) void this.subscribe(userid);
     else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) void this.subscribe(userid);
   }
 
-  /** Whether `watcher` was one of the user's watchers. */
-  remove(userid: string, watcher: W): boolean {
-    const removed = this.watchers.remove(userid, watcher);
+  /** Whether `actor` was one of the user's actors. */
+  remove(userid: string, actor: A): boolean {
+    const removed = this.actors.remove(userid, actor);
     if (removed === 'last') {
       this.subscribing.delete(userid);
       this.unsubscribed.delete(userid);
@@ -52,7 +52,7 @@ export class ChannelWatchers<W extends object> {
     const subscribed = this.store.subscribe(userid, this.own).then(
       () => undefined,
       (error: unknown) => {
-        if (this.watchers.has(userid)) this.unsubscribed.add(userid);
+        if (this.actors.has(userid)) this.unsubscribed.add(userid);
         throw error;
       },
     );
