@@ -2,18 +2,18 @@ import { setup, spawnChild, stopChild } from 'xstate';
 import { subscriptionMachine, type SubscriptionInput } from './subscription.js';
 
 export type SubscriptionBucketEvent =
-  /** Spawns the actor of a new stream as a child of this bucket, under `id`. */
+  /** Spawns the actor of a new stream as a child of this bucket parent, under `id`. */
   | { type: 'stream.open'; id: string; input: SubscriptionInput }
   /** A child's stream closed (its machine reached `closed`): XState's done event, `actorId` names it. */
   | { type: `xstate.done.actor.${string}`; actorId: string };
 
 /**
- * The parent of a bounded number of subscription actors. Children share the parent's actor
+ * A bucket parent: the parent of a bounded number of subscription actors. Children share the parent's actor
  * system, which costs less heap per actor than a root actor of its own; a parent holds only a
  * bounded number of them because spawning and stopping copy the parent's table of children, and
  * the system's delayed events are searched on every stop (see BENCHMARKS.md). Each child is
  * still one stream's own actor: it owns its sink and gets every presence, keepalive and socket
- * event itself, not through the bucket. The bucket only spawns children and stops the finished.
+ * event itself, not through its parent. The parent only spawns children and stops the finished.
  */
 export const subscriptionBucketMachine = setup({
   types: {
@@ -23,7 +23,7 @@ export const subscriptionBucketMachine = setup({
     subscription: subscriptionMachine,
   },
   actions: {
-    /** Tells the owner that a child is gone and the bucket has room again (injected). */
+    /** Tells BucketParents that a child is gone and this parent has room again (injected). */
     releaseRoom: () => {},
   },
 }).createMachine({

@@ -7,13 +7,13 @@
  *
  * Rows: the bare input objects (what a stream would hold without any actor), an independent
  * root actor per stream (the service before bucket parents), and children of bucket parents
- * (src/streams/subscription-buckets.ts, the service now) for several bucket sizes: heap per stream, and
+ * (src/streams/bucket-parents.ts, the service now) for several parent sizes: heap per stream, and
  * µs per stream to spawn N and to stop them all (a stop goes through the parent: done event,
  * stopChild, which copies the parent's table of children).
  */
 import { createActor } from 'xstate';
 import { subscriptionMachine, type StreamSink, type SubscriptionInput } from '../../machines/subscription.js';
-import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
+import { BucketParents } from '../../src/streams/bucket-parents.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -50,15 +50,15 @@ const rows: [string, [number, number, number]][] = [
   ],
 ];
 for (const size of [16, 64, 256, 1024]) {
-  const buckets = new SubscriptionBuckets({ subscription: machine, size });
+  const parents = new BucketParents({ subscription: machine, size });
   rows.push([
-    `child of a bucket of ${size}`,
+    `child of a bucket parent of ${size}`,
     measure(
-      (i) => buckets.spawn(input(i)),
+      (i) => parents.spawn(input(i)),
       (a) => (a as { send(e: typeof ABORTED): void }).send(ABORTED),
     ),
   ]);
-  if (buckets.children() !== 0) throw new Error(`${buckets.children()} children left in buckets of ${size}`);
+  if (parents.children() !== 0) throw new Error(`${parents.children()} children left in bucket parents of ${size}`);
 }
 console.log('  heap/stream  spawn µs  stop µs');
 for (const [what, [bytes, spawn, stop]] of rows)

@@ -2,14 +2,14 @@
 export interface HistogramData {
   /** Upper bounds in seconds, ascending (Prometheus' `le`; `+Inf` is implied). */
   readonly bounds: readonly number[];
-  /** Observations per bucket, not cumulative; one more entry than `bounds` (the `+Inf` bucket). */
+  /** Observations per range (at most its bound), not cumulative; one more entry than `bounds` (the range past the last bound, Prometheus' `+Inf`). */
   readonly counts: readonly number[];
   readonly sum: number;
   readonly count: number;
 }
 
 /**
- * Durations in seconds counted into fixed buckets, Prometheus-style. Observing is a short scan of
+ * Durations in seconds counted into fixed ranges (Prometheus' buckets). Observing is a short scan of
  * a few numbers and two additions, with no allocation: it runs once per ping. The admin port reads
  * `data()` when a scrape asks and renders `_bucket`, `_sum` and `_count` from it.
  */

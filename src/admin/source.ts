@@ -4,7 +4,7 @@ import { subscriptionBucketMachine } from '../../machines/subscription-bucket.js
 import { leafStates, stateKeys } from './mermaid.js';
 import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
 import type { RuntimeFigures, RuntimeSampler } from './runtime-sampler.js';
-import { DELIVERY_LAG_BUCKETS, FAN_OUT_BUCKETS, PING_BUCKETS, type Stats } from './stats.js';
+import { DELIVERY_LAG_BOUNDS, FAN_OUT_BOUNDS, PING_BOUNDS, type Stats } from './stats.js';
 import type { PingActor } from '../pings/ping-actor.js';
 import type { Store } from '../store/types.js';
 import type { Hub } from '../streams/hub.js';
@@ -15,7 +15,7 @@ import type { CloseReason, Subscriptions } from '../streams/subscriptions.js';
  * never per event. Named here, so the admin port depends on the parts and not on the process.
  */
 export interface SampledService {
-  readonly subscriptions: Pick<Subscriptions, 'size' | 'countByState' | 'buckets'>;
+  readonly subscriptions: Pick<Subscriptions, 'size' | 'countByState' | 'bucketParents'>;
   readonly pingActor: PingActor;
   readonly hub: Pick<Hub, 'watchedUsers'>;
   readonly stats: Stats;
@@ -80,7 +80,7 @@ export interface AdminSource {
 
 const SUBSCRIPTION_STATES = leafStates(subscriptionMachine);
 const PING_STATES = leafStates(pingMachine);
-const BUCKET_STATES = leafStates(subscriptionBucketMachine);
+const BUCKET_PARENT_STATES = leafStates(subscriptionBucketMachine);
 
 function zeros(states: readonly string[]): Record<string, number> {
   return Object.fromEntries(states.map((s) => [s, 0]));
@@ -95,9 +95,9 @@ function actorCounts(source: SampledService): Record<string, Record<string, numb
   for (const [state, n] of Object.entries(source.subscriptions.countByState())) subscription[state] = (subscription[state] ?? 0) + n;
   const ping = zeros(PING_STATES);
   for (const state of stateKeys(source.pingActor.getSnapshot().value)) ping[state] = (ping[state] ?? 0) + 1;
-  const bucket = zeros(BUCKET_STATES);
-  bucket[BUCKET_STATES[0]] += source.subscriptions.buckets.count();
-  return { [subscriptionMachine.id]: subscription, [subscriptionBucketMachine.id]: bucket, [pingMachine.id]: ping };
+  const bucketParents = zeros(BUCKET_PARENT_STATES);
+  bucketParents[BUCKET_PARENT_STATES[0]] += source.subscriptions.bucketParents.count();
+  return { [subscriptionMachine.id]: subscription, [subscriptionBucketMachine.id]: bucketParents, [pingMachine.id]: ping };
 }
 
 export function healthOf(service: SampledService, worker = 0): InstanceHealth {
@@ -128,7 +128,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     streamsRefused: Object.fromEntries(stats.streamsRefused),
     storeRecoveries: stats.storeRecoveries,
     runtime: service.runtime.sample(),
-    bucketChildren: service.subscriptions.buckets.children(),
+    bucketChildren: service.subscriptions.bucketParents.children(),
   };
 }
 
@@ -140,9 +140,9 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
     channels: 0,
     actors: {},
     pings: {},
-    pingSeconds: LatencyHistogram.empty(PING_BUCKETS),
-    deliveryLagSeconds: LatencyHistogram.empty(DELIVERY_LAG_BUCKETS),
-    fanOutSeconds: LatencyHistogram.empty(FAN_OUT_BUCKETS),
+    pingSeconds: LatencyHistogram.empty(PING_BOUNDS),
+    deliveryLagSeconds: LatencyHistogram.empty(DELIVERY_LAG_BOUNDS),
+    fanOutSeconds: LatencyHistogram.empty(FAN_OUT_BOUNDS),
     deliveries: 0,
     coalesced: 0,
     streamsOpened: 0,

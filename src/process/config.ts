@@ -48,7 +48,7 @@ export interface Config {
   readonly maxStreamsPerUser: number;
   /** PING_RATE, default 2 pings per second per user+client (a token bucket in Redis); 0 disables the limit. */
   readonly pingRate: number;
-  /** PING_BURST, default 10 pings a quiet client may send at once (the bucket's size). */
+  /** PING_BURST, default 10 pings a quiet client may send at once (the most tokens it holds). */
   readonly pingBurst: number;
   /** CLIENT_KEY_TTL, default 30 days (2,592,000 s) a per-client key outlives its last ping; 0 keeps it. */
   readonly clientKeyTtlSeconds: number;

@@ -1,4 +1,4 @@
-import { TokenBuckets } from './token-bucket.js';
+import { RateLimiter } from './rate-limit.js';
 import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 /**
@@ -16,21 +16,21 @@ export class EmbeddedStore implements Store {
   private readonly ownClients = new Map<string, StoredPing>();
   /** When each client entry expires (CLIENT_KEY_TTL), in ms; absent: never. */
   private readonly clientExpiry = new Map<string, number>();
-  private readonly buckets: TokenBuckets;
+  private readonly rateLimiter: RateLimiter;
   private readonly channels = new Set<string>();
   private readonly ownChannels = new Set<string>();
   private listener: StoreListener | null = null;
   private lastSeq = 0;
 
   constructor(private readonly limits: StoreLimits) {
-    this.buckets = new TokenBuckets(limits.pingRate, limits.pingBurst);
+    this.rateLimiter = new RateLimiter(limits.pingRate, limits.pingBurst);
   }
 
   save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     const nowMs = Date.now();
     const key = clientKey(userid, clientid);
     this.expire(key, nowMs);
-    const retryAfterSeconds = this.buckets.take(key, nowMs);
+    const retryAfterSeconds = this.rateLimiter.take(key, nowMs);
     if (retryAfterSeconds > 0) return Promise.resolve({ retryAfterSeconds });
     const ttl = this.limits.clientKeyTtlSeconds;
     if (ttl > 0) this.clientExpiry.set(key, nowMs + ttl * 1000);
@@ -63,14 +63,14 @@ export class EmbeddedStore implements Store {
     );
   }
 
-  /** Drops a client entry (both views, and its rate bucket) whose CLIENT_KEY_TTL has passed, as Redis would. */
+  /** Drops a client entry (both views, and its rate limit) whose CLIENT_KEY_TTL has passed, as Redis would. */
   private expire(key: string, nowMs: number): void {
     const expiry = this.clientExpiry.get(key);
     if (expiry === undefined || expiry > nowMs) return;
     this.clientExpiry.delete(key);
     this.clients.delete(key);
     this.ownClients.delete(key);
-    this.buckets.delete(key);
+    this.rateLimiter.delete(key);
   }
 
   subscribe(userid: string, own = false): Promise<void> {

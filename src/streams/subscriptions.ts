@@ -2,7 +2,7 @@ import type { Actor } from 'xstate';
 import { subscriptionMachine, type PingFrames, type SubscriptionInput } from '../../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from '../process/logger.js';
-import { SubscriptionBuckets } from './subscription-buckets.js';
+import { BucketParents } from './bucket-parents.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './hub.js';
 import { SharedPingFrames } from './frames.js';
@@ -39,8 +39,8 @@ export interface SubscriptionsOptions {
   onCoalesced?: () => void;
   /** Streams opened and closed are logged at debug. Default: not logged. */
   log?: Logger;
-  /** Subscription actors per bucket parent (see SubscriptionBuckets). Default 64. */
-  bucketSize?: number;
+  /** Subscription actors per bucket parent (see BucketParents). Default 64. */
+  bucketParentSize?: number;
 }
 
 /**
@@ -74,12 +74,12 @@ async function readWithRetries<T>(read: () => Promise<T>, tries = 3): Promise<T>
 
 /**
  * Every live subscription actor of this process. Each is a child of a bucket parent with a
- * bounded number of children (SubscriptionBuckets). The keepalive sweep is the one registry of
+ * bounded number of children (BucketParents). The keepalive sweep is the one registry of
  * them: every live stream gets keepalives, so its members also serve shutdown and counts.
  */
 export class Subscriptions {
   private readonly sweep: KeepaliveSweep<SubscriptionActor>;
-  readonly buckets: SubscriptionBuckets;
+  readonly bucketParents: BucketParents;
   private readonly maxStreams: number;
   private readonly streamCount: StreamCount;
   private readonly maxStreamsPerUser: number;
@@ -131,7 +131,7 @@ export class Subscriptions {
         slowClientTimeout: options.slowClientTimeoutMs,
       },
     });
-    this.buckets = new SubscriptionBuckets({ subscription: machine, size: options.bucketSize });
+    this.bucketParents = new BucketParents({ subscription: machine, size: options.bucketParentSize });
   }
 
   /**
@@ -160,7 +160,7 @@ export class Subscriptions {
    */
   open(input: SubscriptionInput): SubscriptionActor | undefined {
     if (input.watcher !== undefined) this.streamsPerWatcher.set(input.watcher, (this.streamsPerWatcher.get(input.watcher) ?? 0) + 1);
-    return this.buckets.spawn(input);
+    return this.bucketParents.spawn(input);
   }
 
   private release(watcher: string): void {

@@ -40,8 +40,8 @@ for i = 0, count - 1 do
   -- Rate limit: a token bucket per user+client, kept in the client hash (`tokens`, `refilled`),
   -- so it holds across every instance and costs no key of its own.
   if rate > 0 then
-    local bucket = redis.call('HMGET', client, 'tokens', 'refilled')
-    local tokens, refilled = tonumber(bucket[1]), tonumber(bucket[2])
+    local held = redis.call('HMGET', client, 'tokens', 'refilled')
+    local tokens, refilled = tonumber(held[1]), tonumber(held[2])
     if tokens == nil or refilled == nil then tokens, refilled = burst, now end
     tokens = math.min(burst, tokens + math.max(0, now - refilled) * rate / 1000000)
     if tokens < 1 then

@@ -1,10 +1,10 @@
-// Bucket parents: each stream's subscription actor is a child of a bucket with a bounded number
+// Bucket parents: each stream's subscription actor is a child of a bucket parent with a bounded number
 // of children; each child still gets its own events and writes its own stream, and streams that
 // end leave no child behind.
 import test from 'ava';
 import { subscriptionMachine, type PingFrames, type SinkListener, type StreamSink } from '../../machines/subscription.js';
 import { SharedPingFrames } from '../../src/streams/frames.js';
-import { SubscriptionBuckets } from '../../src/streams/subscription-buckets.js';
+import { BucketParents } from '../../src/streams/bucket-parents.js';
 
 const decoder = new TextDecoder();
 
@@ -32,8 +32,8 @@ function ping(userid: string, seq: number): PingFrames {
   return new SharedPingFrames(userid, { time: 1_700_000_000 + seq, status: `${userid}${seq}`, clientid: '', seq });
 }
 
-/** Buckets of `size` over the real subscription machine; the cache read answers "nothing stored" at once. */
-function buckets(size: number) {
+/** Bucket parents of `size` over the real subscription machine; the cache read answers "nothing stored" at once. */
+function bucketParents(size: number) {
   const machine = subscriptionMachine.provide({
     actions: {
       register: () => {},
@@ -41,13 +41,13 @@ function buckets(size: number) {
       loadCachedPings: ({ self }) => queueMicrotask(() => self.send({ type: 'replay.loaded', pings: [] })),
     },
   });
-  return new SubscriptionBuckets({ subscription: machine, size });
+  return new BucketParents({ subscription: machine, size });
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-test("streams beyond a bucket's size go to another bucket; each actor writes only its own stream", async (t) => {
-  const b = buckets(4);
+test("streams beyond a bucket parent's size go to another parent; each actor writes only its own stream", async (t) => {
+  const b = bucketParents(4);
   const sinks = Array.from({ length: 10 }, () => new RecordingSink());
   const actors = sinks.map((sink, i) => b.spawn({ sink, users: [`u${i}`], format: 'single' })!);
   await tick();
@@ -61,8 +61,8 @@ test("streams beyond a bucket's size go to another bucket; each actor writes onl
   );
 });
 
-test('ended streams leave no child, and emptied buckets go while another has room', async (t) => {
-  const b = buckets(4);
+test('ended streams leave no child, and emptied bucket parents go while another has room', async (t) => {
+  const b = bucketParents(4);
   const sinks = Array.from({ length: 10 }, () => new RecordingSink());
   const actors = sinks.map((sink, i) => b.spawn({ sink, users: [`u${i}`], format: 'single' })!);
   await tick();
@@ -74,7 +74,7 @@ test('ended streams leave no child, and emptied buckets go while another has roo
   await tick();
   t.true(sinks[9].ended);
   t.is(b.children(), 0);
-  t.is(b.count(), 1, 'the last bucket stays for the next stream');
+  t.is(b.count(), 1, 'the last bucket parent stays for the next stream');
   // the room freed is used again
   const again = b.spawn({ sink: new RecordingSink(), users: ['v'], format: 'single' });
   t.truthy(again);
@@ -83,7 +83,7 @@ test('ended streams leave no child, and emptied buckets go while another has roo
 });
 
 test("children are named from a bounded set of ids, reused as streams end (no per-stream growth in XState's memo)", async (t) => {
-  const b = buckets(4);
+  const b = bucketParents(4);
   const ids = new Set<string>();
   for (let round = 0; round < 5; round++) {
     const actors = Array.from({ length: 6 }, (_, i) => b.spawn({ sink: new RecordingSink(), users: [`u${i}`], format: 'single' })!);
