@@ -11,7 +11,7 @@ export interface SinkListener {
  * that opened it:
  * `socket.full` when a write could not be taken whole (backpressure), `socket.drained` when the
  * socket can take more again, `socket.aborted` when the client went away. A sink may send its
- * writes later in the same task (batched with other streams' writes), so `socket.full` can
+ * writes later in the same task (queued with other streams' writes), so `socket.full` can
  * arrive after the write that caused it: nothing written meanwhile is lost, the socket buffers it.
  */
 export interface StreamSink {

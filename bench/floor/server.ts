@@ -19,7 +19,7 @@
  * XState root actor (`createActor`, its response as input) that receives each delivery, its
  * replay and each keepalive as an event and writes it; one long-lived ping actor receives
  * `ping.received` and then `ping.stored` or `ping.failed` for every ping. The writes the actors
- * queue in one task go out back to back after them, as in heartbeat (src/streams/write-batch.ts).
+ * queue in one task go out back to back after them, as in heartbeat (src/streams/write-queue.ts).
  * This mode measures the price of the design itself: an implementation that follows the design
  * cannot do better than this on this machine.
  *

@@ -1,6 +1,6 @@
 import type { SinkListener, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
 import type { HttpResponse } from '../http/uws.js';
-import { WriteBatch, type BatchTarget } from './write-batch.js';
+import { WriteQueue, type WriteTarget } from './write-queue.js';
 
 const HEAD_COMMENT = ': heartbeat\n';
 const EMPTY = new Uint8Array(0);
@@ -11,7 +11,7 @@ const SOCKET_DRAINED: SubscriptionEvent = { type: 'socket.drained' };
 const SOCKET_ABORTED: SubscriptionEvent = { type: 'socket.aborted' };
 
 /** The writes of every stream of this thread (uWebSockets.js is single-threaded per thread). */
-const batch = new WriteBatch();
+const writes = new WriteQueue();
 
 // A write runs inside `res.cork`. One shared callback and three module slots (cork runs it
 // synchronously) instead of a closure per delivery or a bound function per stream: at 15,000
@@ -27,13 +27,13 @@ function writeCorked(): void {
  * A subscription's SSE response over uWebSockets.js. After abort or end the response must never
  * be touched again (uWS would crash the process), so every method checks `done` first. Writes
  * come from Redis callbacks and timers, outside any handler, so each is corked; they are queued
- * in the thread's WriteBatch and sent together once the actors have run (see WriteBatch).
+ * in the thread's WriteQueue and sent together once the actors have run (see WriteQueue).
  *
  * Constructed inside the request handler: uWS needs `onAborted` before the handler returns, and
  * `onWritable` on every streaming response (a response that once saw backpressure without it is
  * closed by uWS about ten seconds later).
  */
-export class UwsStreamSink implements StreamSink, BatchTarget {
+export class UwsStreamSink implements StreamSink, WriteTarget {
   private done = false;
   private listener: SinkListener | null = null;
 
@@ -78,10 +78,10 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
   }
 
   write(chunk: Uint8Array): void {
-    if (!this.done) batch.push(this, chunk);
+    if (!this.done) writes.push(this, chunk);
   }
 
-  /** Called by the batch: the socket write itself; a refused write is reported as `socket.full`. */
+  /** Called by the queue: the socket write itself; a refused write is reported as `socket.full`. */
   writeNow(chunk: Uint8Array): void {
     if (this.done) return;
     this.writeCorked(chunk);
@@ -98,7 +98,7 @@ export class UwsStreamSink implements StreamSink, BatchTarget {
 
   endWithRetry(retryMs: number): void {
     if (this.done) return;
-    batch.flush();
+    writes.flush();
     this.done = true;
     this.res.cork(() => {
       this.res.write(`retry: ${retryMs}\n\n`);

@@ -1,24 +1,25 @@
-/** Something a batch can write to at once. */
-export interface BatchTarget {
+/** Something the queue writes to when it flushes: a stream's sink. */
+export interface WriteTarget {
   writeNow(chunk: Uint8Array): void;
 }
 
 /**
- * Holds the stream writes made during one task and sends them together when it ends.
+ * The write queue: holds the stream writes made during one task and sends them together when
+ * the task ends (a microtask; a batch, by contrast, is the work of a whole event-loop turn).
  *
  * Why: a fan-out hands a ping to thousands of subscription actors, and each one writes. Written at
- * once, every `send(2)` on loopback runs the reader's receive work and wakes a reader that had
+ * once, every `send(2)` on loopback runs the client's receive work and wakes a client that had
  * gone back to sleep while the next actor was busy in XState. Sent back to back after the
  * actors have run, the sends come in a tight loop like a bare server's: less server CPU per
- * delivery (most of it in the kernel) and a fan-out that reaches every subscriber in about half
+ * delivery (most of it in the kernel) and a fan-out that reaches every stream in about half
  * the time (BENCHMARKS.md, `hot`, and its log of changes).
  *
  * Order per target is kept (one FIFO for all); a write queued while flushing is sent in the same
  * flush. The flush runs as a microtask: uWebSockets.js and Node run microtasks at the end of
  * every callback (a Redis message, a timer, a request), so nothing waits for a later turn.
  */
-export class WriteBatch {
-  private readonly targets: BatchTarget[] = [];
+export class WriteQueue {
+  private readonly targets: WriteTarget[] = [];
   private readonly chunks: Uint8Array[] = [];
   private scheduled = false;
   private readonly flushNow = () => this.flush();
@@ -26,7 +27,7 @@ export class WriteBatch {
   /** `schedule`: how the flush is deferred to the end of the task. Default queueMicrotask. */
   constructor(private readonly schedule: (flush: () => void) => void = queueMicrotask) {}
 
-  push(target: BatchTarget, chunk: Uint8Array): void {
+  push(target: WriteTarget, chunk: Uint8Array): void {
     this.targets.push(target);
     this.chunks.push(chunk);
     if (!this.scheduled) {
@@ -37,8 +38,8 @@ export class WriteBatch {
 
   /**
    * Sends everything queued, oldest first. Also called before a stream ends, to keep order. A
-   * target that throws (a bug) neither stops the other streams' writes nor wedges the batch: the
-   * first error is rethrown once the batch is empty again.
+   * target that throws (a bug) neither stops the other streams' writes nor wedges the queue: the
+   * first error is rethrown once the queue is empty again.
    */
   flush(): void {
     let failure: { error: unknown } | null = null;
