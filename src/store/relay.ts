@@ -119,20 +119,20 @@ export class RelayStore implements Store {
 
 /**
  * The main thread's end: serves the workers' RelayStore requests from one store and fans its
- * pings out to the workers watching each user. Holds one set of ports per watched user, nothing
+ * pings out to the workers subscribed to each channel. Holds one set of ports per channel, nothing
  * per ping.
  */
 export class RelayServer {
   private readonly ports = new Set<MessagePort>();
-  /** Workers per channel (channelOf: a user's public channel, or its own channel). */
-  private readonly watchers = new Map<string, Set<MessagePort>>();
+  /** The ports of the workers subscribed to each channel (channelOf: a user's public channel, or its own). */
+  private readonly portsByChannel = new Map<string, Set<MessagePort>>();
   /** Store subscriptions being confirmed, so a second worker's subscribe waits for the first. */
   private readonly subscribing = new Map<string, Promise<void>>();
 
   constructor(private readonly store: Store) {
     store.setListener({
       onPing: (userid, ping, invisible) => {
-        const set = this.watchers.get(channelOf(userid, invisible));
+        const set = this.portsByChannel.get(channelOf(userid, invisible));
         if (!set) return;
         const message: RelayMessage = { type: 'ping', userid, ping, invisible };
         for (const port of set) port.postMessage(message);
@@ -160,9 +160,9 @@ export class RelayServer {
     port.on('close', () => this.detach(port));
   }
 
-  /** Channels (a user's public or own) watched by at least one worker (tests, leak checks). */
-  watchedUsers(): number {
-    return this.watchers.size;
+  /** Channels (a user's public or own) at least one worker is subscribed to (leak checks: 0 once every stream closed). */
+  channelCount(): number {
+    return this.portsByChannel.size;
   }
 
   async close(): Promise<void> {
@@ -188,10 +188,10 @@ export class RelayServer {
 
   private subscribe(port: MessagePort, userid: string, own: boolean): Promise<void> {
     const channel = channelOf(userid, own);
-    let set = this.watchers.get(channel);
+    let set = this.portsByChannel.get(channel);
     if (!set) {
       set = new Set();
-      this.watchers.set(channel, set);
+      this.portsByChannel.set(channel, set);
       const subscribed = this.store.subscribe(userid, own).finally(() => {
         if (this.subscribing.get(channel) === subscribed) this.subscribing.delete(channel);
       });
@@ -203,16 +203,16 @@ export class RelayServer {
 
   private unsubscribe(port: MessagePort, userid: string, own: boolean): void {
     const channel = channelOf(userid, own);
-    const set = this.watchers.get(channel);
+    const set = this.portsByChannel.get(channel);
     if (!set?.delete(port) || set.size > 0) return;
-    this.watchers.delete(channel);
+    this.portsByChannel.delete(channel);
     this.subscribing.delete(channel);
     this.store.unsubscribe(userid, own).catch(() => {});
   }
 
   private detach(port: MessagePort): void {
     this.ports.delete(port);
-    for (const channel of [...this.watchers.keys()]) {
+    for (const channel of [...this.portsByChannel.keys()]) {
       const own = channel.startsWith(OWN_PREFIX);
       this.unsubscribe(port, own ? channel.slice(OWN_PREFIX.length) : channel.slice(1), own);
     }
