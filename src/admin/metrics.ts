@@ -178,7 +178,7 @@ export function createMetrics(source: AdminSource): Metrics {
   );
   counter(
     'heartbeat_deliveries_total',
-    'Presence events handed to subscription actors (one per watching stream per ping).',
+    'Presence events handed to subscription actors (one per ping per stream watching its user).',
     (i) => i.deliveries,
   );
   counter(
@@ -186,8 +186,10 @@ export function createMetrics(source: AdminSource): Metrics {
     'Presence events dropped because a newer ping of the same user superseded them while the stream was congested or replaying.',
     (i) => i.coalesced,
   );
-  gauge('heartbeat_store_up', "Whether this worker's presence store (Redis) is usable: 1 connected and answering, 0 not.", (i) =>
-    i.storeUp ? 1 : 0,
+  gauge(
+    'heartbeat_store_up',
+    "Whether this worker's store is usable: 1 connected and answering (the embedded store always), 0 not.",
+    (i) => (i.storeUp ? 1 : 0),
   );
   counter(
     'heartbeat_store_recoveries_total',
@@ -196,7 +198,7 @@ export function createMetrics(source: AdminSource): Metrics {
   );
   gauge(
     'heartbeat_pubsub_channels',
-    'Pub/sub channels this worker is subscribed to (one per watched user, one more per user watched by its own devices).',
+    'Pub/sub channels this worker is subscribed to (one per watched user, and the own channel of each user who watches itself).',
     (i) => i.channels,
   );
   gauge(

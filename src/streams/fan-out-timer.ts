@@ -11,7 +11,7 @@ export type FanOutRecord = (lagSeconds: number, fanOutSeconds: number) => void;
  * Why at the end of the task: the subscription actors' writes are queued in the thread's
  * WriteQueue and sent in one microtask that the first write scheduled, so a microtask queued after
  * the hand-over runs after the writes went to the sockets. Every delivery of a ping on this
- * instance is written in that same flush, so one figure per ping says when its subscribers got it.
+ * instance is written in that same flush, so one figure per ping says when its streams got it.
  */
 export class FanOutTimer {
   private readonly seqs: number[] = [];

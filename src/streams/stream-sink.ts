@@ -24,7 +24,7 @@ function writeCorked(): void {
 }
 
 /**
- * A subscription's SSE response over uWebSockets.js. After abort or end the response must never
+ * A stream's sink: its SSE response over uWebSockets.js. After abort or end the response must never
  * be touched again (uWS would crash the process), so every method checks `done` first. Writes
  * come from Redis callbacks and timers, outside any handler, so each is corked; they are queued
  * in the thread's WriteQueue and sent together once the actors have run (see WriteQueue).

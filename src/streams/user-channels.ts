@@ -37,12 +37,12 @@ export class UserChannels<A extends object> {
     return removed !== 'absent';
   }
 
-  /** The user's subscription while it is being confirmed, else undefined. */
+  /** The subscribe of the user's channel while the store has not confirmed it, else undefined. */
   pending(userid: string): Promise<void> | undefined {
     return this.subscribing.get(userid);
   }
 
-  /** Retries every subscription that failed. */
+  /** Subscribes again every channel whose subscribe failed. */
   resubscribe(): Promise<unknown> {
     return Promise.allSettled([...this.unsubscribed].map((userid) => this.subscribe(userid)));
   }

@@ -42,7 +42,7 @@ export interface RedisConnectionsOptions {
 /**
  * The Redis store's connections and their lifecycle, apart from the commands (BullMQ-style):
  * `commands` reads and runs the save script, `writer` runs it instead when saves WAIT for
- * replicas, `subscriber` holds the channel subscriptions. Owns connecting, readiness, whether the
+ * replicas, `subscriber` is subscribed to the channels. Owns connecting, readiness, whether the
  * store is available (and its recovery after an outage), why it fails (FailureLog) and WAIT. The
  * topology (standalone.ts, cluster.ts) says how each connection is opened and runs the commands.
  */

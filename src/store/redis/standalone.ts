@@ -31,7 +31,7 @@ export class StandaloneTopology implements Topology {
       ...options,
       kind: this.kind,
       open: (role) =>
-        // Subscriptions must come back by themselves after a reconnect, so the subscriber may
+        // Subscribed channels must come back by themselves after a reconnect, so the subscriber may
         // queue while disconnected (nothing is lost: state is re-read on recovery).
         role === 'subscriber'
           ? new Redis(url, { ...base, enableOfflineQueue: true, commandTimeout: undefined })

@@ -1,5 +1,5 @@
 -- Stores the last ping of a user and of its client, then publishes it, for each ping of a batch:
--- one atomic round trip, so a subscriber can never read a stored ping that was not (or will not
+-- one atomic round trip, so a stream can never read a stored ping that was not (or will not
 -- be) published. A standalone server gets every ping of one event-loop turn in one call; a
 -- cluster one ping per call (a script's keys must share a slot).
 --
