@@ -113,7 +113,7 @@ export function apiSuite(name: StoreName): void {
     t.deepEqual(phone.statuses(), ['from-phone', 'phone-again']);
   });
 
-  test('two subscribers of one user both get every ping; another user gets none of them', async (t) => {
+  test('two streams of one user both get every ping; another user gets none of them', async (t) => {
     const u = user();
     const other = user();
     const s1 = stream(`${a.url}/subscribe/${u}`);
@@ -140,7 +140,7 @@ export function apiSuite(name: StoreName): void {
     t.deepEqual(s.statuses(), [evil, 'after']);
   });
 
-  test('a subscriber never gets an older ping after a newer one, even racing the cached replay', async (t) => {
+  test('a stream never gets an older ping after a newer one, even racing the cached replay', async (t) => {
     const u = user();
     await ping(a.url, u, '0');
     const sending = (async () => {
@@ -351,7 +351,7 @@ export function apiSuite(name: StoreName): void {
   });
 
   if (name !== 'embedded') {
-    test('two instances on one Redis: a ping on one reaches subscribers on the other', async (t) => {
+    test('two instances on one Redis: a ping on one reaches streams on the other', async (t) => {
       const u = user();
       const onB = stream(`${b!.url}/subscribe/${u}`);
       await onB.ready;

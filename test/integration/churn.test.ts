@@ -59,7 +59,7 @@ async function settled(): Promise<Map<string, number>> {
   return metrics();
 }
 
-test('10,000 vanished subscribers leave no actor, hub entry or channel behind', async (t) => {
+test('10,000 vanished streams leave no actor, hub entry or channel behind', async (t) => {
   await churn(2_000, 0); // warm-up: JIT, heap, buffers
   const before = await settled();
   await churn(10_000, 2_000);

@@ -10,7 +10,7 @@ import { ping, StreamClient } from '../support/sse.js';
  * sent to all three; every subscriber gets every ping of its users, in order, exactly once.
  */
 for (const name of ['redis', 'cluster'] as StoreName[]) {
-  test(`${name}: three instances deliver every ping to every subscriber exactly once, in order`, async (t) => {
+  test(`${name}: three instances deliver every ping to every stream exactly once, in order`, async (t) => {
     const store = await startStore(name);
     const instances = await Promise.all([1, 2, 3].map(() => startService({ REDIS: store.redis })));
     try {

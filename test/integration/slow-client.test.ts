@@ -51,7 +51,7 @@ async function flood(users: string[], perUser: number, url = service.url, from =
   return last;
 }
 
-test.serial('a stuck reader gets the newest ping per user when it reads again, others get everything', async (t) => {
+test.serial('a stuck client gets the newest ping per user when it reads again, others get everything', async (t) => {
   const users = Array.from({ length: 8 }, () => `slow-${randomUUID()}`);
   const query = users.map((u) => `user=${u}`).join('&');
   const slow = await SlowReader.connect(patient.port, `/subscribe?${query}`);
@@ -93,7 +93,7 @@ test.serial('a stuck reader gets the newest ping per user when it reads again, o
   t.true(count * frameBytes > 2 * kernelBuffers, 'the test published more than the kernel buffers');
 });
 
-test.serial('a reader stuck longer than SLOW_CLIENT_TIMEOUT is closed; the others keep streaming', async (t) => {
+test.serial('a client stuck longer than SLOW_CLIENT_TIMEOUT is closed; the others keep streaming', async (t) => {
   const user = `stuck-${randomUUID()}`;
   const slow = await SlowReader.connect(service.port, `/subscribe/${user}`);
   const good = new StreamClient(`${service.url}/subscribe/${user}`);
@@ -175,17 +175,17 @@ async function recoverWithoutFurtherPings(t: ExecutionContext, path: string, use
   }
 }
 
-test.serial('one stuck reader that recovers gets the held bytes and the newest ping without a further ping', async (t) => {
+test.serial('one stuck client that recovers gets the held bytes and the newest ping without a further ping', async (t) => {
   const user = `held-${randomUUID()}`;
   await recoverWithoutFurtherPings(t, `/subscribe/${user}`, [user], 1);
 });
 
-test.serial('four stuck readers of one user all recover to the newest ping without a further ping', async (t) => {
+test.serial('four stuck clients of one user all recover to the newest ping without a further ping', async (t) => {
   const user = `held4-${randomUUID()}`;
   await recoverWithoutFurtherPings(t, `/subscribe/${user}`, [user], 4);
 });
 
-test.serial("stuck readers of a multi-user stream recover to every user's newest ping without a further ping", async (t) => {
+test.serial("stuck clients of a multi-user stream recover to every user's newest ping without a further ping", async (t) => {
   const users = [`m1-${randomUUID()}`, `m2-${randomUUID()}`];
   await recoverWithoutFurtherPings(t, `/subscribe?${users.map((u) => `user=${u}`).join('&')}`, users, 3);
 });

@@ -242,7 +242,7 @@ test('every status arrives as exactly one event whose data parses to the stored 
   }
 });
 
-test('a subscriber that connects later gets the stored status as its first event, U+FFFD for lone surrogates', async (t) => {
+test('a stream opened later gets the stored status as its first event, U+FFFD for lone surrogates', async (t) => {
   const cases: (string | number)[] = [
     'a\nb\r\nc\rd',
     'data: forged\n\nid: 1\nevent: y\nretry: 1\n:comment',

@@ -53,7 +53,7 @@ function freshPing(url: string, userid: string, status: string): Promise<number>
 }
 
 for (const name of ['redis', 'embedded'] as StoreName[]) {
-  test(`${name}: WORKERS=2 spreads subscribers and pings over both workers, delivers every ping once in order, sums metrics, drains on SIGTERM`, async (t) => {
+  test(`${name}: WORKERS=2 spreads streams and pings over both workers, delivers every ping once in order, sums metrics, drains on SIGTERM`, async (t) => {
     t.timeout(60_000);
     const store = await startStore(name);
     const service = await startService({ REDIS: store.redis, WORKERS: '2', SHUTDOWN_TIMEOUT: '5' });

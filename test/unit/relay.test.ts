@@ -32,7 +32,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
-test('two workers on one user share one store channel; a ping reaches each, an invisible one only the own subscriber', async (t) => {
+test('two workers on one user share one store channel; a ping reaches each, an invisible one only the worker on the own channel', async (t) => {
   const { store, server, worker } = relayed();
   const a = worker('a');
   const b = worker('b');
