@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acceptedVariables } from '../support/config-variables.js';
@@ -26,6 +26,53 @@ test('every route of the public and admin apps is in the routes table', (t) => {
   ].map((m) => m[1]);
   t.true(registered.length >= 10, `${registered.length} routes found`);
   for (const route of registered) t.true(table.includes(route), `${route} is missing from README's routes table`);
+});
+
+/** The folders of the code: src/ and everything below it, machines/, scripts/ and below. */
+function codeFolders(): string[] {
+  const below = (dir: string): string[] =>
+    readdirSync(path.join(ROOT, dir))
+      .filter((name) => statSync(path.join(ROOT, dir, name)).isDirectory())
+      .flatMap((name) => [`${dir}/${name}`, ...below(`${dir}/${name}`)]);
+  return ['src', ...below('src'), 'machines', ...below('machines'), 'scripts', ...below('scripts')];
+}
+
+/** The Layout table's rows: the folder (first column) and the files its other columns name. */
+function layoutRows(): { folders: string[]; files: string[] }[] {
+  return sectionOf('Layout')
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const [first, ...rest] = line.split(' | ');
+      const ticked = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      return { folders: ticked(first), files: ticked(rest.join(' ')).filter((name) => /\.(ts|mjs|lua)$/.test(name)) };
+    });
+}
+
+test("README's layout lists every folder of the code, and every folder and file it names exists", (t) => {
+  const rows = layoutRows();
+  const listed = rows.flatMap((row) => row.folders.map((folder) => folder.replace(/\/$/, '')));
+  for (const folder of codeFolders()) {
+    if (folder === 'src') continue; // the table lists its folders, not src/ itself
+    t.true(listed.includes(folder), `${folder}/ is not in README's layout table`);
+  }
+  for (const row of rows) {
+    for (const folder of row.folders) t.true(existsSync(path.join(ROOT, folder)), `README's layout lists ${folder}, which does not exist`);
+    for (const file of row.files) {
+      // A file is named from the root, or by its name within its row's folder.
+      const found = file.includes('/')
+        ? existsSync(path.join(ROOT, file))
+        : row.folders.some((folder) =>
+            readdirSync(path.join(ROOT, folder), { recursive: true, encoding: 'utf8' }).some((f) => path.basename(f) === file),
+          );
+      t.true(found, `README's layout names ${file} in ${row.folders.join(', ')}, which does not exist`);
+    }
+  }
+  t.deepEqual(
+    readdirSync(path.join(ROOT, 'src')).filter((name) => !statSync(path.join(ROOT, 'src', name)).isDirectory()),
+    [],
+    'no loose files in src/: each lives in the folder of what it changes with',
+  );
 });
 
 test('the two commands are there', (t) => {
