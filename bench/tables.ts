@@ -56,7 +56,7 @@ const ROWS: Record<string, [string, string][]> = {
   ],
   fanout: [
     ['deliveredPct', 'delivered %'],
-    ['exactOnceInOrderSubs', 'subs exactly-once in order'],
+    ['exactOnceInOrderSubs', 'streams exactly-once in order'],
     ['p50Ms', 'latency p50 (ms)'],
     ['p99Ms', 'latency p99 (ms)'],
     ['maxMs', 'latency max (ms)'],
@@ -70,7 +70,7 @@ const ROWS: Record<string, [string, string][]> = {
     ['foreignCpuPct', 'foreign CPU (% core)'],
   ],
   hot: [
-    ['pingsReachingAll', 'pings reaching all subscribers (of 50)'],
+    ['pingsReachingAll', 'pings reaching all streams (of 50)'],
     ['reachAllP50Ms', 'time to reach all, p50 (ms)'],
     ['reachAllMaxMs', 'time to reach all, max (ms)'],
     ['p50Ms', 'delivery latency p50 (ms)'],

@@ -153,7 +153,7 @@ export const fanout: Scenario = {
       {
         name: '100% delivered exactly once, in order',
         pass: all,
-        detail: `${text(m, 'delivered')}/${text(m, 'expected')}, ${text(m, 'exactOnceInOrderSubs')}/${o.n} subs complete; cold window ${num(m, 'exactOnceInOrderCold') === 1 ? 'complete' : 'INCOMPLETE'}`,
+        detail: `${text(m, 'delivered')}/${text(m, 'expected')}, ${text(m, 'exactOnceInOrderSubs')}/${o.n} streams complete; cold window ${num(m, 'exactOnceInOrderCold') === 1 ? 'complete' : 'INCOMPLETE'}`,
       },
       { name: 'p99 ≤ 3 ms', pass: num(m, 'p99Ms') <= 3, detail: `p99 ${text(m, 'p99Ms')} ms` },
     ];

@@ -20,7 +20,7 @@ const TICK_MS = 100;
  * stream), so the default is a tick every 100 ms: with 15,000 streams and the 25 s default
  * interval, 250 slots of 60 streams instead of 10 slots of 1,500, whose ticks were stalls
  * that every ping and delivery waiting behind them saw (the event-loop lag before and after is
- * in BENCHMARKS.md's log of changes).
+ * in docs/benchmarks/log.md).
  * The clock is XState's Clock interface, so a test drives it with SimulatedClock.
  */
 export class KeepaliveSweep<T> {

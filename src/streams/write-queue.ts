@@ -12,7 +12,7 @@ export interface WriteTarget {
  * gone back to sleep while the next actor was busy in XState. Sent back to back after the
  * actors have run, the sends come in a tight loop like a bare server's: less server CPU per
  * delivery (most of it in the kernel) and a fan-out that reaches every stream in about half
- * the time (BENCHMARKS.md, `hot`, and its log of changes).
+ * the time (BENCHMARKS.md, `hot`, and docs/benchmarks/log.md).
  *
  * Order per target is kept (one FIFO for all); a write queued while flushing is sent in the same
  * flush. The flush runs as a microtask: uWebSockets.js and Node run microtasks at the end of

@@ -93,13 +93,16 @@ function anchorsIn(markdown: string): Set<string> {
   return new Set([...markdown.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
 }
 
-test('every relative link of README.md, docs/ and deploy/ leads to a file that exists, and to a heading in it', (t) => {
+test('every relative link of README.md, BENCHMARKS.md, docs/ and deploy/ leads to a file that exists, and to a heading in it', (t) => {
   const pages = [
     'README.md',
     'docs/api.md',
     'docs/guarantees.md',
     'docs/operations.md',
     'docs/scaling.md',
+    'docs/glossary.md',
+    'BENCHMARKS.md',
+    'docs/benchmarks/log.md',
     'deploy/k8s/README.md',
     'deploy/README.md',
   ];
