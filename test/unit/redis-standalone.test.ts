@@ -1,7 +1,7 @@
 // The standalone topology of the Redis store and the connections' lifecycle, driven directly
 // against a private redis-server: what Redis itself reports (commands run, hashes stored, messages
 // published) and what the connections tell the store. The store over it runs in api.redis.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeySpace } from '../../src/store/redis/keys.js';
 import { encodeMessageTail } from '../../src/store/redis/message.js';
@@ -15,7 +15,9 @@ function pingOf(userid: string, clientid: string, status: string): PingToSave {
   return { keys: [keys.user(userid), keys.client(userid, clientid)], args: [status, clientid, encodeMessageTail(clientid, status), '0'] };
 }
 
-async function topologyOn(server: RedisServer, waitReplicas = 0) {
+/** A private redis-server and a standalone topology connected to it, both closed after the test. */
+async function topologyOn(t: ExecutionContext, waitReplicas = 0) {
+  const server = await startRedis();
   const heard: string[] = [];
   const availability: boolean[] = [];
   let recoveries = 0;
@@ -30,8 +32,12 @@ async function topologyOn(server: RedisServer, waitReplicas = 0) {
       onRecovered: () => recoveries++,
     },
   });
+  t.teardown(async () => {
+    await topology.connections.close();
+    await server.close();
+  });
   await topology.connections.connect();
-  return { topology, heard, availability, recoveries: () => recoveries };
+  return { server, topology, heard, availability, recoveries: () => recoveries };
 }
 
 /** How many times Redis ran each command since the last CONFIG RESETSTAT. */
@@ -46,12 +52,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 test('the saves of one turn are one script call: replies in call order, seqs increasing, each published on its channel', async (t) => {
-  const server = await startRedis();
-  const { topology, heard } = await topologyOn(server);
-  t.teardown(async () => {
-    await topology.connections.close();
-    await server.close();
-  });
+  const { topology, heard, server } = await topologyOn(t);
   await Promise.all(['a', 'b'].map((u) => topology.subscribe(keys.channel(u))));
   await server.cli('CONFIG', 'RESETSTAT');
   const replies = await Promise.all(
@@ -71,12 +72,7 @@ test('the saves of one turn are one script call: replies in call order, seqs inc
 });
 
 test('the subscribes of one turn are one SUBSCRIBE, the unsubscribes one UNSUBSCRIBE; after it nothing more is heard', async (t) => {
-  const server = await startRedis();
-  const { topology, heard } = await topologyOn(server);
-  t.teardown(async () => {
-    await topology.connections.close();
-    await server.close();
-  });
+  const { topology, heard, server } = await topologyOn(t);
   const channels = Array.from({ length: 20 }, (_, i) => keys.channel(`u${i}`));
   await server.cli('CONFIG', 'RESETSTAT');
   await Promise.all(channels.map((c) => topology.subscribe(c)));
@@ -90,12 +86,7 @@ test('the subscribes of one turn are one SUBSCRIBE, the unsubscribes one UNSUBSC
 });
 
 test('read: the fields of each hash in order, nulls for a hash that does not exist', async (t) => {
-  const server = await startRedis();
-  const { topology } = await topologyOn(server);
-  t.teardown(async () => {
-    await topology.connections.close();
-    await server.close();
-  });
+  const { topology } = await topologyOn(t);
   await topology.save(pingOf('r', 'phone', 'here'));
   const [stored, missing] = await topology.read([keys.user('r'), keys.user('nobody')], ['status', 'clientid']);
   t.deepEqual(stored, ['here', 'phone']);
@@ -103,12 +94,7 @@ test('read: the fields of each hash in order, nulls for a hash that does not exi
 });
 
 test('the connections: Redis killed makes the store unavailable; back, it is available and recovered once the subscriptions are confirmed', async (t) => {
-  const server = await startRedis();
-  const { topology, heard, availability, recoveries } = await topologyOn(server);
-  t.teardown(async () => {
-    await topology.connections.close();
-    await server.close();
-  });
+  const { topology, heard, availability, recoveries, server } = await topologyOn(t);
   await topology.subscribe(keys.channel('back'));
   t.true(topology.connections.isAvailable());
   await server.kill();
@@ -124,12 +110,7 @@ test('the connections: Redis killed makes the store unavailable; back, it is ava
 });
 
 test('saves that WAIT for a replica are refused when there is none, on a writer connection of their own', async (t) => {
-  const server = await startRedis();
-  const { topology } = await topologyOn(server, 1);
-  t.teardown(async () => {
-    await topology.connections.close();
-    await server.close();
-  });
+  const { topology, server } = await topologyOn(t, 1);
   t.not(topology.connections.writer, topology.connections.commands);
   await t.throwsAsync(topology.save(pingOf('w', 'phone', 'unsafe')), { message: 'only 0 replicas acknowledged' });
   t.is(await server.cli('HGET', keys.user('w'), 'status'), 'unsafe', 'stored on the master, but not acknowledged');
