@@ -3,14 +3,14 @@ import { createRequire } from 'node:module';
 import type { ListenAddress } from '../process/config.js';
 import { discoverMachines, type FoundMachine } from './machines.js';
 import { toMermaid } from './mermaid.js';
-import { Errors } from '../http/errors.js';
+import { Errors, type ErrorSpec } from '../http/errors.js';
 import { formatAddress, listen } from '../http/listen.js';
 import { answer, answerError } from '../http/respond.js';
 import { uWS, type HttpResponse } from '../http/uws.js';
 import type { Logger } from '../process/logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
 import { createMetrics } from './metrics.js';
-import { notReadyReason, sumActors, type AdminSource } from './source.js';
+import { notReadyReason, sumActors, type AdminSource, type NotReadyReason } from './source.js';
 
 export interface AdminServerOptions {
   source: AdminSource;
@@ -29,12 +29,25 @@ export interface AdminServer {
 }
 
 const JSON_TYPE = 'application/json';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+/** Admin answers are live (probes, metrics): never cached unless a route says otherwise. */
+const NO_STORE = { 'Cache-Control': 'no-store' };
 
-/** An admin answer: never cached unless `headers` says otherwise (probes and metrics are live). */
+/** An admin answer that succeeded. */
 function send(res: HttpResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
-  answer(res, status, type, body, { 'Cache-Control': 'no-store', ...headers });
+  answer(res, status, type, body, { ...NO_STORE, ...headers });
 }
+
+/** An admin refusal: the same `{"code","message"}` body as the public port's, with its own words. */
+function refuse(res: HttpResponse, error: ErrorSpec, message?: string, headers?: Record<string, string>): void {
+  answerError(res, error, false, { ...NO_STORE, ...headers }, message);
+}
+
+/** /readyz's 503: each reason the instances are not ready is a code of the catalogue. */
+const NOT_READY: Record<NotReadyReason, ErrorSpec> = {
+  'shutting down': Errors.SHUTTING_DOWN,
+  'store unavailable': Errors.STORE_UNAVAILABLE,
+  'worker not responding': Errors.WORKER_UNRESPONSIVE,
+};
 
 /**
  * Answers once `work` settles (the instances are sampled asynchronously: over worker threads when
@@ -47,7 +60,7 @@ function later<T>(res: HttpResponse, log: Logger, work: Promise<T>, respond: (va
     (value) => aborted || respond(value),
     (error: unknown) => {
       log.error({ err: error }, 'metrics collection failed');
-      if (!aborted) send(res, 500, TEXT_TYPE, 'metrics collection failed\n');
+      if (!aborted) refuse(res, Errors.INTERNAL, 'metrics collection failed');
     },
   );
 }
@@ -97,7 +110,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const app = uWS.App();
   const get = (pattern: string, handler: (res: HttpResponse) => void) => {
     app.get(pattern, handler);
-    app.any(pattern, (res) => answerError(res, Errors.METHOD_NOT_ALLOWED, false, { Allow: 'GET' }));
+    app.any(pattern, (res) => refuse(res, Errors.METHOD_NOT_ALLOWED, undefined, { Allow: 'GET' }));
   };
 
   get('/healthz', (res) => send(res, 200, JSON_TYPE, '{"alive":true}'));
@@ -105,7 +118,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     later(res, log, source.health(), (instances) => {
       const reason = notReadyReason(instances, source.workers);
       if (reason === null) send(res, 200, JSON_TYPE, '{"ready":true}');
-      else send(res, 503, JSON_TYPE, JSON.stringify({ ready: false, reason }), { 'Retry-After': '1' });
+      else refuse(res, NOT_READY[reason], reason);
     }),
   );
   get('/metrics', (res) => later(res, log, metrics.metrics(), (text) => send(res, 200, metrics.contentType, text)));
@@ -139,10 +152,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   get('/debug/mermaid.min.js', (res) => {
     const js = script();
     if (js === null)
-      send(res, 404, TEXT_TYPE, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)\n');
+      refuse(res, Errors.NOT_FOUND, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)');
     else send(res, 200, 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
   });
-  app.any('/*', (res) => send(res, 404, TEXT_TYPE, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines\n'));
+  app.any('/*', (res) => refuse(res, Errors.NOT_FOUND, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines'));
 
   const { socket, port } = await listen(app, options.listen, 'ADMIN_LISTEN');
   let open = true;

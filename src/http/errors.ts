@@ -40,6 +40,7 @@ const catalogue = {
   STORE_UNAVAILABLE: { status: 503, message: 'presence store unavailable, retry' },
   SHUTTING_DOWN: { status: 503, message: 'shutting down, retry' },
   TOO_MANY_CONNECTIONS: { status: 503, message: 'too many open streams, retry' },
+  WORKER_UNRESPONSIVE: { status: 503, message: 'a worker thread did not answer, retry' },
 } as const satisfies Record<string, Spec> &
   // The ping machine names the codes it answers with (machines/ping-request.ts, as machines/
   // imports nothing from src/): each must be here, and each of its rejections must be a 400.

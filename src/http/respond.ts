@@ -16,31 +16,46 @@ const STATUS_LINES: Record<number, string> = {
 
 /** Seconds a client should wait before retrying a 503 (or a 429 that names no other wait). */
 const RETRY_AFTER_SECONDS = '1';
+const JSON_TYPE = 'application/json';
+
+/** The JSON body of each code's answer, built on first use: a refused ping costs no stringify. */
+const BODIES = new Map<ErrorSpec, string>();
+
+/** `{"code","message"}`: what every non-2xx answer of both ports carries. */
+function errorBody(error: ErrorSpec, message = error.message): string {
+  if (message !== error.message) return JSON.stringify({ code: error.code, message });
+  let body = BODIES.get(error);
+  if (body === undefined) BODIES.set(error, (body = JSON.stringify({ code: error.code, message })));
+  return body;
+}
 
 /**
- * Answers with an error from the catalogue: the status, a short plain-text reason, and
- * `Retry-After` on 503 and 429 (`headers` may name another wait). `closeConnection` when the
- * request body was not read to its end.
+ * Answers with an error from the catalogue: its status, the JSON body `{"code","message"}` (so a
+ * client tells RATE_LIMITED from TOO_MANY_STREAMS, both 429, by its code), and `Retry-After` on
+ * 503 and 429 (`headers` may name another wait). `closeConnection` when the request body was not
+ * read to its end; `message` when a more specific reason than the catalogue's helps (the admin
+ * port names what it serves).
  */
 export function answerError(
   res: HttpResponse,
   error: ErrorSpec,
   closeConnection = false,
   headers?: Readonly<Record<string, string>>,
+  message?: string,
 ): void {
   res.cork(() => {
-    res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.writeStatus(STATUS_LINES[error.status]).writeHeader('Content-Type', JSON_TYPE);
     if ((error.status === 503 || error.status === 429) && headers?.['Retry-After'] === undefined) {
       res.writeHeader('Retry-After', RETRY_AFTER_SECONDS);
     }
-    for (const [name, value] of Object.entries(headers ?? {})) res.writeHeader(name, value);
-    res.end(`${error.message}\n`, closeConnection);
+    if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(errorBody(error, message), closeConnection);
   });
 }
 
 export function answerJson(res: HttpResponse, body: unknown, headers?: Readonly<Record<string, string>>): void {
   res.cork(() => {
-    res.writeStatus(STATUS_LINES[200]).writeHeader('Content-Type', 'application/json');
+    res.writeStatus(STATUS_LINES[200]).writeHeader('Content-Type', JSON_TYPE);
     if (headers) for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
     res.end(JSON.stringify(body));
   });

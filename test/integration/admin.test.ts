@@ -5,6 +5,7 @@ import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { eventually, parseMetrics, series } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
+import { errorOf } from '../support/error-answer.js';
 
 /**
  * The admin port (ADMIN_LISTEN) of a real process over a real Redis: probes, Prometheus metrics,
@@ -34,9 +35,12 @@ async function scrape(): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
-async function readyz(): Promise<{ status: number; body: { ready: boolean; reason?: string } }> {
+/** /readyz: `{"ready":true}` when ready, else a refusal whose code says why. */
+async function readyz(): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${admin}/readyz`);
-  return { status: res.status, body: (await res.json()) as { ready: boolean; reason?: string } };
+  if (res.status === 200) return { status: 200, body: await res.json() };
+  const { code, message } = await errorOf(res);
+  return { status: res.status, body: { code, message, retryAfter: res.headers.get('retry-after') } };
 }
 
 test.serial('the start line names the admin address; /healthz answers 200', async (t) => {
@@ -58,13 +62,13 @@ test.serial('admin routes are not served on the public port, and the admin port 
     await res.arrayBuffer();
   }
   for (const path of ['/ping', '/subscribe/alice', '/lastseen/alice']) {
-    const res = await fetch(`${admin}${path}`);
-    t.is(res.status, 404, `admin ${path}`);
-    await res.arrayBuffer();
+    const answer = await errorOf(await fetch(`${admin}${path}`));
+    t.like(answer, { status: 404, code: 'NOT_FOUND', contentType: 'application/json' }, `admin ${path}`);
+    t.regex(answer.message, /the admin port serves \/healthz/);
   }
   const post = await fetch(`${admin}/metrics`, { method: 'POST' });
-  t.is(post.status, 405);
   t.is(post.headers.get('allow'), 'GET');
+  t.like(await errorOf(post), { status: 405, code: 'METHOD_NOT_ALLOWED' });
 });
 
 test.serial('/metrics: streams, actors, pings, deliveries, latencies, channels, store, runtime and Node metrics', async (t) => {
@@ -186,7 +190,7 @@ test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 
     const r = await readyz();
     return r.status === 503 ? r : undefined;
   }, '/readyz 503');
-  t.deepEqual(down.body, { ready: false, reason: 'store unavailable' });
+  t.deepEqual(down.body, { code: 'STORE_UNAVAILABLE', message: 'store unavailable', retryAfter: '1' });
   t.is((await fetch(`${admin}/healthz`)).status, 200, 'alive while not ready');
   const m = await scrape();
   t.is(m.get(series('heartbeat_store_up', W0)), 0);
@@ -222,7 +226,7 @@ test.serial('/readyz says "shutting down" while the service drains; the admin po
       '/readyz 503 during the drain',
       2_000,
     );
-    t.deepEqual(draining.body, { ready: false, reason: 'shutting down' });
+    t.deepEqual(draining.body, { code: 'SHUTTING_DOWN', message: 'shutting down', retryAfter: '1' });
     process.kill(redisPid, 'SIGCONT');
     // Stored once Redis resumes (200) or timed out while it was paused (503).
     t.true([200, 503].includes((await held) as number), `held ping answered ${await held}`);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { scrape, series } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
+import { errorOf } from '../support/error-answer.js';
 
 let service: ServiceProcess;
 let perUser: ServiceProcess;
@@ -86,7 +87,7 @@ test.serial(
     const refused = await fetch(`${perUser.url}/subscribe?user=${watched}`, { headers: claim(alice) });
     t.is(refused.status, 429);
     t.truthy(refused.headers.get('retry-after'));
-    t.is(await refused.text(), 'too many open streams for this user, close one or retry later\n');
+    t.like(await errorOf(refused), { status: 429, code: 'TOO_MANY_STREAMS' });
     // Another user, and a request without a claim (local development), are not counted against alice.
     const bob = new StreamClient(`${perUser.url}/subscribe/${watched}`, claim(`bob-${randomUUID()}`));
     const unclaimed = [0, 1, 2].map(() => new StreamClient(`${perUser.url}/subscribe/${watched}`));

@@ -1,9 +1,14 @@
 // The error catalogue (src/http/errors.ts) and the README's status-code table name the same codes with
-// the same statuses, Fastify-style: a code added, renamed or removed on one side fails here.
+// the same statuses, Fastify-style: a code added, renamed or removed on one side fails here; and
+// every code reaches a client in the one shape the docs promise.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { PingRequest } from '../../machines/ping.js';
 import { Errors, type ErrorCode } from '../../src/http/errors.js';
+import { listen } from '../../src/http/listen.js';
+import { answerError } from '../../src/http/respond.js';
+import { uWS } from '../../src/http/uws.js';
+import { errorOf } from '../support/error-answer.js';
 import { MAX_BODY_BYTES, MAX_ID_BYTES, MAX_STATUS_CHARACTERS } from '../../machines/ping-request.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -47,11 +52,21 @@ test('every code in the README status table is in the catalogue', (t) => {
   );
 });
 
-test('each entry answers with its own code', (t) => {
-  t.deepEqual(
-    Object.values(Errors).map((spec) => spec.code),
-    Object.keys(Errors),
-  );
+test('every code is answered over a real socket as {"code","message"} JSON, with Retry-After on 429 and 503', async (t) => {
+  // The one function both ports refuse through (src/http/respond.ts), in a uWS app of its own.
+  const app = uWS.App();
+  app.get('/:code', (res, req) => answerError(res, Errors[req.getParameter(0) as ErrorCode]));
+  const { socket, port } = await listen(app, { host: '127.0.0.1', port: 0 }, 'test');
+  try {
+    for (const spec of Object.values(Errors)) {
+      const res = await fetch(`http://127.0.0.1:${port}/${spec.code}`);
+      const retryAfter = res.headers.get('retry-after');
+      t.deepEqual(await errorOf(res), { status: spec.status, code: spec.code, message: spec.message, contentType: 'application/json' });
+      t.is(retryAfter, spec.status === 429 || spec.status === 503 ? '1' : null, spec.code);
+    }
+  } finally {
+    uWS.us_listen_socket_close(socket);
+  }
 });
 
 test('messages quote the limits the parser enforces', (t) => {
