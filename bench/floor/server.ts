@@ -249,7 +249,7 @@ const HEAD = ': heartbeat\n\nretry: 2000\n\n';
 function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
   let user: string;
   try {
-    user = decodeURIComponent(req.getParameter(0));
+    user = decodeURIComponent(req.getParameter(0) ?? '');
   } catch {
     return reply(res, 400);
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { isNativeUws } from '../http/uws.js';
 
 /** Our version: package.json is two levels up from src/admin/ and three from dist/src/admin/. */
@@ -15,12 +16,16 @@ export function heartbeatVersion(): string | undefined {
   return undefined;
 }
 
-/** The uWebSockets.js package's own version (the npm alias hides it from our package.json). */
+/**
+ * The uWebSockets.js package as `name@version` (`@based/uws@6.0.1`): the npm alias hides it from
+ * our package.json, and its version is its publisher's, not uWebSockets.js's own (6.0.1 carries
+ * v20.51.0). Its package.json is next to its entry file.
+ */
 function uwsVersion(): string {
   try {
     const main = createRequire(import.meta.url).resolve('uWebSockets.js');
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', `file://${main}`), 'utf8')) as { version: string };
-    return pkg.version;
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(main), 'package.json'), 'utf8')) as { name: string; version: string };
+    return `${pkg.name}@${pkg.version}`;
   } catch {
     return 'unknown';
   }

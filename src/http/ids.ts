@@ -1,7 +1,11 @@
 import { isValidId } from '../../machines/ping-request.js';
 
-/** A path parameter or query value as an id: URL-decoded and valid, or null. */
-export function decodeId(raw: string): string | null {
+/**
+ * A path parameter or query value as an id: URL-decoded and valid, or null. uWebSockets.js
+ * (v20.51) gives undefined for a parameter the route does not have: no id either.
+ */
+export function decodeId(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
   let id: string;
   try {
     id = decodeURIComponent(raw);

@@ -1,13 +1,50 @@
-import uWS from 'uWebSockets.js';
+import { createRequire } from 'node:module';
 
 export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-export { uWS };
+
+type Uws = typeof import('uWebSockets.js');
 
 /**
- * The package silently falls back to a JS shim (node:http underneath, many times slower and
- * without real backpressure) when its native binary does not load on this Node/glibc. A native
- * function's source is `[native code]`; the shim's App is an ordinary JS function.
+ * The largest request head (request line and headers) in bytes, unless UWS_HTTP_MAX_HEADERS_SIZE
+ * says otherwise; a larger one is answered 431 by uWebSockets.js itself. uWS reads that variable
+ * once, when its binary loads, and has defaulted to 4096 since v20.4x: too small for
+ * `/subscribe?user=…` and `/lastseen?user=…` (a hundred UUIDs are 4.2 KB). 32 KiB holds
+ * MAX_USERS_PER_STREAM's default of 500 UUID-sized ids with room for a token and traefik's headers.
+ */
+const DEFAULT_MAX_HEAD_BYTES = 32 * 1024;
+process.env.UWS_HTTP_MAX_HEADERS_SIZE ||= String(DEFAULT_MAX_HEAD_BYTES);
+
+/**
+ * The package (@based/uws) loads the binary built for this platform and Node ABI and throws when
+ * there is none or it does not load (Node 24 here, an older glibc, Alpine's musl): it has no JS
+ * fallback. Caught so that main refuses to start with a log line that says why, instead of a
+ * stack trace from an import; whatever touches the module then rethrows the load error.
+ */
+function load(): { uWS: Uws; error: Error | null } {
+  try {
+    return { uWS: createRequire(import.meta.url)('uWebSockets.js') as Uws, error: null };
+  } catch (thrown) {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    const uWS = new Proxy({} as Uws, {
+      get() {
+        throw error;
+      },
+    });
+    return { uWS, error };
+  }
+}
+
+const loaded = load();
+export const uWS = loaded.uWS;
+/** Why uWebSockets.js did not load, or null. */
+export const uwsLoadError = loaded.error;
+
+/**
+ * A uWebSockets.js package may fall back silently to a JS shim (node:http underneath, many
+ * times slower and without real backpressure) when its native binary does not load; the one
+ * shipped (@based/uws) throws instead (`uwsLoadError`). A native function's source is
+ * `[native code]`; a shim's App is an ordinary JS function.
  */
 export function isNativeUws(): boolean {
-  return /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
+  return uwsLoadError === null && /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
 }

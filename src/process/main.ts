@@ -5,7 +5,7 @@ import { localSource, type AdminSource } from '../admin/source.js';
 import { availableCpus } from './available-cpus.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { formatAddress } from '../http/listen.js';
-import { isNativeUws } from '../http/uws.js';
+import { isNativeUws, uwsLoadError } from '../http/uws.js';
 import { createLogger, type Logger } from './logger.js';
 import { storeOptionsOf, connectStore } from '../store/connect.js';
 import { RelayServer } from '../store/relay.js';
@@ -113,6 +113,13 @@ async function inWorkers(config: Config, log: Logger, onWorkerExit: (index: numb
 }
 
 async function run(config: Config, log: Logger): Promise<void> {
+  if (uwsLoadError) {
+    log.fatal(
+      { err: uwsLoadError, node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}` },
+      'uWebSockets.js has no native binary that loads on this Node/platform (heartbeat runs on Node 22 or 20, on glibc Linux). Refusing to start.',
+    );
+    process.exit(1);
+  }
   const native = isNativeUws();
   if (!native && !config.allowUwsFallback) {
     log.fatal(
