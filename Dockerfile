@@ -20,10 +20,11 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-# The project's own install step, which --ignore-scripts skipped: its one patch to XState
-# (a fast path for transitions without a target; docs/xstate-patch.md).
-COPY scripts/patch-xstate.mjs ./scripts/
-RUN node scripts/patch-xstate.mjs
+# The project's own install step, which --ignore-scripts skipped: its one patch to XState (a fast
+# path for transitions without a target; docs/xstate-patch.md). A patch that does not apply
+# fails the build.
+COPY patches ./patches
+RUN ./node_modules/.bin/patch-package --error-on-fail
 # uWS ships ~90 MB of binaries for every OS/arch/ABI; keep this image's one.
 # Load it for real here: uWS silently falls back to a slow pure-JS server when
 # its binary is missing or incompatible, so fail the build instead.
