@@ -118,8 +118,8 @@ export function createMetrics(source: AdminSource): Metrics {
   });
   new Gauge({
     name: 'heartbeat_build_info',
-    help: 'Always 1; the labels name the build: heartbeat version, Node version, uWebSockets.js package version and whether its native binary loaded.',
-    labelNames: ['version', 'node', 'uws', 'uws_native'] as const,
+    help: "Always 1; the labels name the build: heartbeat version, Node version, uWebSockets.js package (name@version), whether its native binary loaded, and whether XState runs with heartbeat's fast path.",
+    labelNames: ['version', 'node', 'uws', 'uws_native', 'xstate_fast_path'] as const,
     registers,
     collect() {
       this.reset();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import 'xstate'; // loaded in this thread before xstateFastPath() looks (the patch registers itself on load)
 import { isNativeUws } from '../http/uws.js';
 
 /** Our version: package.json is two levels up from src/admin/ and three from dist/src/admin/. */
@@ -31,10 +32,33 @@ function uwsVersion(): string {
   }
 }
 
-let cached: { version: string; node: string; uws: string; uws_native: string } | null = null;
+/**
+ * Whether the XState running here carries heartbeat's fast path (patches/, docs/xstate-patch.md):
+ * the patched runtime registers its step counter on globalThis when it loads, so this is the code
+ * actually loaded, not a file on disk.
+ */
+export function xstateFastPath(): boolean {
+  return Symbol.for('heartbeat.xstate.targetlessFastPath') in globalThis;
+}
+
+interface BuildInfo {
+  version: string;
+  node: string;
+  uws: string;
+  uws_native: string;
+  xstate_fast_path: string;
+}
+
+let cached: BuildInfo | null = null;
 
 /** The labels of heartbeat_build_info, read once. */
-export function buildInfo(): { version: string; node: string; uws: string; uws_native: string } {
-  cached ??= { version: heartbeatVersion() ?? 'unknown', node: process.version, uws: uwsVersion(), uws_native: String(isNativeUws()) };
+export function buildInfo(): BuildInfo {
+  cached ??= {
+    version: heartbeatVersion() ?? 'unknown',
+    node: process.version,
+    uws: uwsVersion(),
+    uws_native: String(isNativeUws()),
+    xstate_fast_path: String(xstateFastPath()),
+  };
   return cached;
 }

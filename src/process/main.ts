@@ -12,7 +12,7 @@ import { RelayServer } from '../store/relay.js';
 import type { StoreKind } from '../store/types.js';
 import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
-import { heartbeatVersion } from '../admin/version.js';
+import { heartbeatVersion, xstateFastPath } from '../admin/version.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */
@@ -178,6 +178,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         cpus: cpus.count,
         cpusFrom: cpus.from,
         uwsNative: native,
+        xstateFastPath: xstateFastPath(),
         ...versions(),
       },
       'heartbeat started',

@@ -51,7 +51,9 @@ async function readyz(): Promise<{ status: number; body: unknown }> {
 test.serial('the start line names the admin address; /healthz answers 200', async (t) => {
   const started = service.logs.find((l) => l.msg === 'heartbeat started')!;
   t.regex(String(started.admin), /^127\.0\.0\.1:\d+$/);
-  t.is(typeof started.uwsNative, 'boolean');
+  t.is(started.uwsNative, true);
+  // patches/xstate+*.patch is applied by every install (postinstall), so the service runs patched.
+  t.is(started.xstateFastPath, true);
   t.is(started.workers, 1);
   t.true(Number(started.cpus) >= 1, 'the CPUs WORKERS=auto would use');
   t.regex(String(started.cpusFrom), /affinity mask \d+$/);
@@ -115,6 +117,7 @@ test.serial('/metrics: streams, actors, pings, deliveries, latencies, channels, 
   // The package that package.json pins (`npm:@based/uws@6.0.1`), as name@version.
   t.true(build![1].includes(`uws="${UWS_PACKAGE}"`), build![1]);
   t.true(build![1].includes(`uws_native="true"`), 'the native binary serves');
+  t.true(build![1].includes(`xstate_fast_path="true"`), 'XState runs with the fast path');
   const before = parseMetrics(text);
   const histogramCount = (m: Map<string, number>, name: string) => m.get(series(`${name}_count`, W0)) ?? 0;
 
