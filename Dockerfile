@@ -1,14 +1,17 @@
 # heartbeat: presence service for Beep (drop-in for backend-heartbeat).
-# Debian (glibc) base, not alpine: uWebSockets.js ships glibc-only binaries.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22 (the supported LTS) on Debian 12 (glibc 2.36), not alpine: uWebSockets.js ships
+# glibc-only binaries. Pinned to the exact release that CI tests (.ci/run's NODE22_VERSION).
+# Node 24 would need a uWebSockets.js binary for its ABI (137) that loads on the image's glibc:
+# @based/uws 6.0.1's, like the official v20.57+ ones, needs glibc 2.38 (Debian 13), not 2.36.
+ARG NODE_IMAGE=node:22.23.5-bookworm-slim
 
 # --- build: full deps + tsc -> dist/ -----------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: node:20 ships npm 10, which ignores package.json
-# "allowScripts" and would run bufferutil/utf-8-validate/esbuild install
-# scripts. The service needs none (uWS ships prebuilt binaries).
+# --ignore-scripts: node:22 ships npm 10, which ignores package.json "allowScripts" and would run
+# esbuild's install script. The build needs no install script (uWS ships prebuilt binaries, and
+# the XState patch only matters at run time: the deps stage applies it).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
@@ -25,12 +28,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 # fails the build.
 COPY patches ./patches
 RUN ./node_modules/.bin/patch-package --error-on-fail
-# uWS ships ~90 MB of binaries for every OS/arch/ABI; keep this image's one.
-# Load it for real here: uWS silently falls back to a slow pure-JS server when
-# its binary is missing or incompatible, so fail the build instead.
+# uWS ships ~180 MB of binaries for every OS/arch/ABI, next to its uws.js; keep this image's one.
+# Load it for real here: a binary that is missing or does not load on this Node/glibc would stop
+# heartbeat at start, so fail the build instead.
 RUN keep="uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" \
- && find node_modules/uWebSockets.js/binaries -name '*.node' ! -name "$keep" -delete \
- && node -e "require('./node_modules/uWebSockets.js/binaries/$keep')"
+ && find node_modules/uWebSockets.js -maxdepth 1 -name 'uws_*.node' ! -name "$keep" -delete \
+ && node -e "require('./node_modules/uWebSockets.js/$keep'); require('uWebSockets.js')"
 
 # --- runtime ------------------------------------------------------------------
 FROM ${NODE_IMAGE}
