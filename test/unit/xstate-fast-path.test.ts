@@ -4,10 +4,10 @@
 // installed) and a pristine copy (the patch reversed) must show the same snapshots, events,
 // microsteps and executed actions; and the patched copy must really have taken the fast path, or
 // the comparison proves nothing.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyActor, AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { pingMachine, type PingRequest, type StoreOutcome } from '../../machines/ping.js';
 import { subscriptionMachine, type StreamSink } from '../../machines/subscription.js';
 import { PresenceEvent } from '../../src/http/presence-event.js';
@@ -34,17 +34,34 @@ function compare(run: (x: XState) => unknown[]): { patched: number; pristine: nu
   return { patched: afterPatched - start, pristine: afterPristine - afterPatched };
 }
 
-/** Property runs and the fast-path steps they took, per copy. */
-function tally() {
+/**
+ * A property over `cases`: for each, the two copies' traces are equal (`compare`). Over all of them
+ * the patched copy took its fast path (more than once per case on average) and the pristine one never.
+ */
+function differential<T>(t: ExecutionContext, cases: fc.Arbitrary<T>, run: (x: XState, c: T) => unknown[]): void {
   const steps = { runs: 0, patched: 0, pristine: 0 };
-  return {
-    steps,
-    add: (s: { patched: number; pristine: number }) => {
+  fc.assert(
+    fc.property(cases, (c) => {
+      const taken = compare((x) => run(x, c));
       steps.runs++;
-      steps.patched += s.patched;
-      steps.pristine += s.pristine;
-    },
-  };
+      steps.patched += taken.patched;
+      steps.pristine += taken.pristine;
+    }),
+    { numRuns: 300 },
+  );
+  t.log(`${steps.runs} runs: ${steps.patched} steps took the fast path`);
+  t.true(steps.patched > steps.runs, 'the patched XState took its fast path');
+  t.is(steps.pristine, 0, 'the pristine copy has no fast path');
+}
+
+/** Starts `actor`, applies each command, and adds the snapshot after each to `trace`. */
+function drive<C>(actor: AnyActor, trace: unknown[], commands: readonly C[], apply: (command: C) => void): void {
+  actor.start();
+  trace.push(snapshotOf(actor.getSnapshot() as AnyMachineSnapshot));
+  for (const command of commands) {
+    apply(command);
+    trace.push(snapshotOf(actor.getSnapshot() as AnyMachineSnapshot));
+  }
 }
 
 test('the installed XState is the patched one: it registers its fast path when it loads', (t) => {
@@ -164,12 +181,8 @@ function runGenerated(x: XState, spec: Record<(typeof NODES)[number], StateSpec>
       generatedConfig(spec),
       implementations(x, trace),
     );
-    const actor = x.createActor(machine, { inspect: inspector(trace) }).start();
-    trace.push(snapshotOf(actor.getSnapshot()));
-    for (const type of events) {
-      actor.send({ type });
-      trace.push(snapshotOf(actor.getSnapshot()));
-    }
+    const actor = x.createActor(machine, { inspect: inspector(trace) });
+    drive(actor, trace, events, (type) => actor.send({ type }));
     // What each step returns as its actions (XState's own list, not only the executed ones).
     let [snapshot, actions] = x.initialTransition(machine);
     trace.push(['pure', snapshotOf(snapshot), actions.map((a) => [a.type, plain(a.params)])]);
@@ -183,18 +196,10 @@ function runGenerated(x: XState, spec: Record<(typeof NODES)[number], StateSpec>
   return trace;
 }
 
-test('generated machines: the patched XState and a pristine one go through the same states and actions', (t) => {
-  const { steps, add } = tally();
-  fc.assert(
-    fc.property(machineSpec, fc.array(fc.constantFrom(...EVENTS), { maxLength: 12 }), (spec, events) => {
-      add(compare((x) => runGenerated(x, spec, events)));
-    }),
-    { numRuns: 300 },
-  );
-  t.log(`${steps.runs} runs: ${steps.patched} steps took the fast path`);
-  t.true(steps.patched > steps.runs, 'the patched XState took its fast path');
-  t.is(steps.pristine, 0, 'the pristine copy has no fast path');
-});
+test('generated machines: the patched XState and a pristine one go through the same states and actions', (t) =>
+  differential(t, fc.tuple(machineSpec, fc.array(fc.constantFrom(...EVENTS), { maxLength: 12 })), (x, [spec, events]) =>
+    runGenerated(x, spec, events),
+  ));
 
 // ---------------------------------------------------------------------------------------------
 // The subscription machine: one SSE stream.
@@ -262,30 +267,20 @@ function runSubscription(
     }),
   );
   const clock = new x.SimulatedClock();
-  const actor = x.createActor(machine, { input: { ...input, sink }, clock, inspect: inspector(trace) }).start();
-  trace.push(snapshotOf(actor.getSnapshot()));
-  for (const command of commands) {
+  const actor = x.createActor(machine, { input: { ...input, sink }, clock, inspect: inspector(trace) });
+  drive(actor, trace, commands, (command) => {
     if (command.type === 'tick') clock.increment(command.ms);
     else if (command.type === 'presence') actor.send({ type: 'presence', ping: presence(command) });
     else if (command.type === 'replay.loaded') actor.send({ type: 'replay.loaded', pings: command.pings.map(presence) });
     else actor.send(command);
-    trace.push(snapshotOf(actor.getSnapshot()));
-  }
+  });
   return trace;
 }
 
-test('the subscription machine: the patched XState and a pristine one write the same stream', (t) => {
-  const { steps, add } = tally();
-  fc.assert(
-    fc.property(subscriptionInput, fc.array(subscriptionCommand, { maxLength: 40 }), (input, commands) => {
-      add(compare((x) => runSubscription(x, input, commands)));
-    }),
-    { numRuns: 300 },
-  );
-  t.log(`${steps.runs} runs: ${steps.patched} steps took the fast path`);
-  t.true(steps.patched > steps.runs, 'the patched XState took its fast path');
-  t.is(steps.pristine, 0, 'the pristine copy has no fast path');
-});
+test('the subscription machine: the patched XState and a pristine one write the same stream', (t) =>
+  differential(t, fc.tuple(subscriptionInput, fc.array(subscriptionCommand, { maxLength: 40 })), (x, [input, commands]) =>
+    runSubscription(x, input, commands),
+  ));
 
 test('a live stream takes the fast path for each presence event, and only the patched XState does', (t) => {
   const commands: SubscriptionCommand[] = [
@@ -350,26 +345,14 @@ function runPing(x: XState, commands: readonly PingCommand[]): unknown[] {
       },
     }),
   );
-  const actor = x.createActor(machine, { inspect: inspector(trace) }).start();
-  trace.push(snapshotOf(actor.getSnapshot()));
-  for (const command of commands) {
+  const actor = x.createActor(machine, { inspect: inspector(trace) });
+  drive(actor, trace, commands, (command) => {
     if (command.type === 'post') actor.send({ type: 'ping.received', request: request(command.kind, command.user, trace) });
     else if (command.type === 'settle') inFlight.shift()?.(command.result === 'limited' ? { retryAfterSeconds: 2 } : command.result);
     else actor.send(command);
-    trace.push(snapshotOf(actor.getSnapshot()));
-  }
+  });
   return trace;
 }
 
-test('the ping machine: the patched XState and a pristine one answer every ping the same', (t) => {
-  const { steps, add } = tally();
-  fc.assert(
-    fc.property(fc.array(pingCommand, { maxLength: 40 }), (commands) => {
-      add(compare((x) => runPing(x, commands)));
-    }),
-    { numRuns: 300 },
-  );
-  t.log(`${steps.runs} runs: ${steps.patched} steps took the fast path`);
-  t.true(steps.patched > steps.runs, 'the patched XState took its fast path');
-  t.is(steps.pristine, 0, 'the pristine copy has no fast path');
-});
+test('the ping machine: the patched XState and a pristine one answer every ping the same', (t) =>
+  differential(t, fc.array(pingCommand, { maxLength: 40 }), runPing));
