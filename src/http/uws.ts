@@ -7,9 +7,10 @@ type Uws = typeof import('uWebSockets.js');
 /**
  * The largest request head (request line and headers) in bytes, unless UWS_HTTP_MAX_HEADERS_SIZE
  * says otherwise; a larger one is answered 431 by uWebSockets.js itself. uWS reads that variable
- * once, when its binary loads, and has defaulted to 4096 since v20.4x: too small for
- * `/subscribe?user=…` and `/lastseen?user=…` (a hundred UUIDs are 4.2 KB). 32 KiB holds
- * MAX_USERS_PER_STREAM's default of 500 UUID-sized ids with room for a token and traefik's headers.
+ * once, when its binary loads. v20.51 applies its default, 4096, to every head (v20.30 only to
+ * one split over several reads): too small for `/subscribe?user=…` and `/lastseen?user=…` (a
+ * hundred UUIDs are 4.2 KB). 32 KiB holds MAX_USERS_PER_STREAM's default of 500 UUID-sized ids
+ * with room for a token and traefik's headers.
  */
 const DEFAULT_MAX_HEAD_BYTES = 32 * 1024;
 process.env.UWS_HTTP_MAX_HEADERS_SIZE ||= String(DEFAULT_MAX_HEAD_BYTES);
