@@ -225,9 +225,21 @@ const hostileStatus = fc.string({ unit: 'grapheme-ascii', maxLength: 30 }).map((
 interface FramingCase {
   label: string;
   pieces: Piece[];
-  /** An exact answer, or only "never 2xx" (4xx, closed, or held open without an answer). */
-  expect: { status: number; message: RegExp } | 'no-2xx';
+  /**
+   * An exact answer, or only "never 2xx" (4xx, closed, or held open without an answer). With
+   * `orNextRefused`, uWebSockets.js's own refusal of the bytes left after the request is accepted
+   * instead: v20.51 parses them as the next request at once, and when they look like a request
+   * line of another HTTP version its 505 (or a 400) goes out ahead of the corked answer, and the
+   * connection closes.
+   */
+  expect: { status: number; message: RegExp; orNextRefused?: true } | 'no-2xx';
 }
+
+/** An error page uWebSockets.js writes itself (4xx or 505, its name in the body), not heartbeat. */
+const isUwsRefusal = (res: RawResult) =>
+  res.kind === 'response' &&
+  ((res.status >= 400 && res.status < 500) || res.status === 505) &&
+  res.body.toString('latin1').includes('uWebSockets');
 
 const pingHead = (headers: [string, string][]) =>
   request('POST', '/ping', [['Host', 'localhost'], ['X-User-Claim', sentinelClaim], ...headers]);
@@ -255,7 +267,7 @@ const framingCase: fc.Arbitrary<FramingCase> = fc
       return fc.integer({ min: 1, max: body.length - 1 }).map((cl) => ({
         label: `Content-Length ${cl} < ${body.length}`,
         pieces: [pingHead([['Content-Length', String(cl)]]), body],
-        expect: { status: 400, message: MESSAGE.invalidJson },
+        expect: { status: 400, message: MESSAGE.invalidJson, orNextRefused: true as const },
       }));
     }),
     // A Content-Length that is not a number (an empty one is left out: see the report).
@@ -390,6 +402,7 @@ const framingCase: fc.Arbitrary<FramingCase> = fc
 
 test.serial('broken HTTP framing is never answered 2xx and stores nothing', async (t) => {
   let answered = 0;
+  let nextRefused = 0;
   let closed = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(framingCase, { minLength: 10, maxLength: 10 }), async (cases) => {
@@ -401,7 +414,10 @@ test.serial('broken HTTP framing is never answered 2xx and stores nothing', asyn
       );
       results.forEach((res, i) => {
         const c = cases[i];
-        if (c.expect !== 'no-2xx') return assertAnswer(res, c.expect.status, c.expect.message, c.label);
+        if (c.expect !== 'no-2xx') {
+          if (c.expect.orNextRefused && isUwsRefusal(res)) return void nextRefused++;
+          return assertAnswer(res, c.expect.status, c.expect.message, c.label);
+        }
         if (res.kind === 'response') {
           answered++;
           // 505 is uWebSockets.js's own answer (v20.51) to a request line that is not HTTP/1.1.
@@ -416,7 +432,8 @@ test.serial('broken HTTP framing is never answered 2xx and stores nothing', asyn
     }),
     { numRuns: 15, ...REPORT },
   );
-  t.log(`${answered} answered 4xx, ${closed} closed at once, ${held.length} held open without an answer`);
+  t.log(`${answered} answered 4xx or 505, ${closed} closed at once, ${held.length} held open without an answer`);
+  t.log(`${nextRefused} requests with bytes past their Content-Length were refused by uWS as the next request`);
   t.pass();
 });
 
