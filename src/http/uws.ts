@@ -13,7 +13,6 @@ type Uws = typeof import('uWebSockets.js');
  * with room for a token and traefik's headers.
  */
 const DEFAULT_MAX_HEAD_BYTES = 32 * 1024;
-process.env.UWS_HTTP_MAX_HEADERS_SIZE ||= String(DEFAULT_MAX_HEAD_BYTES);
 
 /**
  * The package (@based/uws) loads the binary built for this platform and Node ABI and throws when
@@ -22,6 +21,7 @@ process.env.UWS_HTTP_MAX_HEADERS_SIZE ||= String(DEFAULT_MAX_HEAD_BYTES);
  * stack trace from an import; whatever touches the module then rethrows the load error.
  */
 function load(): { uWS: Uws; error: Error | null } {
+  process.env.UWS_HTTP_MAX_HEADERS_SIZE ||= String(DEFAULT_MAX_HEAD_BYTES);
   try {
     return { uWS: createRequire(import.meta.url)('uWebSockets.js') as Uws, error: null };
   } catch (thrown) {
@@ -35,17 +35,27 @@ function load(): { uWS: Uws; error: Error | null } {
   }
 }
 
-const loaded = load();
-export const uWS = loaded.uWS;
-/** Why uWebSockets.js did not load, or null. */
-export const uwsLoadError = loaded.error;
+let loaded: { uWS: Uws; error: Error | null } | null = null;
+
+/**
+ * uWebSockets.js, loaded on first use rather than on import: main reads `.env` first, so a
+ * UWS_HTTP_MAX_HEADERS_SIZE set there reaches the binary, which reads it once when it loads.
+ */
+export const uWS = new Proxy({} as Uws, {
+  get: (_, key) => Reflect.get((loaded ??= load()).uWS, key) as unknown,
+});
+
+/** Why uWebSockets.js did not load, or null (loads it if nothing has yet). */
+export function uwsLoadError(): Error | null {
+  return (loaded ??= load()).error;
+}
 
 /**
  * A uWebSockets.js package may fall back silently to a JS shim (node:http underneath, many
  * times slower and without real backpressure) when its native binary does not load; the one
- * shipped (@based/uws) throws instead (`uwsLoadError`). A native function's source is
+ * shipped (@based/uws) throws instead (`uwsLoadError()`). A native function's source is
  * `[native code]`; a shim's App is an ordinary JS function.
  */
 export function isNativeUws(): boolean {
-  return uwsLoadError === null && /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
+  return uwsLoadError() === null && /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
 }

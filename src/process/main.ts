@@ -113,9 +113,10 @@ async function inWorkers(config: Config, log: Logger, onWorkerExit: (index: numb
 }
 
 async function run(config: Config, log: Logger): Promise<void> {
-  if (uwsLoadError) {
+  const loadError = uwsLoadError();
+  if (loadError) {
     log.fatal(
-      { err: uwsLoadError, node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}` },
+      { err: loadError, node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}` },
       'uWebSockets.js has no native binary that loads on this Node/platform (heartbeat runs on Node 22 or 20, on glibc Linux). Refusing to start.',
     );
     process.exit(1);

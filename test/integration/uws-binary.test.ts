@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NO_BINARY = fileURLToPath(new URL('../support/no-uws-binary.mjs', import.meta.url));
 
 test('without a uWebSockets.js binary that loads, heartbeat refuses to start and names the Node it ran on', async (t) => {
-  const child = spawn(process.execPath, ['--import', NO_BINARY, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', NO_BINARY, '--import', 'tsx', 'src/process/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, REDIS: 'memory', LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { AnyActor, AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { pingMachine, type PingRequest, type StoreOutcome } from '../../machines/ping.js';
 import { subscriptionMachine, type StreamSink } from '../../machines/subscription.js';
-import { PresenceEvent } from '../../src/http/presence-event.js';
+import { SharedPingFrames } from '../../src/streams/frames.js';
 import { fastPathSteps, inspector, patched, plain, pristineCopy, snapshotOf, type XState } from '../support/xstate-copies.js';
 
 const pristine = pristineCopy();
@@ -234,7 +234,7 @@ const subscriptionInput = fc.record({
 });
 
 const presence = (p: { user: number; client: number; seq: number }) =>
-  new PresenceEvent(USERS[p.user], {
+  new SharedPingFrames(USERS[p.user], {
     time: 1_700_000_000 + p.seq,
     status: `${USERS[p.user]}${p.seq}`,
     clientid: CLIENTS[p.client],
