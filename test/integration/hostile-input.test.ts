@@ -1014,7 +1014,9 @@ test.serial(
             }
           } else if (head > MAX_HEAD + EDGE) {
             outcomes.over++;
-            assertAnswer(res, 431, /Request Header Fields Too Large/, what);
+            // uWS's own answer: an HTML page, not heartbeat's JSON.
+            assertAnswer(res, 431, undefined, what);
+            assert.match(res.body.toString('latin1'), /Request Header Fields Too Large/, what);
           } else {
             outcomes.edge++;
             assert.ok(res.kind === 'response' && [asClaim ? 400 : 200, 431].includes(res.status), `${what}: ${describe(res)}`);
