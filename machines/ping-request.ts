@@ -43,6 +43,15 @@ export interface ValidPing {
 
 export type ParsedPing = ValidPing | { readonly ok: false; readonly rejection: PingRejection };
 
+/** The user and client an X-User-Claim names (a `DELETE /ping` needs nothing else). */
+export interface ValidClaim {
+  readonly ok: true;
+  readonly userid: string;
+  readonly clientid: string;
+}
+
+export type ParsedClaim = ValidClaim | { readonly ok: false; readonly rejection: PingRejection };
+
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffd]/;
 
@@ -75,9 +84,7 @@ function reject(rejection: PingRejection): { readonly ok: false; readonly reject
 }
 
 /** The X-User-Claim header (undefined when absent) as the user and client it names, or why not. */
-export function parseClaim(
-  claim: string | undefined,
-): { readonly ok: true; readonly userid: string; readonly clientid: string } | { readonly ok: false; readonly rejection: PingRejection } {
+export function parseClaim(claim: string | undefined): ParsedClaim {
   if (claim === undefined || claim === '') return reject('CLAIM_MISSING');
   const parsedClaim = parseJson(claim);
   if (!parsedClaim.ok) return reject('CLAIM_INVALID_JSON');

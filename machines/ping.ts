@@ -1,10 +1,13 @@
 import { setup, type AnyActorRef } from 'xstate';
 import {
+  parseClaim,
   parsePing,
   type HeaderRejection,
+  type ParsedClaim,
   type ParsedPing,
   type PingAnswerCode,
   type PingRejection,
+  type ValidClaim,
   type ValidPing,
 } from './ping-request.js';
 
@@ -33,8 +36,18 @@ export interface PingRequest {
   parsed?: ParsedPing;
 }
 
+/**
+ * One `DELETE /ping` (erasure): the caller's claim names the user whose presence is erased. The
+ * edge reads and ignores any body (its size is limited like a ping's), so the same input rules apply.
+ */
+export interface EraseRequest extends Omit<PingRequest, 'body' | 'parsed'> {
+  /** Parsed once, on first use by a guard. */
+  parsed?: ParsedClaim;
+}
+
 export type PingEvent =
   | { type: 'ping.received'; request: PingRequest }
+  | { type: 'erase.received'; request: EraseRequest }
   /** The last ping in flight was answered while draining (sent only then: not one per ping). */
   | { type: 'inFlight.answered' }
   | { type: 'store.down' }
@@ -66,7 +79,7 @@ const IN_FLIGHT_ANSWERED = { type: 'inFlight.answered' } as const;
  * Called by the store action, not through an event: one event per ping instead of two. Draining
  * waits for the last of them, so that one, and only while draining, is told to the actor.
  */
-function answerWhenStored(context: PingContext, request: PingRequest): StoreOutcome {
+function answerWhenStored(context: PingContext, request: PingRequest | EraseRequest): StoreOutcome {
   return (result) => {
     context.inFlight--;
     if (result === 'stored') request.answer();
@@ -77,13 +90,15 @@ function answerWhenStored(context: PingContext, request: PingRequest): StoreOutc
   };
 }
 
-function parsed(request: PingRequest): ParsedPing {
+function parsed(request: PingRequest | EraseRequest): ParsedPing | ParsedClaim {
+  if (!('body' in request))
+    return (request.parsed ??= request.headerRejection ? { ok: false, rejection: request.headerRejection } : parseClaim(request.claim));
   return (request.parsed ??= request.headerRejection
     ? { ok: false, rejection: request.headerRejection }
     : parsePing(request.claim, request.body));
 }
 
-function rejection(request: PingRequest): PingRejection | undefined {
+function rejection(request: PingRequest | EraseRequest): PingRejection | undefined {
   const p = parsed(request);
   return p.ok ? undefined : p.rejection;
 }
@@ -108,6 +123,11 @@ export const pingMachine = setup({
   actions: {
     /** Stores and publishes the ping, then calls `answer` with the store's result (I/O: injected). */
     storePing: (_, _params: { ping: ValidPing; answer: StoreOutcome }) => {},
+    /**
+     * Erases everything stored for the claim's user (every view, every client, the rate limit),
+     * tells every instance, then calls `answer` with the store's result (I/O: injected).
+     */
+    erasePresence: (_, _params: { userid: string; clientid: string; answer: StoreOutcome }) => {},
     countInFlight: ({ context }) => void context.inFlight++,
     answerBadRequest: ({ event }) => void ('request' in event && event.request.answer(rejection(event.request))),
     answerForbidden: ({ event }) => void ('request' in event && event.request.answer('CLAIM_UNTRUSTED')),
@@ -144,6 +164,21 @@ export const pingMachine = setup({
             ],
           },
         ],
+        'erase.received': [
+          ...rejectBadInput,
+          {
+            actions: [
+              'countInFlight',
+              {
+                type: 'erasePresence',
+                params: ({ context, event }) => {
+                  const claim = parsed(event.request) as ValidClaim;
+                  return { userid: claim.userid, clientid: claim.clientid, answer: answerWhenStored(context, event.request) };
+                },
+              },
+            ],
+          },
+        ],
         'store.down': 'degraded',
         shutdown: 'draining',
       },
@@ -151,6 +186,7 @@ export const pingMachine = setup({
     degraded: {
       on: {
         'ping.received': [...rejectBadInput, { actions: 'answerStoreUnavailable' }],
+        'erase.received': [...rejectBadInput, { actions: 'answerStoreUnavailable' }],
         'store.up': 'accepting',
         shutdown: 'draining',
       },
@@ -159,12 +195,14 @@ export const pingMachine = setup({
       always: { guard: 'isNothingInFlight', target: 'drained' },
       on: {
         'ping.received': [...rejectBadInput, { actions: 'answerShuttingDown' }],
+        'erase.received': [...rejectBadInput, { actions: 'answerShuttingDown' }],
         'inFlight.answered': { guard: 'isNothingInFlight', target: 'drained' },
       },
     },
     drained: {
       on: {
         'ping.received': [...rejectBadInput, { actions: 'answerShuttingDown' }],
+        'erase.received': [...rejectBadInput, { actions: 'answerShuttingDown' }],
       },
     },
   },

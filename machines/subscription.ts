@@ -39,6 +39,23 @@ export interface PingFrames {
 
 export type StreamFormat = 'single' | 'multi';
 
+/**
+ * A watched user went offline: its presence was erased (or, later, it fell silent). Rendered once
+ * and shared like PingFrames: `event: offline` with `{"time"}` (`multi` adds `"userid"`).
+ */
+export interface OfflineFrames {
+  readonly offline: true;
+  readonly userid: string;
+  /**
+   * The seq of the last ping it follows: a stream that already sent a newer ping of the user drops
+   * it, and a newer ping supersedes it. An erasure's is past every ping erased.
+   */
+  readonly seq: number;
+  /** That last ping, written first to a stream that has not sent it yet; null: nothing to write (erased). */
+  readonly lastPing: PingFrames | null;
+  frame(format: StreamFormat): Uint8Array;
+}
+
 export interface SubscriptionInput {
   readonly sink: StreamSink;
   /** The users this stream watches (one for `/subscribe/:userid`). */
@@ -58,6 +75,8 @@ export interface SubscriptionInput {
 
 export type SubscriptionEvent =
   | { type: 'presence'; ping: PingFrames }
+  /** A watched user went offline (erased). */
+  | { type: 'offline'; offline: OfflineFrames }
   /** The stored last pings of the stream's users, read once their channels were live. */
   | { type: 'replay.loaded'; pings: readonly PingFrames[] }
   /** The store could not answer the replay read. */
@@ -84,7 +103,7 @@ interface SubscriptionContext {
    */
   sentSeq: number;
   readonly sentPerUser: Map<string, number> | null;
-  pending: Map<string, PingFrames> | null;
+  pending: Map<string, PingFrames | OfflineFrames> | null;
   /** Highest id written on this stream: an older ping of another user goes out without `id:`. */
   highestId: number;
 }
@@ -114,9 +133,24 @@ function send(context: SubscriptionContext, ping: PingFrames): void {
   context.sink.write(ping.frame(context.format, withId));
 }
 
-/** Writes every ping still newer than what was sent, oldest first. */
-function sendInOrder(context: SubscriptionContext, pings: Iterable<PingFrames>): void {
-  for (const ping of [...pings].sort((a, b) => a.seq - b.seq)) if (isNewer(context, ping)) send(context, ping);
+/** Whether an offline is about the last ping this stream sent of its user (or a later moment). */
+function isCurrent(context: SubscriptionContext, offline: OfflineFrames): boolean {
+  return offline.seq >= sentSeqOf(context, offline.userid);
+}
+
+/** Writes an offline: the last ping first if this stream has not sent it, then the event. */
+function sendOffline(context: SubscriptionContext, offline: OfflineFrames): void {
+  if (!isCurrent(context, offline)) return;
+  if (offline.lastPing !== null && isNewer(context, offline.lastPing)) send(context, offline.lastPing);
+  context.sink.write(offline.frame(context.format));
+}
+
+/** Writes every ping still newer than what was sent, and every offline still current, oldest first. */
+function sendInOrder(context: SubscriptionContext, items: Iterable<PingFrames | OfflineFrames>): void {
+  for (const item of [...items].sort((a, b) => a.seq - b.seq)) {
+    if ('offline' in item) sendOffline(context, item);
+    else if (isNewer(context, item)) send(context, item);
+  }
 }
 
 /** Writes every pending ping still newer than what was sent, oldest first. */
@@ -153,12 +187,22 @@ export const subscriptionMachine = setup({
     writePing: ({ context, event }) => {
       if (event.type === 'presence') send(context, event.ping);
     },
+    writeOffline: ({ context, event }) => {
+      if (event.type === 'offline') sendOffline(context, event.offline);
+    },
+    /** Held until the stream can write: replaces what it supersedes, and is dropped by a newer ping. */
+    holdOffline: ({ context, event }) => {
+      if (event.type !== 'offline' || !isCurrent(context, event.offline)) return;
+      const pending = (context.pending ??= new Map<string, PingFrames | OfflineFrames>());
+      const held = pending.get(event.offline.userid);
+      if (!held || held.seq <= event.offline.seq) pending.set(event.offline.userid, event.offline);
+    },
     announceReady: ({ context }) => context.sink.write(READY),
     writeKeepalive: ({ context }) => context.sink.write(KEEPALIVE),
     /** Presence needs only the latest: keep the newest ping per user, drop what it supersedes. */
     keepNewest: ({ context, event }) => {
       if (event.type !== 'presence' || !isNewer(context, event.ping)) return;
-      const pending = (context.pending ??= new Map<string, PingFrames>());
+      const pending = (context.pending ??= new Map<string, PingFrames | OfflineFrames>());
       const held = pending.get(event.ping.userid);
       if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
     },
@@ -175,6 +219,7 @@ export const subscriptionMachine = setup({
   },
   guards: {
     isNewPingForThisStream: ({ context, event }) => event.type === 'presence' && isNewer(context, event.ping),
+    isCurrentOffline: ({ context, event }) => event.type === 'offline' && isCurrent(context, event.offline),
     supersedesHeldPing: ({ context, event }) =>
       event.type === 'presence' && isNewer(context, event.ping) && context.pending?.has(event.ping.userid) === true,
   },
@@ -213,11 +258,13 @@ export const subscriptionMachine = setup({
         // The store is away: go live without the cached pings; recovery re-reads them.
         'replay.failed': { target: 'live', actions: ['writePending', 'announceReady'] },
         presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }],
+        offline: { actions: 'holdOffline' },
       },
     },
     live: {
       on: {
         presence: { guard: 'isNewPingForThisStream', actions: 'writePing' },
+        offline: { guard: 'isCurrentOffline', actions: 'writeOffline' },
         keepalive: { actions: 'writeKeepalive' },
         'socket.full': 'congested',
       },
@@ -225,6 +272,7 @@ export const subscriptionMachine = setup({
     congested: {
       on: {
         presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }],
+        offline: { actions: 'holdOffline' },
         'socket.drained': { target: 'live', actions: 'writePending' },
       },
       after: {

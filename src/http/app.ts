@@ -2,7 +2,7 @@ import { Errors } from './errors.js';
 import type { PingActor } from '../pings/ping-actor.js';
 import type { Store } from '../store/types.js';
 import { lastSeenManyRoute, lastSeenUserRoute } from './routes/lastseen.js';
-import { pingRoute } from './routes/ping.js';
+import { eraseRoute, pingRoute } from './routes/ping.js';
 import { subscribeManyRoute, subscribeUserRoute, type SubscribeRouteOptions } from './routes/subscribe.js';
 import type { CorsPolicy, Headers } from './cors.js';
 import { answerEmpty, answerError } from './respond.js';
@@ -23,7 +23,10 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
 
 /** `cors`: the CORS headers every answer to this request carries (undefined: none). */
 type Handler = (res: HttpResponse, req: HttpRequest, cors?: Headers) => void;
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'del';
+
+/** uWS names DELETE's handler `del`. */
+const METHOD_NAMES: Record<Method, string> = { get: 'GET', post: 'POST', del: 'DELETE' };
 
 type Report = (error: unknown) => void;
 
@@ -49,7 +52,7 @@ function guarded(handler: Handler, report: Report): Handler {
  * Allow for every other method. With CORS_ORIGINS empty no handler reads Origin at all.
  */
 function route(app: TemplatedApp, report: Report, cors: CorsPolicy, pattern: string, handlers: Partial<Record<Method, Handler>>): void {
-  const methods = Object.keys(handlers).map((m) => m.toUpperCase());
+  const methods = (Object.keys(handlers) as Method[]).map((m) => METHOD_NAMES[m]);
   const allow = [...methods, 'OPTIONS'].join(', ');
   for (const [method, handler] of Object.entries(handlers) as [Method, Handler][]) {
     const safe = guarded(handler, report);
@@ -70,7 +73,10 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
   const { cors, trust, store } = options;
-  route(app, report, cors, '/ping', { post: pingRoute(options.pingActor, trust, options.onPingAnswered) });
+  route(app, report, cors, '/ping', {
+    post: pingRoute(options.pingActor, trust, options.onPingAnswered),
+    del: eraseRoute(options.pingActor, trust),
+  });
   route(app, report, cors, '/subscribe', { get: subscribeManyRoute(options) });
   route(app, report, cors, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
   route(app, report, cors, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });

@@ -1,5 +1,5 @@
 import { createActor, type Actor } from 'xstate';
-import { pingMachine, type PingRequest } from '../../machines/ping.js';
+import { pingMachine, type EraseRequest, type PingRequest } from '../../machines/ping.js';
 import type { Store } from '../store/types.js';
 
 export type PingActor = Actor<typeof pingMachine>;
@@ -8,6 +8,8 @@ export type PingActor = Actor<typeof pingMachine>;
  * The one long-lived ping actor of this process, wired to the store. Its state is the
  * ping actor's mode (accepting, degraded, draining, drained); each request is one event, and the
  * store's result answers it directly (machines/ping.ts, answerWhenStored).
+ * An erasure (`DELETE /ping`) is an event of the same actor, so it shares the modes, the input
+ * rules and the draining of pings in flight.
  * A ping whose status is in `invisibleStatuses` (INVISIBLE_STATUSES) is stored as invisible.
  */
 export function startPingActor(store: Store, invisibleStatuses: ReadonlySet<string> = new Set()): PingActor {
@@ -17,6 +19,12 @@ export function startPingActor(store: Store, invisibleStatuses: ReadonlySet<stri
         storePing: (_, { ping, answer }) => {
           store.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
             (saved) => answer('retryAfterSeconds' in saved ? saved : 'stored'),
+            () => answer('failed'),
+          );
+        },
+        erasePresence: (_, { userid, clientid, answer }) => {
+          store.erase(userid, clientid).then(
+            (limited) => answer(limited ?? 'stored'),
             () => answer('failed'),
           );
         },
@@ -30,4 +38,8 @@ export function startPingActor(store: Store, invisibleStatuses: ReadonlySet<stri
 
 export function submitPing(actor: PingActor, request: PingRequest): void {
   actor.send({ type: 'ping.received', request });
+}
+
+export function submitErase(actor: PingActor, request: EraseRequest): void {
+  actor.send({ type: 'erase.received', request });
 }

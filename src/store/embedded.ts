@@ -14,6 +14,8 @@ export class EmbeddedStore implements Store {
   /** The newest ping, invisible or not, per user and per (user, client): the user's own view. */
   private readonly ownUsers = new Map<string, StoredPing>();
   private readonly ownClients = new Map<string, StoredPing>();
+  /** The client ids of each user with an entry, so an erasure finds them all. */
+  private readonly clientsOf = new Map<string, Set<string>>();
   /** When each client entry expires (CLIENT_KEY_TTL), in ms; absent: never. */
   private readonly clientExpiry = new Map<string, number>();
   private readonly rateLimiter: RateLimiter;
@@ -40,6 +42,9 @@ export class EmbeddedStore implements Store {
     const ping: StoredPing = { time: Math.floor(nowMicros / 1e6), status, clientid, seq: this.lastSeq };
     this.ownUsers.set(userid, ping);
     this.ownClients.set(key, ping);
+    let clientids = this.clientsOf.get(userid);
+    if (clientids === undefined) this.clientsOf.set(userid, (clientids = new Set()));
+    clientids.add(clientid);
     if (!invisible) {
       this.users.set(userid, ping);
       this.clients.set(key, ping);
@@ -47,6 +52,33 @@ export class EmbeddedStore implements Store {
     // Publish after the caller's await resumes, as a Redis message would arrive later.
     if ((invisible ? this.ownChannels : this.channels).has(userid)) queueMicrotask(() => this.listener?.onPing(userid, ping, invisible));
     return Promise.resolve(ping);
+  }
+
+  erase(userid: string, clientid: string): Promise<RateLimited | null> {
+    const nowMs = Date.now();
+    const caller = clientKey(userid, clientid);
+    this.expire(caller, nowMs);
+    const retryAfterSeconds = this.rateLimiter.take(caller, nowMs);
+    if (retryAfterSeconds > 0) return Promise.resolve({ retryAfterSeconds });
+    const time = this.users.get(userid)?.time ?? null;
+    const ownTime = this.ownUsers.get(userid)?.time ?? null;
+    this.users.delete(userid);
+    this.ownUsers.delete(userid);
+    for (const c of this.clientsOf.get(userid) ?? []) {
+      const key = clientKey(userid, c);
+      this.clients.delete(key);
+      this.ownClients.delete(key);
+      this.clientExpiry.delete(key);
+      if (key !== caller) this.rateLimiter.delete(key);
+    }
+    this.clientsOf.delete(userid);
+    // The caller's spent bucket stays until it is full again, then goes like an expired client.
+    const fullInMs = this.rateLimiter.fullInMs(caller, nowMs);
+    if (fullInMs > 0) this.clientExpiry.set(caller, nowMs + fullInMs);
+    else this.rateLimiter.delete(caller);
+    const seq = (this.lastSeq = Math.max(nowMs * 1000, this.lastSeq + 1));
+    if (this.channels.has(userid)) queueMicrotask(() => this.listener?.onErased(userid, { seq, time, ownTime }));
+    return Promise.resolve(null);
   }
 
   lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
@@ -71,6 +103,9 @@ export class EmbeddedStore implements Store {
     this.clients.delete(key);
     this.ownClients.delete(key);
     this.rateLimiter.delete(key);
+    const [userid, clientid] = key.split('\u0000');
+    const clientids = this.clientsOf.get(userid);
+    if (clientids?.delete(clientid) && clientids.size === 0) this.clientsOf.delete(userid);
   }
 
   subscribe(userid: string, own = false): Promise<void> {

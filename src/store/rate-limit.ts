@@ -22,6 +22,14 @@ export class RateLimiter {
     return 0;
   }
 
+  /** Milliseconds until `key`'s bucket is full again (0: it is, or it was never used). */
+  fullInMs(key: string, nowMs: number): number {
+    const held = this.clients.get(key);
+    if (this.rate <= 0 || held === undefined) return 0;
+    const tokens = held.tokens + (Math.max(0, nowMs - held.refilledMs) * this.rate) / 1000;
+    return tokens >= this.burst ? 0 : Math.ceil(((this.burst - tokens) * 1000) / this.rate);
+  }
+
   /** Forgets a key's tokens (its client expired). */
   delete(key: string): void {
     this.clients.delete(key);

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PortRequests } from './port-requests.js';
-import type { Store, StoreListener, RateLimited, StoredPing } from './types.js';
+import type { Erasure, Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 /**
  * The embedded store with WORKERS > 1: the one EmbeddedStore lives in the main thread
@@ -12,6 +12,7 @@ import type { Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 type Op =
   | { op: 'save'; args: [userid: string, clientid: string, status: string, invisible: boolean] }
+  | { op: 'erase'; args: [userid: string, clientid: string] }
   | { op: 'lastMany'; args: [userids: readonly string[], clientid: string | undefined, own: boolean] }
   | { op: 'subscribe'; args: [userid: string, own: boolean] }
   | { op: 'unsubscribe'; args: [userid: string, own: boolean] };
@@ -22,6 +23,7 @@ export type RelayMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: string }
   | { type: 'ping'; userid: string; ping: StoredPing; invisible: boolean }
+  | { type: 'erased'; userid: string; erasure: Erasure }
   | { type: 'recovered' }
   | { type: 'availability'; up: boolean };
 
@@ -49,6 +51,10 @@ export class RelayStore implements Store {
 
   save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     return this.request({ op: 'save', args: [userid, clientid, status, invisible] }) as Promise<StoredPing | RateLimited>;
+  }
+
+  erase(userid: string, clientid: string): Promise<RateLimited | null> {
+    return this.request({ op: 'erase', args: [userid, clientid] }) as Promise<RateLimited | null>;
   }
 
   lastMany(userids: readonly string[], clientid?: string, own = false): Promise<(StoredPing | null)[]> {
@@ -101,6 +107,9 @@ export class RelayStore implements Store {
         if (this.channels.has(channelOf(message.userid, message.invisible)))
           this.listener?.onPing(message.userid, message.ping, message.invisible);
         return;
+      case 'erased':
+        if (this.channels.has(channelOf(message.userid, false))) this.listener?.onErased(message.userid, message.erasure);
+        return;
       case 'recovered':
         this.listener?.onRecovered();
         return;
@@ -136,6 +145,10 @@ export class RelayServer {
         if (!set) return;
         const message: RelayMessage = { type: 'ping', userid, ping, invisible };
         for (const port of set) port.postMessage(message);
+      },
+      onErased: (userid, erasure) => {
+        const message: RelayMessage = { type: 'erased', userid, erasure };
+        for (const port of this.portsByChannel.get(channelOf(userid, false)) ?? []) port.postMessage(message);
       },
       onRecovered: () => this.broadcast({ type: 'recovered' }),
       onAvailability: (up) => this.broadcast({ type: 'availability', up }),
@@ -174,6 +187,8 @@ export class RelayServer {
     switch (request.op) {
       case 'save':
         return this.store.save(...request.args);
+      case 'erase':
+        return this.store.erase(...request.args);
       case 'lastMany':
         return this.store.lastMany(...request.args);
       case 'subscribe':

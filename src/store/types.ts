@@ -17,6 +17,17 @@ export interface RateLimited {
   readonly retryAfterSeconds: number;
 }
 
+/**
+ * What an erasure wiped, as every instance learns it: the time of the user's last visible ping
+ * (the public view) and of the newest one (the user's own view), null where there was none.
+ */
+export interface Erasure {
+  /** Past the seq of every ping erased (a ping's seq is past it): what streams order it by. */
+  readonly seq: number;
+  readonly time: number | null;
+  readonly ownTime: number | null;
+}
+
 /** The limits every store applies the same way (their defaults: src/process/config.ts). */
 export interface StoreLimits {
   /** PING_RATE: pings per second per user+client, refilled continuously; 0 disables. */
@@ -34,6 +45,8 @@ export interface StoreListener {
    * user's own channel, and only the user's own streams may see it.
    */
   onPing(userid: string, ping: StoredPing, invisible: boolean): void;
+  /** Everything stored for `userid` was erased (DELETE /ping, here or on another instance). */
+  onErased(userid: string, erasure: Erasure): void;
   /** The store became usable again after an outage: channels are resubscribed. */
   onRecovered(): void;
   /** The store's usability changed (true: commands can be served). */
@@ -56,6 +69,14 @@ export interface Store {
    * visible ping, and only the user's own view and own channel get it.
    */
   save(userid: string, clientid: string, status: string, invisible?: boolean): Promise<StoredPing | RateLimited>;
+  /**
+   * Erases everything stored for `userid` (both views, every client's entry, every client's rate
+   * limit) and tells every instance (onErased), in one atomic step, unless `clientid`'s rate limit
+   * refuses it: an erasure takes a token like a ping. The caller's bucket alone is kept, spent,
+   * until it would be full again, so alternating pings and erasures cannot lift the limit.
+   * Resolves with null once erased.
+   */
+  erase(userid: string, clientid: string): Promise<RateLimited | null>;
   /**
    * The last ping of each user (or of `clientid` of each user), null where there is none: the
    * last visible one, or with `own` the user's own view (the newest, invisible or not).

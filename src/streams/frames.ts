@@ -1,4 +1,4 @@
-import type { PingFrames, StreamFormat } from '../../machines/subscription.js';
+import type { OfflineFrames, PingFrames, StreamFormat } from '../../machines/subscription.js';
 import type { StoredPing } from '../store/types.js';
 
 /** The JSON payload of the single-user form, `{"time":…,"status":"…"}` (as /lastseen answers too). */
@@ -37,5 +37,32 @@ export class SharedPingFrames implements PingFrames {
         ? JSON.stringify({ userid: this.userid, time: this.ping.time, status: this.ping.status })
         : JSON.stringify(pingPayload(this.ping));
     return `${withId ? `id: ${this.seq}\n` : ''}data: ${data}\n\n`;
+  }
+}
+
+/**
+ * One `event: offline` of one user, made for every stream watching it: `{"time"}` with the time of
+ * the user's last ping in the view it is for (`multi` adds `"userid"`). A named event with no
+ * `id:`, so EventSource's `onmessage` (the Beep app) never sees it and Last-Event-ID stays a ping's.
+ */
+export class SharedOfflineFrames implements OfflineFrames {
+  readonly offline = true as const;
+  private single: Uint8Array | undefined;
+  private multi: Uint8Array | undefined;
+
+  constructor(
+    readonly userid: string,
+    readonly seq: number,
+    readonly time: number,
+    readonly lastPing: PingFrames | null,
+  ) {}
+
+  frame(format: StreamFormat): Uint8Array {
+    if (format === 'multi') return (this.multi ??= Buffer.from(this.render({ userid: this.userid, time: this.time })));
+    return (this.single ??= Buffer.from(this.render({ time: this.time })));
+  }
+
+  private render(data: object): string {
+    return `event: offline\ndata: ${JSON.stringify(data)}\n\n`;
   }
 }

@@ -1,7 +1,7 @@
-import type { Store, StoreListener, StoredPing } from '../store/types.js';
+import type { Erasure, Store, StoreListener, StoredPing } from '../store/types.js';
 import { UserChannels } from './user-channels.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
-import { SharedPingFrames } from './frames.js';
+import { SharedOfflineFrames, SharedPingFrames } from './frames.js';
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 
 /** A subscription actor, as the hub sees it: something presence events are sent to. */
@@ -96,6 +96,23 @@ export class Hub implements StoreListener {
     // Not inside `onDelivered?.(…)`: an optional call skips evaluating its arguments.
     const count = actors.forEach(userid, (actor) => actor.send(event));
     this.hooks.onDelivered?.(count);
+  }
+
+  /**
+   * The user's presence was erased: every stream watching it gets `offline`, with the time of the
+   * last ping it could see (its own view's for the user's own streams), and nothing of it after.
+   */
+  onErased(userid: string, { seq, time, ownTime }: Erasure): void {
+    const own = new Set<SubscriptionActorRef>();
+    this.ownChannels.actors.forEach(userid, (actor) => own.add(actor));
+    const offline = (t: number | null): SubscriptionEvent | null =>
+      t === null ? null : { type: 'offline', offline: new SharedOfflineFrames(userid, seq, t, null) };
+    const seen = offline(time);
+    const ownSeen = offline(ownTime);
+    this.publicChannels.actors.forEach(userid, (actor) => {
+      const event = own.has(actor) ? ownSeen : seen;
+      if (event !== null) actor.send(event);
+    });
   }
 
   /**

@@ -23,6 +23,7 @@ async function storeOn(server: RedisServer, pingRate = 0, pingBurst = 10) {
   const heard: Heard[] = [];
   store.setListener({
     onPing: (userid: string, ping: StoredPing, invisible: boolean) => heard.push({ userid, status: ping.status, seq: ping.seq, invisible }),
+    onErased: () => {},
     onRecovered: () => {},
     onAvailability: () => {},
   });

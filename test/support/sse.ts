@@ -11,6 +11,10 @@ export interface ReceivedEvent {
  */
 export class StreamClient {
   readonly events: ReceivedEvent[] = [];
+  /** Parsed `data` of every `event: offline`, in order. */
+  readonly offlines: { time: number; userid?: string }[] = [];
+  /** Every message and offline, in the order they arrived: `status` of a message, `offline` for an offline. */
+  readonly sequence: string[] = [];
   readonly source: EventSource;
   /** The response head arrived (EventSource `onopen`). */
   readonly opened: Promise<void>;
@@ -35,8 +39,14 @@ export class StreamClient {
     this.ready = new Promise((resolve) => this.source.addEventListener('ready', () => resolve()));
     this.source.onmessage = (e) => {
       this.events.push({ data: e.data as string, lastEventId: e.lastEventId });
+      this.sequence.push((JSON.parse(e.data as string) as { status: string }).status);
       this.wake();
     };
+    this.source.addEventListener('offline', (e) => {
+      this.offlines.push(JSON.parse(e.data as string) as { time: number; userid?: string });
+      this.sequence.push('offline');
+      this.wake();
+    });
   }
 
   /** Parsed `data` of every event so far. */

@@ -33,7 +33,10 @@ test.after.always(async () => {
 });
 
 function pingOf(userid: string, clientid: string, status: string): PingToSave {
-  return { keys: [keys.user(userid), keys.client(userid, clientid)], args: [status, clientid, encodeMessageTail(clientid, status), '0'] };
+  return {
+    keys: [keys.user(userid), keys.client(userid, clientid), keys.clientIndex(userid)],
+    args: [status, clientid, encodeMessageTail(clientid, status), '0'],
+  };
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {

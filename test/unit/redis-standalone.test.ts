@@ -12,7 +12,10 @@ import { startRedis, type RedisServer } from '../support/redis-server.js';
 const keys = new KeySpace('t:');
 
 function pingOf(userid: string, clientid: string, status: string): PingToSave {
-  return { keys: [keys.user(userid), keys.client(userid, clientid)], args: [status, clientid, encodeMessageTail(clientid, status), '0'] };
+  return {
+    keys: [keys.user(userid), keys.client(userid, clientid), keys.clientIndex(userid)],
+    args: [status, clientid, encodeMessageTail(clientid, status), '0'],
+  };
 }
 
 /** A private redis-server and a standalone topology connected to it, both closed after the test. */

@@ -19,6 +19,7 @@ function relayed() {
     relay.setListener({
       onPing: (userid: string, ping: StoredPing, invisible: boolean) =>
         heard.push(`${name} ${userid}:${ping.status}${invisible ? ' (own)' : ''}`),
+      onErased: (userid: string) => heard.push(`${name} ${userid} erased`),
       onRecovered: () => {},
       onAvailability: () => {},
     });
@@ -65,4 +66,19 @@ test('a channel stays while one worker is subscribed, and goes with the last; a 
   await until(() => server.channelCount() === 0, "the closed worker's channels gone");
   t.is(store.channelCount(), 0);
   await t.throwsAsync(b.relay.save('carol', 'x', 'late'), { message: 'the store relay is closed' });
+});
+
+test('an erasure through one worker erases the store and reaches every worker watching the user, and only them', async (t) => {
+  const { store, server, worker } = relayed();
+  const a = worker('a');
+  const b = worker('b');
+  t.teardown(() => server.close());
+  await Promise.all([a.relay.subscribe('dave'), b.relay.subscribe('erin')]);
+  await a.relay.save('dave', 'phone', 'here');
+  await until(() => a.heard.length === 1, 'the ping');
+  t.is(await b.relay.erase('dave', 'web'), null);
+  await until(() => a.heard.length === 2, 'the erasure');
+  t.deepEqual(a.heard, ['a dave:here', 'a dave erased']);
+  t.deepEqual(b.heard, []);
+  t.deepEqual(await store.lastMany(['dave'], undefined, true), [null]);
 });

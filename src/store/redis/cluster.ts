@@ -1,6 +1,15 @@
 import { Cluster } from 'ioredis';
 import { RedisConnections } from './connections.js';
-import { readFields, replyPairs, scriptArgs, type PingToSave, type SaveReply, type Topology, type TopologyOptions } from './topology.js';
+import {
+  readFields,
+  replyPairs,
+  scriptArgs,
+  type PingToSave,
+  type PresenceToErase,
+  type SaveReply,
+  type Topology,
+  type TopologyOptions,
+} from './topology.js';
 
 /**
  * A Redis Cluster: one script call per ping (a script's keys must share one slot: a user's keys
@@ -44,8 +53,12 @@ export class ClusterTopology implements Topology {
   }
 
   async save(ping: PingToSave): Promise<SaveReply> {
-    const reply = await this.withinDeadline(this.connections.runSaveScript(ping.keys, [...this.scriptArgs, ...ping.args]));
+    const reply = await this.withinDeadline(this.connections.runScript('savePings', ping.keys, [...this.scriptArgs, ...ping.args]));
     return replyPairs(reply)[0];
+  }
+
+  async erase(erasure: PresenceToErase): Promise<SaveReply> {
+    return replyPairs(await this.withinDeadline(this.connections.runScript('erasePresence', erasure.keys, this.scriptArgs.slice(0, 3))))[0];
   }
 
   read(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {

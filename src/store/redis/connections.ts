@@ -3,10 +3,11 @@ import type { Logger } from '../../process/logger.js';
 import { FailureLog } from './failure-log.js';
 import { Scripts } from './scripts.js';
 
-/** A connection that runs the save script (save-pings.lua), defined on it by RedisConnections. */
-export type Commands = (Redis | Cluster) & {
-  savePings(numberOfKeys: number, ...keysThenArgs: string[]): Promise<string[]>;
-};
+/** The Lua scripts (scripts.ts), each defined as a command on the connections that run it. */
+type ScriptName = keyof typeof Scripts;
+
+/** A connection that runs the scripts (save-pings.lua, erase-presence.lua), defined on it by RedisConnections. */
+export type Commands = (Redis | Cluster) & Record<ScriptName, (numberOfKeys: number, ...keysThenArgs: string[]) => Promise<string[]>>;
 
 /** What the connections tell the store. */
 export interface ConnectionEvents {
@@ -69,7 +70,8 @@ export class RedisConnections {
     this.subscriber.on(options.messageEvent, (channel: string, message: string) => options.events.onMessage(channel, message));
     // The key count is the call's first argument (a batch has two keys per ping); a Cluster
     // routes the call by its first key's slot.
-    for (const connection of new Set([this.commands, this.writer])) connection.defineCommand('savePings', { lua: Scripts.savePings });
+    for (const connection of new Set([this.commands, this.writer]))
+      for (const [name, lua] of Object.entries(Scripts)) connection.defineCommand(name, { lua });
     this.watchAvailability();
   }
 
@@ -86,17 +88,17 @@ export class RedisConnections {
     return this.available;
   }
 
-  /** One call of the save script on the writer, followed by a WAIT when saves wait for replicas. */
-  runSaveScript(keys: readonly string[], args: readonly string[]): Promise<string[]> {
-    if (this.options.waitReplicas === 0) return this.writer.savePings(keys.length, ...keys, ...args);
-    return this.saveOnReplicas(keys, args);
+  /** One call of a writing script on the writer, followed by a WAIT when saves wait for replicas. */
+  runScript(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<string[]> {
+    if (this.options.waitReplicas === 0) return this.writer[name](keys.length, ...keys, ...args);
+    return this.runOnReplicas(name, keys, args);
   }
 
   /** The script and a WAIT in one pipeline, so both go to the user's master. */
-  private async saveOnReplicas(keys: readonly string[], args: readonly string[]): Promise<string[]> {
+  private async runOnReplicas(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<string[]> {
     const { waitReplicas, commandTimeoutMs } = this.options;
-    const pipeline = this.writer.pipeline() as ReturnType<Redis['pipeline']> & { savePings(n: number, ...a: string[]): unknown };
-    pipeline.savePings(keys.length, ...keys, ...args);
+    const pipeline = this.writer.pipeline() as ReturnType<Redis['pipeline']> & Record<ScriptName, (n: number, ...a: string[]) => unknown>;
+    pipeline[name](keys.length, ...keys, ...args);
     // Half the command timeout, so a missing replica still gets its 503 within a second.
     pipeline.wait(waitReplicas, Math.floor(commandTimeoutMs / 2));
     const [[saveError, saved], [waitError, replicas]] = (await pipeline.exec()) as [Error | null, unknown][];

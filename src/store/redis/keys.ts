@@ -17,6 +17,11 @@ export class KeySpace {
     return `${userKey}:client:${encodeURIComponent(clientid)}`;
   }
 
+  /** The names of the user's client hashes (save-pings.lua keeps it, erase-presence.lua reads it). */
+  clientIndex(userid: string, userKey = this.user(userid)): string {
+    return `${userKey}:clients`;
+  }
+
   /** The channel of a user is named like its hash, so it lives in the same slot. */
   channel(userid: string): string {
     return this.user(userid);

@@ -1,4 +1,4 @@
-import type { StoredPing } from '../types.js';
+import type { Erasure, StoredPing } from '../types.js';
 
 /**
  * The pub/sub message of a ping: `<seq> <time> ["<clientid>","<status>"]`. The numbers come
@@ -37,4 +37,18 @@ export function decodeMessage(message: string): StoredPing | null {
 export function pingFromFields(time: string | null, status: string | null, clientid: string | null, seq: string | null): StoredPing | null {
   if (time == null || seq == null) return null;
   return { time: Number(time), status: status ?? '', clientid: clientid ?? '', seq: Number(seq) };
+}
+
+const ERASED = /^erased (\d{1,16}) (\d{1,16})? (\d{1,16})?$/;
+
+/**
+ * The message of an erasure (erase-presence.lua): `erased <seq> <time> <ownTime>`, either time empty
+ * when the view held no ping. null for anything else; an instance that predates erasure reads it
+ * as a malformed ping and ignores it.
+ */
+export function decodeErasure(message: string): Erasure | null {
+  const match = ERASED.exec(message);
+  if (match === null) return null;
+  const [, seq, time, ownTime] = match;
+  return { seq: Number(seq), time: time === undefined ? null : Number(time), ownTime: ownTime === undefined ? null : Number(ownTime) };
 }

@@ -3,7 +3,7 @@ import { type Store, type StoreListener, type RateLimited, type StoreLimits, typ
 import { ClusterTopology } from './cluster.js';
 import type { RedisConnections } from './connections.js';
 import { KeySpace } from './keys.js';
-import { decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
+import { decodeErasure, decodeMessage, encodeMessageTail, pingFromFields } from './message.js';
 import { StandaloneTopology } from './standalone.js';
 import type { PingToSave, Topology, TopologyOptions } from './topology.js';
 
@@ -87,7 +87,7 @@ export class RedisStore implements Store {
   async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
     const user = this.keys.user(userid);
     const ping: PingToSave = {
-      keys: [user, this.keys.client(userid, clientid, user)],
+      keys: [user, this.keys.client(userid, clientid, user), this.keys.clientIndex(userid, user)],
       args: [status, clientid, encodeMessageTail(clientid, status), invisible ? '1' : '0'],
     };
     try {
@@ -95,6 +95,20 @@ export class RedisStore implements Store {
       this.connections.failures.succeeded();
       if (seq === 'limited') return { retryAfterSeconds: Number(time) };
       return { seq: Number(seq), time: Number(time), status, clientid };
+    } catch (error) {
+      this.connections.failures.failed(error);
+      throw new StoreUnavailableError(error);
+    }
+  }
+
+  async erase(userid: string, clientid: string): Promise<RateLimited | null> {
+    const user = this.keys.user(userid);
+    try {
+      const [result, wait] = await this.topology.erase({
+        keys: [user, this.keys.client(userid, clientid, user), this.keys.clientIndex(userid, user)],
+      });
+      this.connections.failures.succeeded();
+      return result === 'limited' ? { retryAfterSeconds: Number(wait) } : null;
     } catch (error) {
       this.connections.failures.failed(error);
       throw new StoreUnavailableError(error);
@@ -149,7 +163,10 @@ export class RedisStore implements Store {
 
   private receive(channel: string, message: string): void {
     const user = this.keys.parseChannel(channel);
+    if (user === null) return;
     const ping = decodeMessage(message);
-    if (user !== null && ping !== null) this.listener?.onPing(user.userid, ping, user.own);
+    if (ping !== null) return this.listener?.onPing(user.userid, ping, user.own);
+    const erasure = decodeErasure(message);
+    if (erasure !== null && !user.own) this.listener?.onErased(user.userid, erasure);
   }
 }

@@ -10,4 +10,5 @@ function load(name: string): string {
 
 export const Scripts = {
   savePings: load('save-pings'),
+  erasePresence: load('erase-presence'),
 } as const;

@@ -1,7 +1,16 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChannelBatcher } from './channel-batcher.js';
 import { RedisConnections } from './connections.js';
-import { readFields, replyPairs, scriptArgs, type PingToSave, type SaveReply, type Topology, type TopologyOptions } from './topology.js';
+import {
+  readFields,
+  replyPairs,
+  scriptArgs,
+  type PingToSave,
+  type PresenceToErase,
+  type SaveReply,
+  type Topology,
+  type TopologyOptions,
+} from './topology.js';
 import { TurnBatch } from './turn-batch.js';
 
 /**
@@ -16,6 +25,7 @@ export class StandaloneTopology implements Topology {
   private readonly channels: ChannelBatcher;
   private readonly sequenceKey: string;
   private readonly scriptArgs: readonly string[];
+  private readonly eraseArgs: readonly string[];
 
   /** `url`: `redis://…` or `rediss://…`. */
   constructor(url: string, options: TopologyOptions) {
@@ -48,6 +58,7 @@ export class StandaloneTopology implements Topology {
     this.saves = new TurnBatch((pings) => this.saveAll(pings));
     this.sequenceKey = options.keys.sequence();
     this.scriptArgs = scriptArgs(false, options.limits);
+    this.eraseArgs = this.scriptArgs.slice(0, 3);
   }
 
   save(ping: PingToSave): Promise<SaveReply> {
@@ -62,7 +73,12 @@ export class StandaloneTopology implements Topology {
       keys.push(...ping.keys);
       args.push(...ping.args);
     }
-    return replyPairs(await this.connections.runSaveScript(keys, args));
+    return replyPairs(await this.connections.runScript('savePings', keys, args));
+  }
+
+  /** Not batched: an erasure is rare, and its script call is one command of its own. */
+  async erase(erasure: PresenceToErase): Promise<SaveReply> {
+    return replyPairs(await this.connections.runScript('erasePresence', erasure.keys, [...this.eraseArgs]))[0];
   }
 
   // Standalone: commandTimeout with no retries and no offline queue already bounds a command, so

@@ -3,10 +3,15 @@ import type { StoreLimits } from '../types.js';
 import type { Commands, ConnectionEvents, RedisConnections } from './connections.js';
 import type { KeySpace } from './keys.js';
 
-/** One ping for save-pings.lua: its two keys and its four arguments. */
+/** One ping for save-pings.lua: its three keys and its four arguments. */
 export interface PingToSave {
-  readonly keys: readonly [user: string, client: string];
+  readonly keys: readonly [user: string, client: string, clientIndex: string];
   readonly args: readonly [status: string, clientid: string, tail: string, invisible: '1' | '0'];
+}
+
+/** One erasure for erase-presence.lua: its three keys (its arguments are the topology's). */
+export interface PresenceToErase {
+  readonly keys: readonly [user: string, caller: string, clientIndex: string];
 }
 
 /** What the script answers for one ping: seq and time, or 'limited' and the seconds to wait. */
@@ -35,6 +40,8 @@ export interface Topology {
   readonly connections: RedisConnections;
   /** Stores and publishes one ping (save-pings.lua); resolves with the script's reply for it. */
   save(ping: PingToSave): Promise<SaveReply>;
+  /** Erases one user's presence and publishes that (erase-presence.lua): `erased` or `limited` and the seconds to wait. */
+  erase(erasure: PresenceToErase): Promise<SaveReply>;
   /** The `fields` of each hash in `keys`, in order (null where a hash or field is missing). */
   read(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]>;
   /** Resolves once a message published on `channel` afterwards cannot be missed. */

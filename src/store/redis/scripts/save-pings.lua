@@ -7,8 +7,9 @@
 --         the global sequence key in KEYS[1]
 -- ARGV[2] PING_RATE (pings per second, '0': no limit), ARGV[3] PING_BURST,
 -- ARGV[4] CLIENT_KEY_TTL (seconds, '0': never)
--- Then per ping, in order: two KEYS (user hash, client hash) and four ARGV (status, clientid,
--- JSON [clientid, status] for the message, '1' for an invisible ping (INVISIBLE_STATUSES)).
+-- Then per ping, in order: three KEYS (user hash, client hash, the user's client index) and four
+-- ARGV (status, clientid, JSON [clientid, status] for the message, '1' for an invisible ping
+-- (INVISIBLE_STATUSES)).
 --
 -- Returns two values per ping: { seq, time }, or { 'limited', seconds to wait } when the rate
 -- limit refused the ping (nothing of it is stored or published).
@@ -31,7 +32,7 @@ local stored = false
 
 local results = {}
 for i = 0, count - 1 do
-  local user, client = KEYS[firstKey + 2 * i + 1], KEYS[firstKey + 2 * i + 2]
+  local user, client, index = KEYS[firstKey + 3 * i + 1], KEYS[firstKey + 3 * i + 2], KEYS[firstKey + 3 * i + 3]
   local status, clientid, tail = ARGV[5 + 4 * i], ARGV[6 + 4 * i], ARGV[7 + 4 * i]
   local invisible = ARGV[8 + 4 * i] == '1'
   local field = invisible and 'invisible:' or ''
@@ -72,6 +73,13 @@ for i = 0, count - 1 do
     -- Per-client keys expire after CLIENT_KEY_TTL seconds without a ping; the user's key stays
     -- (last seen is shown for old contacts too).
     if ttl > 0 then redis.call('EXPIRE', client, ttl) else redis.call('PERSIST', client) end
+    -- The client index (erase-presence.lua): each client hash's name after the user's, scored by
+    -- its last ping, trimmed to the clients whose hash has not expired, so it never names more.
+    redis.call('ZADD', index, now, string.sub(client, #user + 1))
+    if ttl > 0 then
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', string.format('%d', now - ttl * 1000000))
+      redis.call('EXPIRE', index, ttl)
+    end
     results[#results + 1] = seqText
     results[#results + 1] = time
   end
