@@ -1,6 +1,7 @@
 import type { SinkListener, StreamSink, SubscriptionEvent } from '../../machines/subscription.js';
 import type { HttpResponse } from '../http/uws.js';
 import { WriteQueue, type WriteTarget } from './write-queue.js';
+import { KeepaliveSweep } from './keepalive-sweep.js';
 
 const HEAD_COMMENT = ': heartbeat\n';
 const EMPTY = new Uint8Array(0);
@@ -12,6 +13,19 @@ const SOCKET_ABORTED: SubscriptionEvent = { type: 'socket.aborted' };
 
 /** The writes of every stream of this thread (uWebSockets.js is single-threaded per thread). */
 const writes = new WriteQueue();
+
+/**
+ * How often a stream whose socket may hold bytes that uWS could not send is visited (see
+ * `visitHeld`). uWebSockets.js v20.51 arms its HTTP timeout (HTTP_TIMEOUT_S = 10, src/HttpResponse.h)
+ * whenever a write meets backpressure, and only a writable event disarms it; uSockets checks
+ * timeouts every 4 s (LIBUS_TIMEOUT_GRANULARITY), so an armed timeout closes the socket 8 to 12 s
+ * later. A visit at least every 4 s re-arms it well before that: no timer but heartbeat's own
+ * SLOW_CLIENT_TIMEOUT then closes a stream.
+ */
+const HELD_VISIT_MS = 4_000;
+
+/** One sweep for the thread, not a timer per stream: holds only streams written or congested lately. */
+const held = new KeepaliveSweep<UwsStreamSink>(HELD_VISIT_MS, (sink) => sink.visitHeld());
 
 // A write runs inside `res.cork`. One shared callback and three module slots (cork runs it
 // synchronously) instead of a closure per delivery or a bound function per stream: at 15,000
@@ -36,6 +50,10 @@ function writeCorked(): void {
 export class UwsStreamSink implements StreamSink, WriteTarget {
   private done = false;
   private listener: SinkListener | null = null;
+  /** A write met backpressure and no writable event has drained it since. */
+  private congested = false;
+  /** Written since the last visit of the `held` sweep (a member of it while true or congested). */
+  private written = false;
 
   /** `headers`: added to the response head (CORS); dropped once the head is written. */
   constructor(
@@ -44,12 +62,15 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
     private headers?: Readonly<Record<string, string>>,
   ) {
     res.onAborted(() => {
-      this.done = true;
+      // uWS also calls this when heartbeat closed the socket itself (a slow client): that close
+      // was decided, and reported, by the actor, so only a client that went away is reported here.
+      if (this.done) return;
+      this.finish();
       this.listener?.send(SOCKET_ABORTED);
     });
     res.onWritable(() => {
       if (this.done) return true;
-      // uWS (v20.30, HttpContext.h) does not send the bytes it buffered itself on a writable event
+      // uWS (v20.51, src/HttpContext.h, the writable handler) does not send the bytes it buffered itself on a writable event
       // when an onWritable handler is registered: only a write from the handler does. Without one,
       // a stream whose last write met backpressure keeps its newest ping (or half a frame) until
       // the next ping. An empty write does not help (uWS returns before touching the socket), so
@@ -57,6 +78,9 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
       // otherwise still full (a stream that looked live learns it now), and uWS calls this again
       // when the socket can take more.
       this.writeCorked(DRAIN_COMMENT);
+      this.congested = !corkedResult;
+      // The comment itself may be left in uWS's buffer once the cork is sent (see visitHeld).
+      this.noteWritten();
       this.listener?.send(corkedResult ? SOCKET_DRAINED : SOCKET_FULL);
       return true;
     });
@@ -85,7 +109,53 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
   writeNow(chunk: Uint8Array): void {
     if (this.done) return;
     this.writeCorked(chunk);
-    if (!corkedResult) this.listener?.send(SOCKET_FULL);
+    this.noteWritten();
+    if (!corkedResult) this.becameCongested();
+  }
+
+  private noteWritten(): void {
+    if (this.written) return;
+    this.written = true;
+    held.add(this);
+    held.start();
+  }
+
+  private becameCongested(): void {
+    this.congested = true;
+    held.add(this);
+    this.listener?.send(SOCKET_FULL);
+  }
+
+  /**
+   * Visited by the `held` sweep about every 4 s while this stream was written or is congested.
+   * - Congested: `pause()` then `resume()`. resume() re-arms uWS's timeout to 10 s from now
+   *   (HttpResponse.h, `resume`), so uWS never closes the socket: heartbeat's SLOW_CLIENT_TIMEOUT
+   *   does. Only congested streams: on a socket with nothing buffered no writable event would
+   *   come to disarm it again.
+   * - Written since the last visit: a write made inside `cork` returns true when it fits in the
+   *   cork buffer, even if sending that buffer then met backpressure (uWS keeps the rest and arms
+   *   its timeout, and the JS side never learns). A stream whose pings stop right there (a phone
+   *   in the background) would be closed by uWS 10 s later. A probe comment finds out: uWS
+   *   first tries the bytes it holds, and the write fails if they still do not fit.
+   * - Otherwise it leaves the sweep until its next write.
+   */
+  visitHeld(): void {
+    if (this.done) return held.delete(this);
+    if (this.congested) {
+      this.res.pause();
+      this.res.resume();
+      return;
+    }
+    if (!this.written) return held.delete(this);
+    this.written = false;
+    this.writeCorked(DRAIN_COMMENT);
+    if (!corkedResult) this.becameCongested();
+  }
+
+  /** Never touched again: out of the sweep. */
+  private finish(): void {
+    this.done = true;
+    held.delete(this);
   }
 
   /** Writes through the shared cork callback; the outcome is left in `corkedResult`. */
@@ -99,7 +169,7 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
   endWithRetry(retryMs: number): void {
     if (this.done) return;
     writes.flush();
-    this.done = true;
+    this.finish();
     this.res.cork(() => {
       this.res.write(`retry: ${retryMs}\n\n`);
       this.res.end();
@@ -108,7 +178,7 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
 
   close(): void {
     if (this.done) return;
-    this.done = true;
+    this.finish();
     this.res.close();
   }
 }

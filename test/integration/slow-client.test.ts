@@ -43,7 +43,7 @@ async function flood(users: string[], perUser: number, url = service.url, from =
       for (let i = from; i < from + perUser; i++) {
         const status = `${String(i).padStart(6, '0')}-${FILLER}`;
         const res = await ping(url, user, status);
-        if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+        if (res.status !== 200) throw new Error(`ping answered ${res.status} ${await res.text()}`);
         last.set(user, status);
       }
     }),
@@ -123,7 +123,7 @@ async function burst(users: string[], total: number, url: string): Promise<void>
     Array.from({ length: 32 }, async () => {
       for (let i = next++; i < total; i = next++) {
         const res = await ping(url, users[i % users.length], `${String(i).padStart(6, '0')}-${FILLER}`);
-        if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+        if (res.status !== 200) throw new Error(`ping answered ${res.status} ${await res.text()}`);
       }
     }),
   );

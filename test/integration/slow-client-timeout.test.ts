@@ -1,0 +1,114 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startStore, type TestStore } from '../support/stores.js';
+import { startService, type ServiceProcess } from '../support/service.js';
+import { SlowReader } from '../support/slow-reader.js';
+import { eventually, scrape, series } from '../support/metrics.js';
+import { ping } from '../support/sse.js';
+
+/**
+ * A congested stream lives exactly SLOW_CLIENT_TIMEOUT, which is longer than uWebSockets.js's own
+ * ~10 s HTTP timeout (armed by a write that meets backpressure): a reader with a tiny receive
+ * buffer stops reading while big pings flood in, as a phone in the background does. Stalled for
+ * less than SLOW_CLIENT_TIMEOUT it recovers; stalled for longer it is closed by heartbeat, when
+ * SLOW_CLIENT_TIMEOUT says, and counted as a slow client.
+ */
+const SLOW_CLIENT_TIMEOUT = 20;
+let store: TestStore;
+/** One service per test: each test reads its own congested gauge and close counters. */
+let recovering: ServiceProcess;
+let stuck: ServiceProcess;
+
+test.before(async () => {
+  store = await startStore('redis');
+  const env = { REDIS: store.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT), LOG_LEVEL: 'debug' };
+  [recovering, stuck] = await Promise.all([startService(env, 90_000), startService(env, 90_000)]);
+});
+
+test.after.always(async () => {
+  await Promise.all([recovering?.stop(), stuck?.stop()]);
+  await store?.close();
+});
+
+// A 240-emoji status is a ~1 KB frame: a few thousand fill the kernel's socket buffers.
+const FILLER = '\u{1F600}'.repeat(240);
+
+async function metric(service: ServiceProcess, name: string, labels: Record<string, string>): Promise<number> {
+  return (await scrape(service.adminUrl!)).get(series(name, { ...labels, worker: '0' })) ?? 0;
+}
+
+const congested = (service: ServiceProcess) => metric(service, 'heartbeat_actors', { machine: 'subscription', state: 'congested' });
+const closed = (service: ServiceProcess, reason: string) => metric(service, 'heartbeat_streams_closed_total', { reason });
+
+/**
+ * Posts big pings of `user` from 32 senders, a round at a time, until the service has a congested
+ * stream (its socket refused a write). Resolves with when that was first seen.
+ */
+async function floodUntilCongested(service: ServiceProcess, user: string): Promise<number> {
+  let sent = 0;
+  for (let round = 0; round < 40; round++) {
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (let i = 0; i < 10; i++) {
+          const res = await ping(service.url, user, `${String(sent++).padStart(6, '0')}-${FILLER}`);
+          if (res.status !== 200) throw new Error(`ping answered ${res.status}`);
+        }
+      }),
+    );
+    if ((await congested(service)) >= 1) return Date.now();
+  }
+  throw new Error(`no stream congested after ${sent} pings`);
+}
+
+test('a reader stalled ~13 s past congestion is not closed, and ends on the newest ping in whole frames', async (t) => {
+  t.timeout(120_000);
+  const user = `stall-${randomUUID()}`;
+  const reader = await SlowReader.connect(recovering.port, `/subscribe/${user}`);
+  try {
+    const congestedAt = await floodUntilCongested(recovering, user);
+    // Held by the congested stream's actor (the newest per user), written once it drains.
+    const newest = `newest-${randomUUID()}`;
+    t.is((await ping(recovering.url, user, newest)).status, 200);
+    // The stall is what is tested: past uWebSockets.js's timeout (it closes 8 to 12 s after it
+    // was armed), well inside SLOW_CLIENT_TIMEOUT.
+    await sleep(Math.max(0, congestedAt + 13_000 - Date.now()));
+    t.is(await closed(recovering, 'client_gone'), 0, 'not closed under the reader (counted as a client that went away)');
+    t.is(await closed(recovering, 'slow_client'), 0);
+    const got = await reader.read();
+    t.false(got.closed, 'the stream is still open');
+    t.is((JSON.parse(got.events.at(-1)!) as { status: string }).status, newest, 'the last event is the newest ping');
+    t.regex(got.tail, /\n\n(:[^\n]*\n)*$/, `ends on a whole event: …${JSON.stringify(got.tail.slice(-40))}`);
+    for (const data of got.events) t.notThrows(() => JSON.parse(data) as unknown, 'no frame cut in half');
+  } finally {
+    await reader.close();
+  }
+});
+
+test('a reader stalled past SLOW_CLIENT_TIMEOUT is closed by heartbeat then, counted and logged as slow_client', async (t) => {
+  t.timeout(150_000);
+  const user = `gone-${randomUUID()}`;
+  const reader = await SlowReader.connect(stuck.port, `/subscribe/${user}`);
+  try {
+    const congestedAt = await floodUntilCongested(stuck, user);
+    await eventually(
+      async () => ((await closed(stuck, 'slow_client')) + (await closed(stuck, 'client_gone')) > 0 ? true : undefined),
+      'the stuck stream closed',
+      90_000,
+    );
+    const closedAfter = (Date.now() - congestedAt) / 1000;
+    t.is(await closed(stuck, 'slow_client'), 1);
+    t.is(await closed(stuck, 'client_gone'), 0);
+    // Seen congested up to a poll after it happened: not before SLOW_CLIENT_TIMEOUT, give or take that.
+    t.true(closedAfter >= SLOW_CLIENT_TIMEOUT - 1, `closed ${closedAfter.toFixed(1)} s after congestion`);
+    t.true(closedAfter < SLOW_CLIENT_TIMEOUT + 15, `closed ${closedAfter.toFixed(1)} s after congestion`);
+    const line = await eventually(
+      () => Promise.resolve(stuck.logs.find((l) => l.msg === 'stream closed' && l.userid === user)),
+      'the stream closed log line',
+    );
+    t.is(line.reason, 'slow_client');
+    t.true((await reader.read()).closed, 'the reader sees the close');
+  } finally {
+    await reader.close();
+  }
+});
