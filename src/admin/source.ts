@@ -8,7 +8,7 @@ import { DELIVERY_LAG_BOUNDS, FAN_OUT_BOUNDS, PING_BOUNDS, type Stats } from './
 import type { PingActor } from '../pings/ping-actor.js';
 import type { Store } from '../store/types.js';
 import type { Hub } from '../streams/hub.js';
-import type { CloseReason, Subscriptions } from '../streams/subscriptions.js';
+import { noCloses, type CloseReason, type Subscriptions } from '../streams/subscriptions.js';
 
 /**
  * The parts of a service (src/process/service.ts) the admin port samples: read-only, when asked,
@@ -146,7 +146,7 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
     deliveries: 0,
     coalesced: 0,
     streamsOpened: 0,
-    streamsClosed: { client_gone: 0, slow_client: 0, shutdown: 0 },
+    streamsClosed: noCloses(),
     streamsRefused: {},
     storeRecoveries: 0,
     runtime: { eventLoopLagP99: 0, eventLoopLagMax: 0, heapUsed: 0, heapTotal: 0 },

@@ -1,5 +1,5 @@
 import { LatencyHistogram } from './latency-histogram.js';
-import type { CloseReason } from '../streams/subscriptions.js';
+import { noCloses, type CloseReason } from '../streams/subscriptions.js';
 
 /**
  * `POST /ping` from request to answer. A ping is answered once Redis acknowledged it: a round trip
@@ -43,7 +43,7 @@ export class Stats {
   /** Streams opened (a subscription actor started). */
   streamsOpened = 0;
   /** Streams closed, by reason. */
-  readonly streamsClosed: Record<CloseReason, number> = { client_gone: 0, slow_client: 0, shutdown: 0 };
+  readonly streamsClosed: Record<CloseReason, number> = noCloses();
   /** Stream requests refused, by `<HTTP status>:<error code>`. */
   readonly streamsRefused = new Map<string, number>();
   /** Times the store came back after being unavailable. */

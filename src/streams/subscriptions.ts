@@ -11,10 +11,35 @@ import { lastPingsAsSeenBy } from '../store/views.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
-/** Why a stream ended: the client went away, it stayed congested too long, or the server shut down. */
-export type CloseReason = 'client_gone' | 'slow_client' | 'shutdown';
+/**
+ * Why a stream ended, by the event that took its actor to `closed` (the machine's `unregister`
+ * receives it). Only `socket.aborted`, a client that went away, is `client_gone`: every other
+ * close was decided by heartbeat and says which decision it was. A new way to close (access
+ * revoked) adds its event and reason here; a unit test checks that every transition into
+ * `closed` has an entry, so none is counted under another reason.
+ * @internal exported for its test
+ */
+export const CLOSE_REASON_BY_EVENT = {
+  'socket.aborted': 'client_gone',
+  'server.shutdown': 'shutdown',
+  // XState names a delayed transition's event `xstate.after.<delay>.<state id>`.
+  'xstate.after.slowClientTimeout.subscription.congested': 'slow_client',
+} as const;
 
-export const CLOSE_REASONS: readonly CloseReason[] = ['client_gone', 'slow_client', 'shutdown'];
+export type CloseReason = (typeof CLOSE_REASON_BY_EVENT)[keyof typeof CLOSE_REASON_BY_EVENT];
+
+export const CLOSE_REASONS: readonly CloseReason[] = [...new Set(Object.values(CLOSE_REASON_BY_EVENT))];
+
+/** Zero closes for every reason: the counters' starting point. */
+export function noCloses(): Record<CloseReason, number> {
+  return Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, 0])) as Record<CloseReason, number>;
+}
+
+function closeReason(event: { type: string }): CloseReason {
+  const reason = (CLOSE_REASON_BY_EVENT as Record<string, CloseReason | undefined>)[event.type];
+  if (reason === undefined) throw new Error(`a stream closed on ${event.type}, which has no close reason`);
+  return reason;
+}
 
 export interface SubscriptionsOptions {
   hub: Hub;
@@ -41,17 +66,6 @@ export interface SubscriptionsOptions {
   log?: Logger;
   /** Subscription actors per bucket parent (see BucketParents). Default 64. */
   bucketParentSize?: number;
-}
-
-/**
- * Why a subscription reached `closed`, from the event that took it there (the machine's
- * `unregister` receives it): the socket's abort, the server's shutdown, or (the only other way
- * in) the congested state's SLOW_CLIENT_TIMEOUT.
- */
-function closeReason(event: { type: string }): CloseReason {
-  if (event.type === 'socket.aborted') return 'client_gone';
-  if (event.type === 'server.shutdown') return 'shutdown';
-  return 'slow_client';
 }
 
 const KEEPALIVE_EVENT = { type: 'keepalive' } as const;
