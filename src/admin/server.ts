@@ -9,6 +9,7 @@ import { answer, answerError } from '../http/respond.js';
 import { uWS, type HttpResponse } from '../http/uws.js';
 import type { Logger } from '../process/logger.js';
 import { DEBUG_PAGE } from './debug-page.js';
+import { ADMIN_ROUTES, type AdminRoute } from './routes.js';
 import { createMetrics } from './metrics.js';
 import { notReadyReason, sumActors, type AdminSource, type NotReadyReason } from './source.js';
 
@@ -108,53 +109,58 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const script = mermaidScript();
 
   const app = uWS.App();
-  const get = (pattern: string, handler: (res: HttpResponse) => void) => {
+  const get = (pattern: AdminRoute, handler: (res: HttpResponse) => void) => {
     app.get(pattern, handler);
     app.any(pattern, (res) => refuse(res, Errors.METHOD_NOT_ALLOWED, undefined, { Allow: 'GET' }));
   };
 
-  get('/healthz', (res) => send(res, 200, JSON_TYPE, '{"alive":true}'));
-  get('/readyz', (res) =>
-    later(res, log, source.health(), (instances) => {
-      const reason = notReadyReason(instances, source.workers);
-      if (reason === null) send(res, 200, JSON_TYPE, '{"ready":true}');
-      else refuse(res, NOT_READY[reason], reason);
-    }),
-  );
-  get('/metrics', (res) => later(res, log, metrics.metrics(), (text) => send(res, 200, metrics.contentType, text)));
-  get('/debug/machines', (res) => send(res, 200, 'text/html; charset=utf-8', DEBUG_PAGE));
-  get('/debug/machines.json', (res) =>
-    later(res, log, source.snapshots(), (instances) => {
-      const counts = sumActors(instances);
-      const reason = notReadyReason(instances, source.workers);
-      const body = {
-        streams: instances.reduce((sum, i) => sum + i.streams, 0),
-        bucketChildren: instances.reduce((sum, i) => sum + i.bucketChildren, 0),
-        workers: source.workers,
-        ready: reason === null,
-        ...(reason !== null && { reason }),
-        machines: diagrams.map((m) => {
-          const tracked = counts[m.id] !== undefined;
-          return {
-            id: m.id,
-            file: m.file,
-            export: m.exportName,
-            tracked,
-            counts: counts[m.id] ?? {},
-            diagram: m.diagram,
-            annotated: tracked ? toMermaid(m.machine, { counts: counts[m.id] }) : m.diagram,
-          };
-        }),
-      };
-      send(res, 200, JSON_TYPE, JSON.stringify(body));
-    }),
-  );
-  get('/debug/mermaid.min.js', (res) => {
-    const js = script();
-    if (js === null)
-      refuse(res, Errors.NOT_FOUND, 'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)');
-    else send(res, 200, 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
-  });
+  const handlers: Record<AdminRoute, (res: HttpResponse) => void> = {
+    '/healthz': (res) => send(res, 200, JSON_TYPE, '{"alive":true}'),
+    '/readyz': (res) =>
+      later(res, log, source.health(), (instances) => {
+        const reason = notReadyReason(instances, source.workers);
+        if (reason === null) send(res, 200, JSON_TYPE, '{"ready":true}');
+        else refuse(res, NOT_READY[reason], reason);
+      }),
+    '/metrics': (res) => later(res, log, metrics.metrics(), (text) => send(res, 200, metrics.contentType, text)),
+    '/debug/machines': (res) => send(res, 200, 'text/html; charset=utf-8', DEBUG_PAGE),
+    '/debug/machines.json': (res) =>
+      later(res, log, source.snapshots(), (instances) => {
+        const counts = sumActors(instances);
+        const reason = notReadyReason(instances, source.workers);
+        const body = {
+          streams: instances.reduce((sum, i) => sum + i.streams, 0),
+          bucketChildren: instances.reduce((sum, i) => sum + i.bucketChildren, 0),
+          workers: source.workers,
+          ready: reason === null,
+          ...(reason !== null && { reason }),
+          machines: diagrams.map((m) => {
+            const tracked = counts[m.id] !== undefined;
+            return {
+              id: m.id,
+              file: m.file,
+              export: m.exportName,
+              tracked,
+              counts: counts[m.id] ?? {},
+              diagram: m.diagram,
+              annotated: tracked ? toMermaid(m.machine, { counts: counts[m.id] }) : m.diagram,
+            };
+          }),
+        };
+        send(res, 200, JSON_TYPE, JSON.stringify(body));
+      }),
+    '/debug/mermaid.min.js': (res) => {
+      const js = script();
+      if (js === null)
+        refuse(
+          res,
+          Errors.NOT_FOUND,
+          'mermaid.min.js is missing: build with `npm run build` (it copies it from the devDependency mermaid)',
+        );
+      else send(res, 200, 'text/javascript; charset=utf-8', js, { 'Cache-Control': 'max-age=3600' });
+    },
+  };
+  for (const pattern of ADMIN_ROUTES) get(pattern, handlers[pattern]);
   app.any('/*', (res) => refuse(res, Errors.NOT_FOUND, 'not found: the admin port serves /healthz, /readyz, /metrics, /debug/machines'));
 
   const { socket, port } = await listen(app, options.listen, 'ADMIN_LISTEN');

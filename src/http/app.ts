@@ -8,6 +8,7 @@ import type { CorsPolicy, Headers } from './cors.js';
 import { answerEmpty, answerError } from './respond.js';
 import type { ProxyTrust } from './trust.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
+import { PUBLIC_ROUTES, type Method, type PublicRoute } from './route-table.js';
 
 export interface PublicAppOptions extends SubscribeRouteOptions {
   pingActor: PingActor;
@@ -23,7 +24,6 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
 
 /** `cors`: the CORS headers every answer to this request carries (undefined: none). */
 type Handler = (res: HttpResponse, req: HttpRequest, cors?: Headers) => void;
-type Method = 'get' | 'post' | 'del';
 
 /** uWS names DELETE's handler `del`. */
 const METHOD_NAMES: Record<Method, string> = { get: 'GET', post: 'POST', del: 'DELETE' };
@@ -73,15 +73,15 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
   const { cors, trust, store } = options;
-  route(app, report, cors, '/ping', {
-    post: pingRoute(options.pingActor, trust, options.onPingAnswered),
-    del: eraseRoute(options.pingActor, trust),
-  });
-  route(app, report, cors, '/subscribe', { get: subscribeManyRoute(options) });
-  route(app, report, cors, '/subscribe/:userid', { get: subscribeUserRoute(options, false) });
-  route(app, report, cors, '/subscribe/:userid/client/:clientid', { get: subscribeUserRoute(options, true) });
-  route(app, report, cors, '/lastseen', { get: lastSeenManyRoute(store, trust, options.maxUsersPerStream) });
-  route(app, report, cors, '/lastseen/:userid', { get: lastSeenUserRoute(store, trust) });
+  const handlers: { [P in PublicRoute]: Record<(typeof PUBLIC_ROUTES)[P][number], Handler> } = {
+    '/ping': { post: pingRoute(options.pingActor, trust, options.onPingAnswered), del: eraseRoute(options.pingActor, trust) },
+    '/subscribe': { get: subscribeManyRoute(options) },
+    '/subscribe/:userid': { get: subscribeUserRoute(options, false) },
+    '/subscribe/:userid/client/:clientid': { get: subscribeUserRoute(options, true) },
+    '/lastseen': { get: lastSeenManyRoute(store, trust, options.maxUsersPerStream) },
+    '/lastseen/:userid': { get: lastSeenUserRoute(store, trust) },
+  };
+  for (const pattern of Object.keys(PUBLIC_ROUTES) as PublicRoute[]) route(app, report, cors, pattern, handlers[pattern]);
   app.any('/*', (res) => answerError(res, Errors.NOT_FOUND));
   return app;
 }
