@@ -206,7 +206,7 @@ test.serial('/readyz: 200 with Redis, 503 "store unavailable" while it is away, 
   t.is(m.get(series('heartbeat_actors', { machine: 'ping', state: 'degraded', ...W0 })), 1);
 
   await server.start();
-  await eventually(async () => ((await readyz()).status === 200 ? true : undefined), '/readyz 200 again', 15_000);
+  await eventually(async () => ((await readyz()).status === 200 ? true : undefined), '/readyz 200 again', 30_000);
   const back = await scrape();
   t.is(back.get(series('heartbeat_store_up', W0)), 1);
   t.true(back.get(series('heartbeat_store_recoveries_total', W0))! >= 1);
@@ -227,14 +227,10 @@ test.serial('/readyz says "shutting down" while the service drains; the admin po
     );
     await sleep(150);
     const exit = service.stop('SIGTERM');
-    const draining = await eventually(
-      async () => {
-        const r = await readyz();
-        return r.status === 503 ? r : undefined;
-      },
-      '/readyz 503 during the drain',
-      2_000,
-    );
+    const draining = await eventually(async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : undefined;
+    }, '/readyz 503 during the drain');
     t.deepEqual(draining.body, { code: 'SHUTTING_DOWN', message: 'shutting down', retryAfter: '1' });
     process.kill(redisPid, 'SIGCONT');
     // Stored once Redis resumes (200) or timed out while it was paused (503).

@@ -3,13 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
+import { eventually } from '../support/metrics.js';
 import { ping, StreamClient } from '../support/sse.js';
 
 /**
  * Redis Cluster, three masters with a replica each. A master dies (SIGKILL) during live traffic and
  * its replica takes over. With REDIS_WAIT_REPLICAS=1 a ping is acknowledged only once a replica has
  * it, so no acknowledged ping is lost; subscribers stay open and catch up in order. Every ping is
- * answered within a second, and once the old master is back as a replica all pings succeed again.
+ * answered without hanging, and once the old master is back as a replica all pings succeed again.
+ * Each phase waits for what it needs (pings acknowledged, refused, acknowledged again), not for
+ * a fixed time: on a busy box a failover can take several times longer than on an idle one.
  */
 let store: TestStore;
 let service: ServiceProcess;
@@ -42,13 +45,23 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
       await sleep(10);
     }
   });
-  await sleep(700);
+  /** Resolves once every user has an answer with `status` among those after the first `from`. */
+  const everyUserAnswered = (from: number, status: number, what: string) =>
+    eventually(
+      () => Promise.resolve(users.every((u) => answers.slice(from).some((a) => a.user === u && a.status === status)) || undefined),
+      what,
+      60_000,
+    );
+  await everyUserAnswered(0, 200, 'pings acknowledged before the failover');
   await victim.kill();
   await cluster.waitForFailover(victim);
   // The old master comes back as the new master's replica, so pings of its slots can be
   // acknowledged again (until then WAIT finds no replica and they get 503).
   await victim.start();
-  await sleep(3000);
+  const restarted = answers.length;
+  await everyUserAnswered(restarted, 200, 'pings acknowledged again once the old master is a replica');
+  // …and keep being acknowledged: one more round for every user.
+  await everyUserAnswered(answers.length, 200, 'more pings acknowledged');
   running = false;
   await Promise.all(senders);
 
@@ -58,8 +71,10 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   );
   for (const user of users) t.is(answers.filter((a) => a.user === user).at(-1)?.status, 200, `${user} is served again`);
   t.true(answers.every((a) => a.status === 200 || a.status === 503));
+  // No ping hangs until the client gives up: a generous bound, far above the fast answers of an
+  // idle box (the timing itself is the bench's business).
   t.true(
-    answers.every((a) => a.ms < 1000),
+    answers.every((a) => a.ms < 10_000),
     `slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
   );
   const stored = new Map<string, string>();
@@ -70,7 +85,7 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
     stored.set(user, status);
     t.true(Number(status) >= lastAcked, `${user}: stored ${status}, last acknowledged ${lastAcked}`);
   }
-  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)), 15_000);
+  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)));
   for (const user of users) {
     const seen = watcher.statusesOf(user).map(Number);
     t.true(

@@ -17,7 +17,7 @@ function logged(service: ServiceProcess, msg: string, match: Record<string, unkn
 }
 
 const until = (service: ServiceProcess, msg: string, match: Record<string, unknown> = {}) =>
-  eventually(() => Promise.resolve(logged(service, msg, match).length > 0 ? true : undefined), `"${msg}" ${JSON.stringify(match)}`, 20_000);
+  eventually(() => Promise.resolve(logged(service, msg, match).length > 0 ? true : undefined), `"${msg}" ${JSON.stringify(match)}`, 30_000);
 
 test('streams opened and closed with their reason, and Redis going away and coming back', async (t) => {
   const store = await startStore('redis');

@@ -25,20 +25,27 @@ async function start(): Promise<{ store: TestStore; service: ServiceProcess }> {
   return { store, service };
 }
 
-/** Pings every 20 ms until stopped; counts the answers that were not 200. */
-function keepPinging(url: string): { stop(): Promise<number> } {
+/**
+ * Pings every 20 ms until stopped; counts the answers that were 200 and those that were not, so
+ * that a test waits for pings to have failed (or succeeded) instead of for a fixed time.
+ */
+function keepPinging(url: string): { acked(): number; failed(): number; stop(): Promise<number> } {
   let running = true;
   let failed = 0;
+  let acked = 0;
   const user = `log-${randomUUID()}`;
   const loop = (async () => {
     while (running) {
       const res = await ping(url, user, 'x');
       if (res.status !== 200) failed++;
+      else acked++;
       await res.arrayBuffer();
       await sleep(20);
     }
   })();
   return {
+    acked: () => acked,
+    failed: () => failed,
     async stop() {
       running = false;
       await loop;
@@ -50,7 +57,7 @@ function keepPinging(url: string): { stop(): Promise<number> } {
 const failing = (s: ServiceProcess) => s.logs.filter((l) => l.msg === 'presence store failing');
 const worksAgain = (s: ServiceProcess) => s.logs.filter((l) => l.msg === 'presence store works again');
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -61,9 +68,9 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
 test.serial('Redis killed: "refused" is logged once, not per failed ping; its repeats are counted when it is back', async (t) => {
   const { store, service } = await start();
   const pings = keepPinging(service.url);
-  await sleep(300);
+  await until('a ping acknowledged', () => pings.acked() > 0);
   await store.server!.kill();
-  await sleep(2_500);
+  await until('20 pings failed', () => pings.failed() >= 20);
   await store.server!.start();
   await until('a ping stored again', async () => (await ping(service.url, `probe-${randomUUID()}`, 'y')).status === 200);
   await until('the recovery line', () => worksAgain(service).length > 0);
@@ -84,9 +91,9 @@ test.serial('Redis killed: "refused" is logged once, not per failed ping; its re
 test.serial('Redis frozen: "timeout" is logged once while pings time out, and the end of it when it answers again', async (t) => {
   const { store, service } = await start();
   const pings = keepPinging(service.url);
-  await sleep(300);
+  await until('a ping acknowledged', () => pings.acked() > 0);
   store.server!.freeze(true);
-  await sleep(3_000);
+  await until('the timeout line and 2 pings failed', () => pings.failed() >= 2 && failing(service).length > 0);
   store.server!.freeze(false);
   await until('the recovery line', () => worksAgain(service).length > 0);
   const failed = await pings.stop();
@@ -103,13 +110,13 @@ test.serial('Redis frozen: "timeout" is logged once while pings time out, and th
 test.serial('Redis asks for a password the service does not have: "auth" is logged once', async (t) => {
   const { store, service } = await start();
   const pings = keepPinging(service.url);
-  await sleep(300);
+  await until('a ping acknowledged', () => pings.acked() > 0);
   await store.server!.cli('CONFIG', 'SET', 'requirepass', 'not-the-services');
   // Drops every connection: the service reconnects without the password.
   await store.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'normal');
   await store.server!.cli('-a', 'not-the-services', '--no-auth-warning', 'CLIENT', 'KILL', 'TYPE', 'pubsub');
   await until('the auth line', () => failing(service).some((l) => l.cause === 'auth'));
-  await sleep(2_000);
+  await until('20 pings failed', () => pings.failed() >= 20);
   const failed = await pings.stop();
   const auth = failing(service).filter((l) => l.cause === 'auth');
   t.is(auth.length, 1, JSON.stringify(failing(service)));

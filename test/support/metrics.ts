@@ -28,8 +28,11 @@ export async function scrape(adminUrl: string): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
-/** Polls `probe` until it returns a value, for at most `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls `probe` until it returns a value, for at most `timeoutMs`: a bound for a broken service,
+ * generous enough for a busy box (a passing test returns as soon as the event happens).
+ */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

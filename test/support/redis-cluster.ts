@@ -45,8 +45,9 @@ const NODE_ARGS = [
 ];
 const PORT_ATTEMPTS = 5;
 const CREATE_TIMEOUT_MS = 30_000;
-const READY_TIMEOUT_MS = 20_000;
-const DEFAULT_FAILOVER_TIMEOUT_MS = 20_000;
+// Generous bounds for a busy box: a passing run returns as soon as the cluster is ready or failed over.
+const READY_TIMEOUT_MS = 60_000;
+const DEFAULT_FAILOVER_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 
 export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise<RedisCluster> {

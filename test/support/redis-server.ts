@@ -50,9 +50,11 @@ export class PortInUseError extends Error {}
 
 const HOST = '127.0.0.1';
 const SHARED_REDIS_PORT = 6379;
-const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 15_000;
-const CLI_TIMEOUT_MS = 10_000;
+// Generous: a passing run waits for the event, and a busy box (two cores, a bench beside the
+// suite) can take many seconds to start a process or answer one command.
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 30_000;
+const CLI_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 500;
 const POLL_MS = 25;
 const PORT_ATTEMPTS = 5;

@@ -9,6 +9,12 @@ function killAll(): void {
 }
 onProcessExit(killAll);
 
+/**
+ * How long a start may take: tsx compiles the sources first, which takes seconds on an idle box
+ * and over a minute on a busy one (the suite running beside a bench on two cores).
+ */
+const START_TIMEOUT_MS = 90_000;
+
 export interface ServiceProcess {
   /** `http://127.0.0.1:<port>` of the public API. */
   readonly url: string;
@@ -31,7 +37,11 @@ export interface ServiceProcess {
  * logged its start line. `env` is added to a minimal environment (REDIS must be given);
  * `launcher` runs it through another command (`['taskset', '-c', '0']`).
  */
-export async function startService(env: Record<string, string>, timeoutMs = 15_000, launcher: string[] = []): Promise<ServiceProcess> {
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = START_TIMEOUT_MS,
+  launcher: string[] = [],
+): Promise<ServiceProcess> {
   const [command, ...args] = [...launcher, process.execPath, '--import', 'tsx', 'src/process/main.ts'];
   const child = spawn(command, args, {
     cwd: ROOT,

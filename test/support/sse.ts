@@ -65,8 +65,8 @@ export class StreamClient {
       .map((e) => e.status);
   }
 
-  /** Resolves once `predicate` holds; rejects after `timeoutMs` with what arrived. */
-  async until(predicate: (c: StreamClient) => boolean, timeoutMs = 5_000): Promise<void> {
+  /** Resolves once `predicate` holds; rejects after `timeoutMs` (generous: a busy box) with what arrived. */
+  async until(predicate: (c: StreamClient) => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this)) {
       const left = deadline - Date.now();
