@@ -245,12 +245,12 @@ export function apiSuite(name: StoreName): void {
     t.is((await fetch(`${a.url}/nope`)).status, 404);
     const put = await fetch(`${a.url}/ping`, { method: 'PUT' });
     t.is(put.status, 405);
-    t.is(put.headers.get('allow'), 'POST, OPTIONS');
+    t.is(put.headers.get('allow'), 'POST, DELETE, OPTIONS');
     const get = await fetch(`${a.url}/ping`);
     t.is(get.status, 405);
     const options = await fetch(`${a.url}/ping`, { method: 'OPTIONS' });
     t.true(options.status >= 200 && options.status < 300);
-    t.is(options.headers.get('allow'), 'POST, OPTIONS');
+    t.is(options.headers.get('allow'), 'POST, DELETE, OPTIONS');
     t.is((await fetch(`${a.url}/subscribe/x`, { method: 'POST' })).headers.get('allow'), 'GET, OPTIONS');
     for (const id of ['%01', 'a'.repeat(257), '%E0%A4%A', '%zz']) t.is((await fetch(`${a.url}/subscribe/${id}`)).status, 400, id);
     t.is((await fetch(`${a.url}/subscribe/${'é'.repeat(128)}`)).status, 200);

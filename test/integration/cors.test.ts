@@ -92,10 +92,10 @@ test('a preflight from an allowed Origin names the methods and request headers, 
     },
   });
   t.is(preflight.status, 204);
-  t.is(preflight.headers.get('allow'), 'POST, OPTIONS');
+  t.is(preflight.headers.get('allow'), 'POST, DELETE, OPTIONS');
   t.is(preflight.headers.get('access-control-allow-origin'), ALLOWED);
   t.is(preflight.headers.get('access-control-allow-credentials'), 'true');
-  t.is(preflight.headers.get('access-control-allow-methods'), 'POST');
+  t.is(preflight.headers.get('access-control-allow-methods'), 'POST, DELETE');
   t.is(preflight.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, Last-Event-ID');
   t.is(preflight.headers.get('vary'), 'Origin');
   t.regex(preflight.headers.get('access-control-max-age') ?? '', /^\d+$/);
@@ -123,6 +123,6 @@ test('without CORS_ORIGINS no answer carries CORS headers, and OPTIONS answers 2
     headers: { Origin: ALLOWED, 'Access-Control-Request-Method': 'POST' },
   });
   t.is(options.status, 204);
-  t.is(options.headers.get('allow'), 'POST, OPTIONS');
+  t.is(options.headers.get('allow'), 'POST, DELETE, OPTIONS');
   t.deepEqual(corsOf(options), {});
 });
