@@ -3,13 +3,15 @@
 //
 // Inside src/, each folder may import only the folders listed for it (and itself). The order is
 // the design: the process wires everything; the admin port reads the HTTP edge, the streams, the
-// pings and the store; the HTTP edge drives the streams and pings over the store; the streams and
-// the ping actor use the store; the store knows none of them. machines/ is below all of them and
+// pings and the store; the HTTP edge asks who may watch whom (watch/) and drives the streams and
+// pings over the store; watch/ re-checks open streams; the streams and the ping actor use the
+// store; the store knows none of them. machines/ is below all of them and
 // imports nothing of the repo.
 const MAY_IMPORT = {
-  'src/process': ['src/admin', 'src/http', 'src/streams', 'src/pings', 'src/store', 'machines'],
-  'src/admin': ['src/http', 'src/streams', 'src/pings', 'src/store', 'machines'],
-  'src/http': ['src/streams', 'src/pings', 'src/store', 'machines'],
+  'src/process': ['src/admin', 'src/http', 'src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
+  'src/admin': ['src/http', 'src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
+  'src/http': ['src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
+  'src/watch': ['src/streams', 'machines'],
   'src/streams': ['src/store', 'machines'],
   'src/pings': ['src/store', 'machines'],
   'src/store': [],
@@ -51,7 +53,7 @@ module.exports = {
       name: 'process-settings-and-logger-as-types-only',
       severity: 'error',
       comment: 'Below src/process/ a folder may name the Config and Logger types it is handed, never run process code.',
-      from: { path: '^src/(admin|http|streams|pings|store)/' },
+      from: { path: '^src/(admin|http|watch|streams|pings|store)/' },
       to: { path: TYPES_FROM_PROCESS, dependencyTypesNot: ['type-only'] },
     },
     {

@@ -73,13 +73,14 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
   const { cors, trust, store } = options;
+  const lastSeen = { store, trust, watchPolicy: options.watchPolicy };
   const handlers: { [P in PublicRoute]: Record<(typeof PUBLIC_ROUTES)[P][number], Handler> } = {
     '/ping': { post: pingRoute(options.pingActor, trust, options.onPingAnswered), del: eraseRoute(options.pingActor, trust) },
     '/subscribe': { get: subscribeManyRoute(options) },
     '/subscribe/:userid': { get: subscribeUserRoute(options, false) },
     '/subscribe/:userid/client/:clientid': { get: subscribeUserRoute(options, true) },
-    '/lastseen': { get: lastSeenManyRoute(store, trust, options.maxUsersPerStream) },
-    '/lastseen/:userid': { get: lastSeenUserRoute(store, trust) },
+    '/lastseen': { get: lastSeenManyRoute(lastSeen, options.maxUsersPerStream) },
+    '/lastseen/:userid': { get: lastSeenUserRoute(lastSeen) },
   };
   for (const pattern of Object.keys(PUBLIC_ROUTES) as PublicRoute[]) route(app, report, cors, pattern, handlers[pattern]);
   app.any('/*', (res) => answerError(res, Errors.NOT_FOUND));

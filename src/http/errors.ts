@@ -23,6 +23,8 @@ const catalogue = {
   CLAIM_DUPLICATE: { status: 400, message: 'more than one X-User-Claim header' },
   BAD_CONTENT_LENGTH: { status: 400, message: 'Content-Length must be a decimal number' },
   CLAIM_UNTRUSTED: { status: 403, message: 'X-User-Claim is only accepted from a trusted proxy' },
+  CLAIM_REQUIRED: { status: 401, message: 'WATCH_POLICY=contacts: presence is only shown to a claimed user (X-User-Claim)' },
+  NOT_A_CONTACT: { status: 403, message: 'presence is only shown to the user itself and to users who have it as a contact' },
   BODY_INVALID_JSON: { status: 400, message: 'body is not valid JSON' },
   BODY_NOT_OBJECT: { status: 400, message: 'body must be a JSON object' },
   BODY_BAD_STATUS: { status: 400, message: 'status must be a string or a number' },
@@ -40,6 +42,7 @@ const catalogue = {
   STORE_UNAVAILABLE: { status: 503, message: 'presence store unavailable, retry' },
   SHUTTING_DOWN: { status: 503, message: 'shutting down, retry' },
   TOO_MANY_CONNECTIONS: { status: 503, message: 'too many open streams, retry' },
+  CONTACTS_UNAVAILABLE: { status: 503, message: 'the contact list could not be read from backend-core, retry' },
   WORKER_UNRESPONSIVE: { status: 503, message: 'a worker thread did not answer, retry' },
 } as const satisfies Record<string, Spec> &
   // The ping machine names the codes it answers with (machines/ping-request.ts, as machines/

@@ -1,17 +1,10 @@
 import { isIP } from 'node:net';
 import { availableCpus } from './available-cpus.js';
 
-/** A configuration value that cannot be used; the message names the variable and its accepted forms. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    value: string,
-    accepted: string,
-  ) {
-    super(`invalid ${variable}=${JSON.stringify(value)}: expected ${accepted}`);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './config-error.js';
+import { watchSettings, type WatchSettings } from './watch-config.js';
+
+export { ConfigError };
 
 /** Where a server listens: an empty host means every interface. */
 export interface ListenAddress {
@@ -27,7 +20,7 @@ export type RedisTarget =
   | { readonly kind: 'standalone'; readonly url: string }
   | { readonly kind: 'cluster'; readonly seeds: readonly { host: string; port: number }[] };
 
-export interface Config {
+export interface Config extends WatchSettings {
   /** LISTEN, default `:8080` (every interface). */
   readonly listen: ListenAddress;
   /** REDIS, default `:6379` with an embedded fallback when nothing answers there. */
@@ -231,5 +224,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
     logLevel: level,
     workers: workers(env.WORKERS),
     allowUwsFallback: boolean('ALLOW_UWS_FALLBACK', env.ALLOW_UWS_FALLBACK),
+    ...watchSettings(env),
   };
 }

@@ -14,6 +14,8 @@ import { Stats } from '../admin/stats.js';
 import { Subscriptions } from '../streams/subscriptions.js';
 import type { Clock } from '../streams/keepalive-sweep.js';
 import type { StreamCount } from '../streams/stream-count.js';
+import { watchPolicyOf } from './watch-policy.js';
+import type { ContactsPolicy } from '../watch/contacts-policy.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -39,6 +41,8 @@ export class HeartbeatService {
   readonly hub: Hub;
   readonly subscriptions: Subscriptions;
   readonly pingActor: PingActor;
+  /** WATCH_POLICY=contacts: this thread's contact cache and its backend-core client; null with `anyone`. */
+  readonly watchPolicy: ContactsPolicy | null;
   private listenSocket: us_listen_socket | null = null;
   private app: TemplatedApp | null = null;
   private closing = false;
@@ -74,6 +78,7 @@ export class HeartbeatService {
       log,
     });
     this.pingActor = startPingActor(store, new Set(config.invisibleStatuses));
+    this.watchPolicy = watchPolicyOf(config, log);
   }
 
   get store(): Store {
@@ -101,6 +106,7 @@ export class HeartbeatService {
       retryMs: RETRY_MS,
       maxUsersPerStream: config.maxUsersPerStream,
       isClosing: () => this.closing,
+      watchPolicy: this.watchPolicy,
       onPingAnswered: (status, code, seconds) => this.stats.countPing(status, code, seconds),
       onStreamRefused: (error) => this.stats.countRefusedStream(error.status, error.code),
       onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),

@@ -189,3 +189,31 @@ for (const [variable, value, mentions] of invalid) {
     for (const form of mentions) t.true(error.message.includes(form), `${error.message} should mention ${form}`);
   });
 }
+
+test('WATCH_POLICY: anyone by default; contacts needs an http(s) CONTACTS_URL; CONTACTS_TTL and CONTACTS_TIMEOUT are seconds', (t) => {
+  const config = loadConfig({});
+  t.is(config.watchPolicy, 'anyone');
+  t.is(config.contactsUrl, null);
+  t.is(config.contactsTtlSeconds, 60);
+  t.is(config.contactsTimeoutSeconds, 2);
+  const contacts = loadConfig({
+    WATCH_POLICY: 'contacts',
+    CONTACTS_URL: 'http://core:10200/user/contact',
+    CONTACTS_TTL: '5',
+    CONTACTS_TIMEOUT: '0.5',
+  });
+  t.like(contacts, {
+    watchPolicy: 'contacts',
+    contactsUrl: 'http://core:10200/user/contact',
+    contactsTtlSeconds: 5,
+    contactsTimeoutSeconds: 0.5,
+  });
+  const bad = (env: Record<string, string>, variable: string) =>
+    t.is(t.throws(() => loadConfig(env), { instanceOf: ConfigError })?.variable, variable);
+  bad({ WATCH_POLICY: 'contacts' }, 'CONTACTS_URL');
+  bad({ WATCH_POLICY: 'friends' }, 'WATCH_POLICY');
+  bad({ WATCH_POLICY: 'contacts', CONTACTS_URL: 'core:10200' }, 'CONTACTS_URL');
+  bad({ CONTACTS_URL: 'ftp://core/x' }, 'CONTACTS_URL');
+  bad({ CONTACTS_TTL: '0' }, 'CONTACTS_TTL');
+  bad({ CONTACTS_TIMEOUT: 'soon' }, 'CONTACTS_TIMEOUT');
+});

@@ -1,4 +1,4 @@
-import { Errors } from '../errors.js';
+import { Errors, type ErrorSpec } from '../errors.js';
 import { pingPayload } from '../../streams/frames.js';
 import type { Store, StoredPing } from '../../store/types.js';
 import { lastPingsAsSeenBy } from '../../store/views.js';
@@ -7,28 +7,59 @@ import type { Headers } from '../cors.js';
 import { decodeId, usersOfQuery } from '../ids.js';
 import { answerError, answerJson } from '../respond.js';
 import type { ProxyTrust } from '../trust.js';
+import { CONTACTS_RETRY_AFTER, whenAllowed } from '../watch-gate.js';
+import type { ContactsPolicy } from '../../watch/contacts-policy.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
+
+/** What the `/lastseen` routes read: the store, who may send a claim, and who may watch whom. */
+export interface LastSeenOptions {
+  readonly store: Store;
+  readonly trust: ProxyTrust;
+  /** WATCH_POLICY=contacts; null: anyone may read anyone's last ping. */
+  readonly watchPolicy: ContactsPolicy | null;
+}
 
 /**
  * Reads the users' last pings as the watcher may see them (the public view, or with a trusted
  * claim its own view of itself) and answers with `build(pings)`, or 503 when the store is away.
+ * Under WATCH_POLICY=contacts a batch with any user the watcher may not see is refused whole.
  */
 function answerLastPings(
   res: HttpResponse,
   req: HttpRequest,
-  store: Store,
-  trust: ProxyTrust,
+  { store, trust, watchPolicy }: LastSeenOptions,
   cors: Headers | undefined,
   users: string[],
   build: (pings: (StoredPing | null)[]) => unknown,
 ): void {
   const claimed = watcherOf(res, req, trust);
   if ('error' in claimed) return answerError(res, claimed.error, false, cors);
+  const refuse = (error: ErrorSpec) =>
+    answerError(res, error, false, error === Errors.CONTACTS_UNAVAILABLE ? { ...CONTACTS_RETRY_AFTER, ...cors } : cors);
+  whenAllowed(
+    res,
+    watchPolicy,
+    claimed.watcher,
+    req.getHeader('x-user-claim'),
+    users,
+    () => read(res, store, cors, users, claimed.watcher, build),
+    refuse,
+  );
+}
+
+function read(
+  res: HttpResponse,
+  store: Store,
+  cors: Headers | undefined,
+  users: string[],
+  watcher: string | undefined,
+  build: (pings: (StoredPing | null)[]) => unknown,
+): void {
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
   });
-  lastPingsAsSeenBy(store, users, claimed.watcher).then(
+  lastPingsAsSeenBy(store, users, watcher).then(
     (pings) => {
       if (aborted) return;
       const body = build(pings);
@@ -40,22 +71,22 @@ function answerLastPings(
 }
 
 /** `GET /lastseen/:userid` → `{"time","status"}` or 404. */
-export function lastSeenUserRoute(store: Store, trust: ProxyTrust) {
+export function lastSeenUserRoute(options: LastSeenOptions) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const userid = decodeId(req.getParameter(0));
     if (userid === null) return answerError(res, Errors.ID_INVALID, false, cors);
-    answerLastPings(res, req, store, trust, cors, [userid], ([ping]) => (ping ? pingPayload(ping) : null));
+    answerLastPings(res, req, options, cors, [userid], ([ping]) => (ping ? pingPayload(ping) : null));
   };
 }
 
 /** `GET /lastseen?user=a&user=b` → `{"a":{…},"b":null}`. */
-export function lastSeenManyRoute(store: Store, trust: ProxyTrust, maxUsers: number) {
+export function lastSeenManyRoute(options: LastSeenOptions, maxUsers: number) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const users = usersOfQuery(req.getQuery() ?? '');
     if (users === null) return answerError(res, Errors.ID_INVALID, false, cors);
     if (users.length === 0) return answerError(res, Errors.NO_USERS, false, cors);
     if (users.length > maxUsers) return answerError(res, Errors.TOO_MANY_USERS, false, cors);
-    answerLastPings(res, req, store, trust, cors, users, (pings) => {
+    answerLastPings(res, req, options, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
       const body = Object.create(null) as Record<string, unknown>;
       users.forEach((u, i) => (body[u] = pings[i] ? pingPayload(pings[i]) : null));

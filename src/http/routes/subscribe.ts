@@ -7,6 +7,8 @@ import { decodeId, parseLastEventId, usersOfQuery } from '../ids.js';
 import { answerError } from '../respond.js';
 import { UwsStreamSink } from '../../streams/stream-sink.js';
 import type { ProxyTrust } from '../trust.js';
+import { CONTACTS_RETRY_AFTER, whenAllowed } from '../watch-gate.js';
+import type { ContactsPolicy } from '../../watch/contacts-policy.js';
 import type { HttpRequest, HttpResponse } from '../uws.js';
 
 /** How long a client refused TOO_MANY_STREAMS should wait: streams close on their watcher's schedule. */
@@ -26,6 +28,8 @@ export interface SubscribeRouteOptions {
   maxUsersPerStream: number;
   /** Whether new streams are refused (shutting down). */
   isClosing: () => boolean;
+  /** WATCH_POLICY=contacts: who may watch whom; null lets anyone watch anyone. */
+  watchPolicy: ContactsPolicy | null;
 }
 
 type Target = { users: string[]; clientid?: string; format: StreamFormat };
@@ -45,16 +49,37 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
     // A claim is optional; one that is present must be valid and come from a trusted proxy.
     const claimed = watcherOf(res, req, options.trust);
     if ('error' in claimed) return refuse(claimed.error);
-    if (options.isClosing()) return refuse(Errors.SHUTTING_DOWN);
-    if (!options.subscriptions.hasRoom()) return refuse(Errors.TOO_MANY_CONNECTIONS);
     const { watcher } = claimed;
-    if (watcher !== undefined && !options.subscriptions.hasRoomFor(watcher)) return refuse(Errors.TOO_MANY_STREAMS, STREAMS_RETRY_AFTER);
+    const roomError = () => {
+      if (options.isClosing()) return Errors.SHUTTING_DOWN;
+      if (!options.subscriptions.hasRoom()) return Errors.TOO_MANY_CONNECTIONS;
+      if (watcher !== undefined && !options.subscriptions.hasRoomFor(watcher)) return Errors.TOO_MANY_STREAMS;
+      return null;
+    };
+    const refuseRoom = (error: ErrorSpec) => refuse(error, error === Errors.TOO_MANY_STREAMS ? STREAMS_RETRY_AFTER : undefined);
+    const full = roomError();
+    if (full !== null) return refuseRoom(full);
+    // Read now: the request is gone once this handler returns, and the policy may answer later.
     // A malformed Last-Event-ID (never sent by a browser, but a proxy may mangle it) resumes nothing:
     // the stream replays everything rather than failing the reconnect.
     const resumeAfter = parseLastEventId(req.getHeader('last-event-id'));
-    // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
-    const sink = new UwsStreamSink(res, options.retryMs, cors);
-    options.subscriptions.open({ sink, ...target, resumeAfter, watcher });
+    const claim = req.getHeader('x-user-claim');
+    whenAllowed(
+      res,
+      options.watchPolicy,
+      watcher,
+      claim,
+      target.users,
+      () => {
+        // Checked again: the policy may have answered after other streams opened or shutdown began.
+        const stillFull = roomError();
+        if (stillFull !== null) return refuseRoom(stillFull);
+        // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
+        const sink = new UwsStreamSink(res, options.retryMs, cors);
+        options.subscriptions.open({ sink, ...target, resumeAfter, watcher });
+      },
+      (error) => refuse(error, error === Errors.CONTACTS_UNAVAILABLE ? CONTACTS_RETRY_AFTER : undefined),
+    );
   };
 }
 
