@@ -152,8 +152,8 @@ export async function startRedis(dir: string): Promise<Proc> {
 
 const built = new Map<string, Promise<string>>();
 /**
- * Compiles a single-file reference server (bench/baseline/server.ts, bench/floor/server.ts) once
- * per invocation: esbuild transform, no bundling, into a temp dir with node_modules linked.
+ * Compiles a reference server (bench/baseline/server.ts, bench/floor/server.ts) once per
+ * invocation: an esbuild bundle of its own files into a temp dir with node_modules linked.
  */
 function buildReference(name: 'baseline' | 'floor'): Promise<string> {
   let p = built.get(name);
@@ -163,10 +163,18 @@ function buildReference(name: 'baseline' | 'floor'): Promise<string> {
       process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
       fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
       const out = path.join(dir, 'server.mjs');
-      const { transform } = await import('esbuild');
-      const src = path.join(ROOT, 'bench', name, 'server.ts');
-      const r = await transform(fs.readFileSync(src, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
-      fs.writeFileSync(out, r.code);
+      const { build } = await import('esbuild');
+      // Bundled (its own imports of src/, such as the listen queue's resize), packages left to node_modules.
+      await build({
+        entryPoints: [path.join(ROOT, 'bench', name, 'server.ts')],
+        outfile: out,
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'warning',
+      });
       return out;
     })();
     built.set(name, p);
@@ -182,6 +190,10 @@ export interface ServerOpts {
   profileDir?: string;
   /** WORKERS for ours; ignored by the baseline and the floor. Default 1. */
   workers?: number;
+  /** Added to (and overriding) the environment of a Node target. */
+  env?: NodeJS.ProcessEnv;
+  /** nginx's worker processes for nchan; default one per core. */
+  nchanWorkers?: number;
 }
 
 export interface Server extends Proc {
@@ -193,16 +205,16 @@ export interface Server extends Proc {
   startedAt: number;
 }
 
-export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
-  if (target === 'nchan') return startNchan(o);
-  const port = await freePort();
-  const adminPort = o.admin ? await freePort() : null;
+/** The entry file of a Node target (ours, or a reference server built for this invocation). */
+async function entryOf(target: Exclude<TargetName, 'nchan'>): Promise<string> {
   const entry = target === 'ours' ? oursEntry : await buildReference(target === 'xstate-floor' ? 'floor' : target);
   if (!fs.existsSync(entry)) throw new Error(`${entry} not found (run npm run build first)`);
-  // BENCH_NODE_ARGS: extra Node/V8 flags for the server under test (experiments with GC settings).
-  const nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  if (o.profileDir) nodeArgs.push('--expose-gc', '--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, '--import', PROF_PRELOAD);
-  const env = {
+  return entry;
+}
+
+/** The environment of a Node target listening on `port`. */
+function serverEnv(target: TargetName, o: ServerOpts, port: number, adminPort: number | null): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     LISTEN: `127.0.0.1:${port}`,
     REDIS: `127.0.0.1:${o.redisPort}`,
@@ -216,12 +228,64 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
     NODE_ENV: 'production',
     BENCH_PROF_DIR: o.profileDir ?? '',
     FLOOR_XSTATE: target === 'xstate-floor' ? '1' : '',
+    ...o.env,
   };
+}
+
+export async function startServer(target: TargetName, o: ServerOpts): Promise<Server> {
+  if (target === 'nchan') return startNchan(o);
+  const port = await freePort();
+  const adminPort = o.admin ? await freePort() : null;
+  const entry = await entryOf(target);
+  // BENCH_NODE_ARGS: extra Node/V8 flags for the server under test (experiments with GC settings).
+  const nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (o.profileDir) nodeArgs.push('--expose-gc', '--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, '--import', PROF_PRELOAD);
+  const env = serverEnv(target, o, port, adminPort);
   const log = path.join(o.dir, `${target}.log`);
   const startedAt = Date.now();
   const proc = spawnLogged(process.execPath, [...nodeArgs, entry], env, log);
   await waitFor(`${target} server`, () => canConnect(port), 30000, proc);
   return { proc, pid: proc.pid!, port, log, target, api: 'heartbeat', adminPort, startedAt };
+}
+
+/**
+ * `processes` servers on one port, as one Server whose process tree holds them all (RSS, CPU and
+ * liveness are the tree's, as with nginx's master and workers). A Node target: that many processes
+ * (WORKERS=1 each, no admin port) under a bash that forwards SIGTERM and exits as soon as any of
+ * them exits; uWebSockets.js sets SO_REUSEPORT on a concrete port, so the kernel spreads
+ * connections over them. nchan: one nginx with that many worker processes (`reuseport`).
+ */
+export async function startServerGroup(target: TargetName, processes: number, o: ServerOpts): Promise<Server> {
+  if (target === 'nchan') return startNchan({ ...o, nchanWorkers: processes });
+  if (processes === 1) return startServer(target, o);
+  const port = await freePort();
+  const entry = await entryOf(target);
+  const env = { ...serverEnv(target, { ...o, workers: 1 }, port, null), ADMIN_LISTEN: '' };
+  const script = [
+    'pids=""',
+    `for i in $(seq ${processes}); do "$0" "$1" & pids="$pids $!"; done`,
+    "trap 'kill -TERM $pids 2>/dev/null; wait' TERM INT",
+    'wait -n',
+    'kill -TERM $pids 2>/dev/null',
+  ].join('\n');
+  const log = path.join(o.dir, `${target}.log`);
+  const startedAt = Date.now();
+  const proc = spawnLogged('/bin/bash', ['-c', script, process.execPath, entry], env, log);
+  // The kernel hands each connection to one of them: ready once every process has its listening socket.
+  await waitFor(`${target} x${processes}`, () => Promise.resolve(listeners(port) >= processes), 30000, proc);
+  return { proc, pid: proc.pid!, port, log, target, api: 'heartbeat', adminPort: null, startedAt };
+}
+
+/** Listening TCP sockets on `port` in this network namespace (one per process of a group). */
+function listeners(port: number): number {
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && parseInt(cols[1]?.split(':')[1] ?? '', 16) === port) n++;
+    }
+  }
+  return n;
 }
 
 /**
@@ -234,7 +298,7 @@ async function startNchan(o: ServerOpts): Promise<Server> {
   const port = await freePort();
   const conf = path.join(o.dir, 'nginx.conf');
   fs.mkdirSync(path.join(o.dir, 'nginx-body'), { recursive: true });
-  fs.writeFileSync(conf, nchanConfig({ dir: o.dir, port, redisPort: o.redisPort }));
+  fs.writeFileSync(conf, nchanConfig({ dir: o.dir, port, redisPort: o.redisPort, workers: o.nchanWorkers }));
   const log = path.join(o.dir, 'nchan.log');
   const startedAt = Date.now();
   const proc = spawnLogged(NGINX, ['-p', o.dir, '-c', conf], process.env, log, o.dir);

@@ -31,6 +31,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { Redis } from 'ioredis';
 import type { Actor, AnyStateMachine } from 'xstate';
+import { raiseListenBacklog } from '../../src/process/listen-backlog.js';
 
 const [listenHost, listenPort] = hostPort(process.env.LISTEN ?? '127.0.0.1:8080');
 const [redisHost, redisPort] = hostPort(process.env.REDIS ?? '127.0.0.1:6379');
@@ -317,6 +318,10 @@ const app = uWS
   .get('/subscribe/:userid/client/:clientid/', handleSubscribe)
   .any('/*', (res) => reply(res, 404));
 listenOrDie(app, listenHost, listenPort, 'api');
+// The accept queue heartbeat gives its public port (LISTEN_BACKLOG, default 65535, capped by
+// net.core.somaxconn), so that a connect storm meets the same kernel queue on both: uSockets'
+// own 512 drops connections that heartbeat's would hold (docs/scaling.md, "Connect storms").
+void raiseListenBacklog(listenPort, Number(process.env.LISTEN_BACKLOG || 65_535));
 
 const adminListen = process.env.ADMIN_LISTEN ?? '';
 if (adminListen) {

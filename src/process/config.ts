@@ -23,6 +23,12 @@ export type RedisTarget =
 export interface Config extends WatchSettings {
   /** LISTEN, default `:8080` (every interface). */
   readonly listen: ListenAddress;
+  /**
+   * LISTEN_BACKLOG, default 65535 connections waiting to be accepted per listening socket (the
+   * kernel caps it at net.core.somaxconn, 4096 by default); uSockets' own 512 overflows in a
+   * reconnect storm. 512 or less keeps uSockets' 512.
+   */
+  readonly listenBacklog: number;
   /** REDIS, default `:6379` with an embedded fallback when nothing answers there. */
   readonly redis: RedisTarget;
   /** KEY_PREFIX, default `heartbeat:`; prefixes every key and channel. */
@@ -205,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
   }
   return {
     listen: parseListen('LISTEN', env.LISTEN?.trim() || ':8080'),
+    listenBacklog: positive('LISTEN_BACKLOG', env.LISTEN_BACKLOG, 65_535, true),
     redis: parseRedis(env.REDIS),
     keyPrefix: env.KEY_PREFIX ?? 'heartbeat:',
     redisWaitReplicas: nonNegative('REDIS_WAIT_REPLICAS', env.REDIS_WAIT_REPLICAS),

@@ -14,6 +14,7 @@ import { HeartbeatService } from './service.js';
 import { exitAfterDrain } from './shutdown.js';
 import { heartbeatVersion, xstateFastPath } from '../admin/version.js';
 import { WorkerPool, type WorkerPoolOptions } from './workers/pool.js';
+import { raiseListenBacklog } from './listen-backlog.js';
 
 /** The soft open-file limit, which bounds how many streams one process can hold. */
 function openFileLimit(): number {
@@ -166,12 +167,17 @@ async function run(config: Config, log: Logger): Promise<void> {
   try {
     const started = await instances.start();
     if (stopping) return;
+    // Every worker's listening socket is this process's: one call sizes all their queues.
+    const queue = await raiseListenBacklog(started.port, config.listenBacklog);
+    if ('reason' in queue)
+      log.warn({ listenBacklog: queue.backlog, reason: queue.reason }, "listen queue left at uSockets' 512 (LISTEN_BACKLOG not applied)");
     admin = config.adminListen ? await startAdminServer({ source: instances.source, listen: config.adminListen, log }) : null;
     if (stopping) return;
     const cpus = availableCpus();
     log.info(
       {
         listen: formatAddress(config.listen.host, started.port),
+        listenBacklog: queue.backlog,
         admin: admin?.address ?? 'disabled',
         store: started.store,
         workers: config.workers,

@@ -110,6 +110,7 @@ test('numbers and flags', (t) => {
     SLOW_CLIENT_TIMEOUT: '5',
     MAX_USERS_PER_STREAM: '3',
     MAX_CONNECTIONS: '100',
+    LISTEN_BACKLOG: '8192',
     SHUTDOWN_TIMEOUT: '2',
     KEY_PREFIX: 'hb:',
     LOG_LEVEL: 'debug',
@@ -119,6 +120,7 @@ test('numbers and flags', (t) => {
   t.is(config.slowClientTimeoutSeconds, 5);
   t.is(config.maxUsersPerStream, 3);
   t.is(config.maxConnections, 100);
+  t.is(config.listenBacklog, 8192);
   t.is(config.shutdownTimeoutSeconds, 2);
   t.is(config.keyPrefix, 'hb:');
   t.is(config.logLevel, 'debug');
@@ -171,6 +173,7 @@ const invalid: [variable: string, value: string, mentions: string[]][] = [
   ['MAX_USERS_PER_STREAM', '1.5', ['positive integer']],
   ['MAX_CONNECTIONS', '0', ['positive integer']],
   ['WORKERS', 'many', ['positive integer']],
+  ['LISTEN_BACKLOG', '0', ['positive integer']],
   ['ALLOW_UWS_FALLBACK', 'maybe', ['`1`', '`0`']],
   ['MAX_STREAMS_PER_USER', '0', ['positive integer']],
   ['PING_RATE', '-1', ['pings per second', '0 for no limit']],
