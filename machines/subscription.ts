@@ -51,8 +51,6 @@ export interface OfflineFrames {
    * it, and a newer ping supersedes it. An erasure's is past every ping erased.
    */
   readonly seq: number;
-  /** That last ping, written first to a stream that has not sent it yet; null: nothing to write (erased). */
-  readonly lastPing: PingFrames | null;
   frame(format: StreamFormat): Uint8Array;
 }
 
@@ -77,10 +75,8 @@ export type SubscriptionEvent =
   | { type: 'presence'; ping: PingFrames }
   /** A watched user went offline (erased). */
   | { type: 'offline'; offline: OfflineFrames }
-  /** The stored last pings of the stream's users, read once their channels were live. */
+  /** The last pings of the stream's users (the hub's records), once their channels were live. */
   | { type: 'replay.loaded'; pings: readonly PingFrames[] }
-  /** The store could not answer the replay read. */
-  | { type: 'replay.failed' }
   | { type: 'keepalive' }
   | { type: 'socket.full' }
   | { type: 'socket.drained' }
@@ -95,14 +91,12 @@ interface SubscriptionContext {
   readonly resumeAfter: number;
   readonly watcher: string | undefined;
   /**
-   * Highest seq sent: for a single-user stream in `sentSeq`, for a multi-user stream per user in
-   * `sentPerUser`. Newest unsent ping per user while replaying or congested in `pending`, created
-   * when first needed and dropped once flushed. A one-user stream carries no Map at all: at
-   * 15,000 streams every Map shows in the memory per stream (BENCHMARKS.md, `hold`), and a
-   * delivery must not allocate.
+   * Newest unsent ping (or offline) per user while replaying or congested, created when first
+   * needed and dropped once flushed. Nothing else is kept per watched user: the hub hands each
+   * stream every ping of a user exactly once and in order (its records drop what is not newer),
+   * and a replay after the pings it covers, so a stream need not remember what it sent (at 50
+   * users per stream, a Map of sent seqs was most of a stream's heap: issue 29).
    */
-  sentSeq: number;
-  readonly sentPerUser: Map<string, number> | null;
   pending: Map<string, PingFrames | OfflineFrames> | null;
   /** Highest id written on this stream: an older ping of another user goes out without `id:`. */
   highestId: number;
@@ -115,49 +109,57 @@ const KEEPALIVE = new TextEncoder().encode(':\n\n');
  */
 const READY = new TextEncoder().encode('event: ready\ndata: {}\n\n');
 
-function sentSeqOf(context: SubscriptionContext, userid: string): number {
-  return context.sentPerUser === null ? context.sentSeq : (context.sentPerUser.get(userid) ?? context.resumeAfter);
-}
-
+/** Whether this stream may write `ping`: of its client (if it has one), and newer than Last-Event-ID. */
 function isNewer(context: SubscriptionContext, ping: PingFrames): boolean {
   if (context.clientid !== undefined && ping.clientid !== context.clientid) return false;
-  return ping.seq > sentSeqOf(context, ping.userid);
+  return ping.seq > context.resumeAfter;
 }
 
 /** Writes one ping. */
 function send(context: SubscriptionContext, ping: PingFrames): void {
   const withId = ping.seq > context.highestId;
   if (withId) context.highestId = ping.seq;
-  if (context.sentPerUser === null) context.sentSeq = ping.seq;
-  else context.sentPerUser.set(ping.userid, ping.seq);
   context.sink.write(ping.frame(context.format, withId));
 }
 
-/** Whether an offline is about the last ping this stream sent of its user (or a later moment). */
+/** Whether an offline is later than the client's Last-Event-ID (the hub hands it after every ping it follows). */
 function isCurrent(context: SubscriptionContext, offline: OfflineFrames): boolean {
-  return offline.seq >= sentSeqOf(context, offline.userid);
+  return offline.seq >= context.resumeAfter;
 }
 
-/** Writes an offline: the last ping first if this stream has not sent it, then the event. */
-function sendOffline(context: SubscriptionContext, offline: OfflineFrames): void {
-  if (!isCurrent(context, offline)) return;
-  if (offline.lastPing !== null && isNewer(context, offline.lastPing)) send(context, offline.lastPing);
-  context.sink.write(offline.frame(context.format));
+/** Where a held offline waits in `pending`: apart from its user's held ping, which it follows. */
+function offlineKey(userid: string): string {
+  return `\u0000${userid}`;
 }
 
-/** Writes every ping still newer than what was sent, and every offline still current, oldest first. */
+/** Oldest first; an offline after the ping of the same seq it follows. */
+function bySeq(a: PingFrames | OfflineFrames, b: PingFrames | OfflineFrames): number {
+  return a.seq - b.seq || ('offline' in a ? 1 : 0) - ('offline' in b ? 1 : 0);
+}
+
+/** Writes the pings this stream may write, and the offlines still current, oldest first. */
 function sendInOrder(context: SubscriptionContext, items: Iterable<PingFrames | OfflineFrames>): void {
-  for (const item of [...items].sort((a, b) => a.seq - b.seq)) {
-    if ('offline' in item) sendOffline(context, item);
-    else if (isNewer(context, item)) send(context, item);
+  for (const item of [...items].sort(bySeq)) {
+    if ('offline' in item) {
+      if (isCurrent(context, item)) context.sink.write(item.frame(context.format));
+    } else if (isNewer(context, item)) send(context, item);
   }
 }
 
-/** Writes every pending ping still newer than what was sent, oldest first. */
-function flushPending(context: SubscriptionContext): void {
+/**
+ * Writes what is pending, oldest first; after a replay, only what is newer than the replayed ping
+ * of its user (the replay covers every ping the hub handed over before it).
+ */
+function flushPending(context: SubscriptionContext, replayed: readonly PingFrames[] = []): void {
   const pending = context.pending;
   context.pending = null;
-  if (pending !== null) sendInOrder(context, pending.values());
+  if (pending === null) return;
+  const covered = (item: PingFrames | OfflineFrames, r: PingFrames) =>
+    r.userid === item.userid && (r.seq > item.seq || (r.seq === item.seq && !('offline' in item)));
+  sendInOrder(
+    context,
+    [...pending.values()].filter((item) => !replayed.some((r) => covered(item, r))),
+  );
 }
 
 export const subscriptionMachine = setup({
@@ -168,8 +170,9 @@ export const subscriptionMachine = setup({
   },
   actions: {
     /**
-     * Reads the users' stored last pings once their channels are live, and answers with
-     * `replay.loaded` or `replay.failed` (I/O: injected). An action, not an invoked promise
+     * Asks for the users' last pings once their channels are live; the hub answers with
+     * `replay.loaded`, queued behind the pings it covers (I/O: injected). A user whose stored ping
+     * could not be read is replayed without it, and gets it as a presence event once read. An action, not an invoked promise
      * actor: a child actor and its AbortController per stream cost heap while it lives, and a
      * DOMException on every stream that closes while replaying (BENCHMARKS.md, `hold`, `churn`).
      */
@@ -188,14 +191,18 @@ export const subscriptionMachine = setup({
       if (event.type === 'presence') send(context, event.ping);
     },
     writeOffline: ({ context, event }) => {
-      if (event.type === 'offline') sendOffline(context, event.offline);
+      if (event.type === 'offline') context.sink.write(event.offline.frame(context.format));
     },
-    /** Held until the stream can write: replaces what it supersedes, and is dropped by a newer ping. */
+    /**
+     * Held until the stream can write, and dropped by a newer ping. It supersedes a held ping it is
+     * past (an erasure's), and goes after the held ping of its own seq (the last ping it follows).
+     */
     holdOffline: ({ context, event }) => {
       if (event.type !== 'offline' || !isCurrent(context, event.offline)) return;
+      const { userid, seq } = event.offline;
       const pending = (context.pending ??= new Map<string, PingFrames | OfflineFrames>());
-      const held = pending.get(event.offline.userid);
-      if (!held || held.seq <= event.offline.seq) pending.set(event.offline.userid, event.offline);
+      if ((pending.get(userid)?.seq ?? seq) < seq) pending.delete(userid);
+      pending.set(offlineKey(userid), event.offline);
     },
     announceReady: ({ context }) => context.sink.write(READY),
     writeKeepalive: ({ context }) => context.sink.write(KEEPALIVE),
@@ -205,11 +212,13 @@ export const subscriptionMachine = setup({
       const pending = (context.pending ??= new Map<string, PingFrames | OfflineFrames>());
       const held = pending.get(event.ping.userid);
       if (!held || held.seq < event.ping.seq) pending.set(event.ping.userid, event.ping);
+      const offline = pending.get(offlineKey(event.ping.userid));
+      if (offline !== undefined && offline.seq < event.ping.seq) pending.delete(offlineKey(event.ping.userid));
     },
     writeCachedThenPending: ({ context, event }) => {
       if (event.type !== 'replay.loaded') return;
       sendInOrder(context, event.pings);
-      flushPending(context);
+      flushPending(context, event.pings);
     },
     writePending: ({ context }) => flushPending(context),
     endWithRetry: ({ context, event }) => {
@@ -236,8 +245,6 @@ export const subscriptionMachine = setup({
     format: input.format,
     resumeAfter: input.resumeAfter ?? 0,
     watcher: input.watcher,
-    sentSeq: input.resumeAfter ?? 0,
-    sentPerUser: input.users.length === 1 ? null : new Map(),
     pending: null,
     highestId: input.resumeAfter ?? 0,
   }),
@@ -255,8 +262,6 @@ export const subscriptionMachine = setup({
       entry: 'loadCachedPings',
       on: {
         'replay.loaded': { target: 'live', actions: ['writeCachedThenPending', 'announceReady'] },
-        // The store is away: go live without the cached pings; recovery re-reads them.
-        'replay.failed': { target: 'live', actions: ['writePending', 'announceReady'] },
         presence: [{ guard: 'supersedesHeldPing', actions: ['keepNewest', 'countCoalesced'] }, { actions: 'keepNewest' }],
         offline: { actions: 'holdOffline' },
       },

@@ -65,7 +65,6 @@ export class HeartbeatService {
     });
     this.subscriptions = new Subscriptions({
       hub: this.hub,
-      store,
       keepaliveMs: config.keepaliveSeconds * 1000,
       slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
       maxStreams: config.maxConnections,
@@ -154,6 +153,7 @@ export class HeartbeatService {
     this.pingActor.send({ type: 'shutdown' });
     await waitFor(this.pingActor, (s) => s.matches('drained'));
     this.subscriptions.closeAll();
+    this.hub.close();
     await this.options.store.close();
     this.runtime.stop();
   }

@@ -54,7 +54,6 @@ export class SharedOfflineFrames implements OfflineFrames {
     readonly userid: string,
     readonly seq: number,
     readonly time: number,
-    readonly lastPing: PingFrames | null,
   ) {}
 
   frame(format: StreamFormat): Uint8Array {

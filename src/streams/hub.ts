@@ -2,12 +2,11 @@ import type { Erasure, Store, StoreListener, StoredPing } from '../store/types.j
 import { UserChannels } from './user-channels.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
 import { SharedOfflineFrames, SharedPingFrames } from './frames.js';
-import type { SubscriptionEvent } from '../../machines/subscription.js';
+import { HubRecord, WatchedUser, type SubscriptionActorRef } from './hub-record.js';
+import { DeliveryQueue } from './delivery-queue.js';
+import { RecordReads } from './record-reads.js';
 
-/** A subscription actor, as the hub sees it: something presence events are sent to. */
-export interface SubscriptionActorRef {
-  send(event: SubscriptionEvent): void;
-}
+export type { SubscriptionActorRef } from './hub-record.js';
 
 export interface HubHooks {
   /** The store became usable (true) or not (false). */
@@ -19,20 +18,30 @@ export interface HubHooks {
    * Redis' clock) and since its message arrived. Once per ping, not per stream; not for re-reads.
    */
   onFanOutTimed?: FanOutRecord;
+  /** Events handed to subscription actors per event-loop turn at most (DeliveryQueue). Default 2,000. */
+  deliveriesPerTurn?: number;
+}
+
+/** A copy of `id` that holds no slice of a larger string (the query string of one request). */
+function ownCopy(id: string): string {
+  return Buffer.from(id, 'utf8').toString('utf8');
 }
 
 /**
- * Maps each watched user to the local subscription actors of the streams watching it, and keeps
- * exactly the Redis channels they need. Every such actor is on the user's public channel
- * (visible pings); the actor of a stream the user opened itself (its `watcher` is the user, from
- * a trusted claim) is also on the user's own channel, the only path an invisible ping takes.
+ * Keeps one hub record per watched user and view on this instance (HubRecord), the Redis channels
+ * they need, and hands every ping to the streams watching it through one delivery queue. Every
+ * record is on the user's public channel (visible pings); a record of the user's own view (a
+ * stream the user opened itself, from a trusted claim) is also on the user's own channel, the
+ * only path an invisible ping takes. A new stream's replay comes from its records' last pings.
  */
 export class Hub implements StoreListener {
-  private readonly publicChannels: UserChannels<SubscriptionActorRef>;
-  private readonly ownChannels: UserChannels<SubscriptionActorRef>;
-  /** (user, client, own) watched through `/client/:clientid`, counted, for re-reads on recovery. */
-  private readonly clientPairs = new Map<string, number>();
+  private readonly users = new Map<string, WatchedUser>();
+  private readonly publicChannels: UserChannels;
+  private readonly ownChannels: UserChannels;
+  private readonly deliveries: DeliveryQueue;
+  private readonly reads: RecordReads;
   private readonly timer: FanOutTimer | null;
+  private readonly delivered = (count: number) => this.hooks.onDelivered?.(count);
 
   constructor(
     private readonly store: Store,
@@ -40,118 +49,184 @@ export class Hub implements StoreListener {
   ) {
     this.publicChannels = new UserChannels(store, false);
     this.ownChannels = new UserChannels(store, true);
+    this.deliveries = new DeliveryQueue(hooks.deliveriesPerTurn);
+    this.reads = new RecordReads(store, (record, ping) => this.found(record, ping));
     this.timer = hooks.onFanOutTimed ? new FanOutTimer(hooks.onFanOutTimed) : null;
     store.setListener(this);
   }
 
-  /**
-   * Adds the actor of a stream watching `users`; `ready(users, watcher)` tells when their channels
-   * are live. `watcher`: the user who opened the stream; among `users` it alone is seen in its own
-   * view.
-   */
-  add(users: readonly string[], actor: SubscriptionActorRef, clientid?: string, watcher?: string): void {
-    for (const userid of users) {
-      this.publicChannels.add(userid, actor);
-      if (userid === watcher) this.ownChannels.add(userid, actor);
-      if (clientid !== undefined) this.countPair(userid, clientid, userid === watcher, 1);
-    }
+  /** `users` with the hub's copy of each id already watched here, so streams share one string per user. */
+  shareIds(users: readonly string[]): string[] {
+    return users.map((userid) => this.users.get(userid)?.userid ?? userid);
   }
 
-  /** Resolves once the channels of `users` are subscribed (at once when they already are). */
-  ready(users: readonly string[], watcher?: string): Promise<void> {
-    const waits = users.map((u) => this.publicChannels.pending(u));
-    if (watcher !== undefined && users.includes(watcher)) waits.push(this.ownChannels.pending(watcher));
-    const pending = waits.filter((p) => p !== undefined);
-    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
+  /**
+   * Adds the actor of a stream watching `users` (of `clientid` only, if given). `watcher`: the user
+   * who opened the stream; among `users` it alone is seen in its own view.
+   */
+  add(users: readonly string[], actor: SubscriptionActorRef, clientid?: string, watcher?: string): void {
+    for (const userid of users) this.recordOf(userid, userid === watcher, clientid).add(actor);
   }
 
   remove(users: readonly string[], actor: SubscriptionActorRef, clientid?: string, watcher?: string): void {
     for (const userid of users) {
-      if (!this.publicChannels.remove(userid, actor)) continue;
-      if (userid === watcher) this.ownChannels.remove(userid, actor);
-      if (clientid !== undefined) this.countPair(userid, clientid, userid === watcher, -1);
+      const user = this.users.get(userid);
+      const record = user?.find(userid === watcher, clientid);
+      if (user === undefined || record === undefined || !record.remove(actor)) continue;
+      if (record.streams === 0) this.drop(user, record);
     }
+  }
+
+  /**
+   * Sends `actor` its replay (`replay.loaded`: the last ping of each of its records) once every
+   * record can serve it. It goes through the delivery queue: every ping queued before it is
+   * covered by it (a record's last ping is the newest it queued), every ping after it is newer.
+   */
+  replay(users: readonly string[], actor: SubscriptionActorRef, clientid?: string, watcher?: string): void {
+    const records: HubRecord[] = [];
+    const waits: Promise<void>[] = [];
+    for (const userid of users) {
+      const record = this.users.get(userid)?.find(userid === watcher, clientid);
+      if (record === undefined) continue;
+      // A client's entry expires after CLIENT_KEY_TTL of silence (Redis expires the key): its
+      // replay is read each time rather than served from memory.
+      if (record.clientid !== undefined && record.settling === null) record.settling = this.settle(record);
+      records.push(record);
+      if (record.settling !== null) waits.push(record.settling);
+    }
+    if (waits.length === 0) this.queueReplay(records, actor);
+    else void Promise.all(waits).then(() => this.queueReplay(records, actor));
   }
 
   /** Users watched by at least one local stream. */
   watchedUsers(): number {
-    return this.publicChannels.actors.size;
+    return this.users.size;
+  }
+
+  /** Deliveries (pings and replays) queued and not yet handed to every actor. */
+  queuedDeliveries(): number {
+    return this.deliveries.size;
   }
 
   /**
-   * A ping from the bus (pub/sub), handed over and timed. A visible ping goes to every stream
-   * watching the user; an invisible one only to the streams the user opened itself.
+   * A ping from the bus (pub/sub): queued for every record it is new to, and timed once. A visible
+   * ping goes to every view of the user; an invisible one only to its own view.
    */
   onPing(userid: string, ping: StoredPing, invisible = false): void {
-    if (!(invisible ? this.ownChannels : this.publicChannels).actors.has(userid)) return;
-    const startedAt = this.timer?.now() ?? 0;
-    this.deliver(userid, ping, invisible);
-    this.timer?.handedOver(ping.seq, startedAt);
-  }
-
-  private deliver(userid: string, ping: StoredPing, invisible = false): void {
-    const actors = (invisible ? this.ownChannels : this.publicChannels).actors;
-    if (!actors.has(userid)) return;
-    const event: SubscriptionEvent = { type: 'presence', ping: new SharedPingFrames(userid, ping) };
-    // Not inside `onDelivered?.(…)`: an optional call skips evaluating its arguments.
-    const count = actors.forEach(userid, (actor) => actor.send(event));
-    this.hooks.onDelivered?.(count);
+    const user = this.users.get(userid);
+    if (user === undefined) return;
+    let frames: SharedPingFrames | null = null;
+    let last: HubRecord | null = null;
+    for (const record of user.records) {
+      if (!record.accepts(ping, invisible)) continue;
+      frames ??= new SharedPingFrames(user.userid, ping);
+      record.keep(frames);
+      if (last !== null) this.deliveries.push({ to: last, event: { type: 'presence', ping: frames }, done: this.delivered });
+      last = record;
+    }
+    if (last === null || frames === null) return;
+    // The ping's last delivery ends after the others (one FIFO): time the fan-out there.
+    const { timer } = this;
+    const startedAt = timer?.now() ?? 0;
+    const done =
+      timer === null
+        ? this.delivered
+        : (count: number) => {
+            this.delivered(count);
+            timer.handedOver(ping.seq, startedAt);
+          };
+    this.deliveries.push({ to: last, event: { type: 'presence', ping: frames }, done });
   }
 
   /**
    * The user's presence was erased: every stream watching it gets `offline`, with the time of the
    * last ping it could see (its own view's for the user's own streams), and nothing of it after.
+   * Its records forget their last ping (a new stream replays nothing of it) but not its seq.
    */
   onErased(userid: string, { seq, time, ownTime }: Erasure): void {
-    const own = new Set<SubscriptionActorRef>();
-    this.ownChannels.actors.forEach(userid, (actor) => own.add(actor));
-    const offline = (t: number | null): SubscriptionEvent | null =>
-      t === null ? null : { type: 'offline', offline: new SharedOfflineFrames(userid, seq, t, null) };
-    const seen = offline(time);
-    const ownSeen = offline(ownTime);
-    this.publicChannels.actors.forEach(userid, (actor) => {
-      const event = own.has(actor) ? ownSeen : seen;
-      if (event !== null) actor.send(event);
-    });
+    const user = this.users.get(userid);
+    if (user === undefined) return;
+    const seen = time === null ? null : new SharedOfflineFrames(user.userid, seq, time);
+    const ownSeen = ownTime === null ? null : new SharedOfflineFrames(user.userid, seq, ownTime);
+    for (const record of user.records) {
+      record.last = null;
+      record.seq = Math.max(record.seq, seq);
+      const offline = record.own ? ownSeen : seen;
+      if (offline !== null) this.deliveries.push({ to: record, event: { type: 'offline', offline } });
+    }
   }
 
   /**
-   * Redis is back and the channels are resubscribed: re-read the last ping of every watched user
-   * (and client) and hand it over; each subscription actor drops what is not newer than what it sent.
+   * Redis is back and the channels are resubscribed: read the stored ping of every record again
+   * and deliver it where it is newer than the record's last (a ping published during the outage).
    */
   onRecovered(): void {
-    void this.reread();
+    void Promise.all([this.publicChannels.resubscribe(), this.ownChannels.resubscribe()]).then(() =>
+      this.reads.readAll([...this.users.values()].flatMap((user) => user.records)),
+    );
   }
 
   onAvailability(up: boolean): void {
     this.hooks.onAvailability?.(up);
   }
 
-  private async reread(): Promise<void> {
-    await Promise.all([this.publicChannels.resubscribe(), this.ownChannels.resubscribe()]);
-    const ownUsers = [...this.ownChannels.actors.users()];
-    const users = [...this.publicChannels.actors.users()];
-    const pairs = [...this.clientPairs.keys()].map((key) => key.split('\u0000') as [string, string, string]);
-    try {
-      // The own view first: a public ping it supersedes is then dropped by the own streams.
-      const own = await this.store.lastMany(ownUsers, undefined, true);
-      // Re-read pings are old by design: delivered, but not timed as live deliveries.
-      ownUsers.forEach((userid, i) => own[i] && this.deliver(userid, own[i], true));
-      const pings = await this.store.lastMany(users);
-      users.forEach((userid, i) => pings[i] && this.deliver(userid, pings[i]));
-      for (const [userid, clientid, owned] of pairs) {
-        const [ping] = await this.store.lastMany([userid], clientid, owned === '1');
-        if (ping) this.deliver(userid, ping, owned === '1');
-      }
-    } catch {
-      // Down again: the next recovery re-reads.
-    }
+  /** Stops the read retries (the service is closing). */
+  close(): void {
+    this.reads.stop();
   }
 
-  private countPair(userid: string, clientid: string, own: boolean, delta: number): void {
-    const key = `${userid}\u0000${clientid}\u0000${own ? '1' : '0'}`;
-    const count = (this.clientPairs.get(key) ?? 0) + delta;
-    if (count > 0) this.clientPairs.set(key, count);
-    else this.clientPairs.delete(key);
+  private recordOf(userid: string, own: boolean, clientid: string | undefined): HubRecord {
+    let user = this.users.get(userid);
+    if (user === undefined) {
+      user = new WatchedUser(ownCopy(userid));
+      this.users.set(user.userid, user);
+    }
+    // Every join: a channel whose subscribe failed is tried again.
+    this.publicChannels.add(user.userid);
+    let record = user.find(own, clientid);
+    if (record === undefined) {
+      record = new HubRecord(user, own, clientid);
+      user.records.push(record);
+      record.settling = this.settle(record);
+    }
+    if (own) this.ownChannels.add(user.userid);
+    return record;
+  }
+
+  /** Waits for the record's channels, then reads its stored ping: it can serve replays after. */
+  private async settle(record: HubRecord): Promise<void> {
+    const waits: Promise<void>[] = [];
+    const own = record.own ? this.ownChannels.pending(record.userid) : undefined;
+    const visible = this.publicChannels.pending(record.userid);
+    if (visible !== undefined) waits.push(visible);
+    if (own !== undefined) waits.push(own);
+    // A channel that failed is subscribed again on recovery, which also reads every record again.
+    if (waits.length > 0) await Promise.allSettled(waits);
+    await this.reads.read(record);
+    record.settling = null;
+  }
+
+  /** A read's answer: kept if newer; delivered if streams may already have replayed without it. */
+  private found(record: HubRecord, ping: StoredPing | null): void {
+    if (ping === null && record.clientid !== undefined) record.last = null; // the client's entry expired
+    if (ping === null || !record.accepts(ping, false)) return;
+    const frames = new SharedPingFrames(record.userid, ping);
+    record.keep(frames);
+    // Re-read pings are old by design: delivered, but not timed as live deliveries.
+    if (record.settling === null) this.deliveries.push({ to: record, event: { type: 'presence', ping: frames }, done: this.delivered });
+  }
+
+  private queueReplay(records: readonly HubRecord[], actor: SubscriptionActorRef): void {
+    const pings: SharedPingFrames[] = [];
+    for (const record of records) if (record.last !== null) pings.push(record.last);
+    this.deliveries.push({ to: actor, event: { type: 'replay.loaded', pings } });
+  }
+
+  private drop(user: WatchedUser, record: HubRecord): void {
+    user.records.splice(user.records.indexOf(record), 1);
+    if (record.own && !user.hasOwnView()) this.ownChannels.remove(user.userid);
+    if (user.records.length > 0) return;
+    this.users.delete(user.userid);
+    this.publicChannels.remove(user.userid);
   }
 }

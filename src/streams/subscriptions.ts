@@ -1,13 +1,10 @@
 import type { Actor } from 'xstate';
-import { subscriptionMachine, type PingFrames, type SubscriptionInput } from '../../machines/subscription.js';
+import { subscriptionMachine, type SubscriptionInput } from '../../machines/subscription.js';
 import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from '../process/logger.js';
 import { BucketParents } from './bucket-parents.js';
 import { StreamCount } from './stream-count.js';
 import type { Hub } from './hub.js';
-import { SharedPingFrames } from './frames.js';
-import type { Store } from '../store/types.js';
-import { lastPingsAsSeenBy } from '../store/views.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 
@@ -43,7 +40,6 @@ function closeReason(event: { type: string }): CloseReason {
 
 export interface SubscriptionsOptions {
   hub: Hub;
-  store: Store;
   /** Milliseconds between keepalive comments on a stream (KEEPALIVE). */
   keepaliveMs: number;
   /** Milliseconds a stream may stay congested before it is closed (SLOW_CLIENT_TIMEOUT). */
@@ -69,22 +65,6 @@ export interface SubscriptionsOptions {
 }
 
 const KEEPALIVE_EVENT = { type: 'keepalive' } as const;
-
-/**
- * The cached replay is the only copy a stream gets of pings published before its channel was
- * live, so a read that times out under load is tried again (three times, 100 ms apart) before
- * the stream goes live without it. A store that is really away is handled by the recovery re-read.
- */
-async function readWithRetries<T>(read: () => Promise<T>, tries = 3): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read();
-    } catch (error) {
-      if (attempt >= tries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-}
 
 /**
  * Every live subscription actor of this process. Each is a child of a bucket parent with a
@@ -131,14 +111,8 @@ export class Subscriptions {
           options.onClosed?.(reason);
           log?.debug({ stream: actor.sessionId, userid: context.users[0], reason }, 'stream closed');
         },
-        loadCachedPings: ({ context, self }) => {
-          const actor = self as SubscriptionActor;
-          // A stream closed meanwhile ignores the answer (a stopped actor drops events).
-          this.readCached(context.users, context.clientid, context.watcher).then(
-            (pings) => actor.send({ type: 'replay.loaded', pings }),
-            () => actor.send({ type: 'replay.failed' }),
-          );
-        },
+        // A stream closed meanwhile ignores the answer (a stopped actor drops events).
+        loadCachedPings: ({ context, self }) => hub.replay(context.users, self as SubscriptionActor, context.clientid, context.watcher),
         countCoalesced: () => options.onCoalesced?.(),
       },
       delays: {
@@ -146,16 +120,6 @@ export class Subscriptions {
       },
     });
     this.bucketParents = new BucketParents({ subscription: machine, size: options.bucketParentSize });
-  }
-
-  /**
-   * Waits until the users' channels are subscribed, then reads their stored last pings: the public
-   * view, but the own view of the watcher (its invisible pings included).
-   */
-  private async readCached(users: readonly string[], clientid: string | undefined, watcher: string | undefined): Promise<PingFrames[]> {
-    await this.options.hub.ready(users, watcher);
-    const pings = await readWithRetries(() => lastPingsAsSeenBy(this.options.store, users, watcher, clientid));
-    return pings.flatMap((ping, i) => (ping ? [new SharedPingFrames(users[i], ping)] : []));
   }
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */
@@ -174,7 +138,9 @@ export class Subscriptions {
    */
   open(input: SubscriptionInput): SubscriptionActor | undefined {
     if (input.watcher !== undefined) this.streamsPerWatcher.set(input.watcher, (this.streamsPerWatcher.get(input.watcher) ?? 0) + 1);
-    return this.bucketParents.spawn(input);
+    // The hub's copy of each id: 50 contacts' ids parsed from every stream's query string would
+    // otherwise be kept once per stream (and each may hold on to its whole query string).
+    return this.bucketParents.spawn({ ...input, users: this.options.hub.shareIds(input.users) });
   }
 
   private release(watcher: string): void {

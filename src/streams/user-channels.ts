@@ -1,13 +1,12 @@
 import type { Store } from '../store/types.js';
-import { ActorsByUser } from './actors-by-user.js';
 
 /**
- * One kind of channel of every watched user (the public one, or the user's own), the local
- * subscription actors on each, and exactly the channels they need: subscribed for a user's first
- * actor, unsubscribed when its last one leaves, subscribed again after a failure (store away).
+ * One kind of channel of the watched users (the public one, or the user's own): exactly the
+ * channels the hub needs, subscribed when a user is added, unsubscribed when it is removed,
+ * subscribed again after a failure (store away).
  */
-export class UserChannels<A extends object> {
-  readonly actors = new ActorsByUser<A>();
+export class UserChannels {
+  private readonly users = new Set<string>();
   /** Channels whose subscribe the store has not confirmed yet, so later actors can wait for it. */
   private readonly subscribing = new Map<string, Promise<void>>();
   /** Watched users whose channel could not be subscribed (store away): retried on join and recovery. */
@@ -19,22 +18,22 @@ export class UserChannels<A extends object> {
     private readonly own: boolean,
   ) {}
 
-  add(userid: string, actor: A): void {
-    if (this.actors.add(userid, actor)) void this.subscribe(userid);
-    else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) void this.subscribe(userid);
+  /** Adds `userid` (again: a channel whose subscribe failed is tried again). */
+  add(userid: string): void {
+    if (!this.users.has(userid)) {
+      this.users.add(userid);
+      void this.subscribe(userid);
+    } else if (this.unsubscribed.has(userid) && !this.subscribing.has(userid)) void this.subscribe(userid);
   }
 
-  /** Whether `actor` was one of the user's actors. */
-  remove(userid: string, actor: A): boolean {
-    const removed = this.actors.remove(userid, actor);
-    if (removed === 'last') {
+  remove(userid: string): void {
+    if (this.users.delete(userid)) {
       this.subscribing.delete(userid);
       this.unsubscribed.delete(userid);
       // An unsubscribe that fails (Redis away) leaves nothing behind: the reconnect
       // resubscribes only what ioredis still tracks, and it no longer tracks this one.
       this.store.unsubscribe(userid, this.own).catch(() => {});
     }
-    return removed !== 'absent';
   }
 
   /** The subscribe of the user's channel while the store has not confirmed it, else undefined. */
@@ -52,7 +51,7 @@ export class UserChannels<A extends object> {
     const subscribed = this.store.subscribe(userid, this.own).then(
       () => undefined,
       (error: unknown) => {
-        if (this.actors.has(userid)) this.unsubscribed.add(userid);
+        if (this.users.has(userid)) this.unsubscribed.add(userid);
         throw error;
       },
     );

@@ -1,46 +1,75 @@
 // The hub over the embedded store, with fake subscription actors recording what they are handed.
 import test from 'ava';
 import type { PingFrames, SubscriptionEvent } from '../../machines/subscription.js';
-import { Hub, type SubscriptionActorRef } from '../../src/streams/hub.js';
+import { Hub, type HubHooks, type SubscriptionActorRef } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
 
-/** Lets queued microtasks and promise callbacks (publishes, re-reads) run. */
+/** Lets queued microtasks, promise callbacks and the next turn's deliveries run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 class FakeActor implements SubscriptionActorRef {
+  /** Every ping handed over, the replay's marked `replay:`. */
+  readonly log: string[] = [];
   readonly received: PingFrames[] = [];
+  private replayed: (() => void) | null = null;
+  readonly replayedOnce = new Promise<void>((resolve) => (this.replayed = resolve));
   send(event: SubscriptionEvent): void {
-    if (event.type === 'presence') this.received.push(event.ping);
+    if (event.type === 'presence') {
+      this.received.push(event.ping);
+      this.log.push(label(event.ping));
+    }
+    if (event.type === 'replay.loaded') {
+      this.log.push(`replay:${event.pings.map(label).join(',')}`);
+      this.replayed?.();
+    }
   }
-  /** What this actor was handed, as `user:status`. */
+  /** The presence events this actor was handed, as `user:status`. */
   seen(): string[] {
-    return this.received.map((p) => `${p.userid}:${statusOf(p)}`);
+    return this.received.map(label);
   }
 }
 
-function statusOf(ping: PingFrames): string {
+function label(ping: PingFrames): string {
   const frame = new TextDecoder().decode(ping.frame('single', false));
-  return (JSON.parse(frame.slice('data: '.length)) as { status: string }).status;
+  return `${ping.userid}:${(JSON.parse(frame.slice('data: '.length)) as { status: string }).status}`;
 }
 
-function hub() {
-  const store = new EmbeddedStore(storeOptionsOf(loadConfig({})).limits);
+/** The embedded store, counting the reads the hub makes. */
+class CountedStore extends EmbeddedStore {
+  readonly reads: number[] = [];
+  failReads = 0;
+  override lastMany(userids: readonly string[], clientid?: string, own?: boolean) {
+    this.reads.push(userids.length);
+    if (this.failReads > 0) {
+      this.failReads--;
+      return Promise.reject(new Error('store away'));
+    }
+    return super.lastMany(userids, clientid, own);
+  }
+}
+
+function hub(hooks: HubHooks = {}) {
+  const store = new CountedStore(storeOptionsOf(loadConfig({})).limits);
   const delivered: number[] = [];
-  const h = new Hub(store, { onDelivered: (count) => delivered.push(count) });
-  return { store, hub: h, delivered };
+  const h = new Hub(store, { onDelivered: (count) => delivered.push(count), ...hooks });
+  /** Adds a stream as the subscription actor does (register, then ask for the replay); resolves once replayed. */
+  const join = async (users: string[], actor: FakeActor, clientid?: string, watcher?: string) => {
+    h.add(users, actor, clientid, watcher);
+    h.replay(users, actor, clientid, watcher);
+    await actor.replayedOnce;
+  };
+  return { store, hub: h, delivered, join };
 }
 
 test('the first stream of a user subscribes its channel, the last to leave unsubscribes it', async (t) => {
-  const { store, hub: h } = hub();
+  const { store, hub: h, join } = hub();
   const w1 = new FakeActor();
   const w2 = new FakeActor();
-  h.add(['alice'], w1);
-  await h.ready(['alice']);
+  await join(['alice'], w1);
   t.is(store.channelCount(), 1);
-  h.add(['alice'], w2);
-  await h.ready(['alice']);
+  await join(['alice'], w2);
   t.is(store.channelCount(), 1, 'one channel whatever the number of streams');
 
   h.remove(['alice'], w1);
@@ -51,10 +80,9 @@ test('the first stream of a user subscribes its channel, the last to leave unsub
 });
 
 test('a stream of several users holds one channel per user until it leaves', async (t) => {
-  const { store, hub: h } = hub();
+  const { store, hub: h, join } = hub();
   const w = new FakeActor();
-  h.add(['alice', 'bob', 'carol'], w);
-  await h.ready(['alice', 'bob', 'carol']);
+  await join(['alice', 'bob', 'carol'], w);
   t.is(store.channelCount(), 3);
   t.is(h.watchedUsers(), 3);
   h.remove(['alice', 'bob', 'carol'], w);
@@ -63,10 +91,9 @@ test('a stream of several users holds one channel per user until it leaves', asy
 });
 
 test('removing an actor that was never added changes nothing', async (t) => {
-  const { store, hub: h } = hub();
+  const { store, hub: h, join } = hub();
   const w = new FakeActor();
-  h.add(['alice'], w);
-  await h.ready(['alice']);
+  await join(['alice'], w);
   h.remove(['alice'], new FakeActor());
   h.remove(['bob'], w);
   t.is(store.channelCount(), 1);
@@ -74,16 +101,13 @@ test('removing an actor that was never added changes nothing', async (t) => {
 });
 
 test("a ping reaches each stream of its user once, and no other user's streams", async (t) => {
-  const { store, hub: h, delivered } = hub();
+  const { store, delivered, join } = hub();
   const aliceOnly = new FakeActor();
   const aliceToo = new FakeActor();
   const bobOnly = new FakeActor();
-  h.add(['alice'], aliceOnly);
-  await h.ready(['alice']);
-  h.add(['alice', 'bob'], aliceToo);
-  await h.ready(['alice', 'bob']);
-  h.add(['bob'], bobOnly);
-  await h.ready(['bob']);
+  await join(['alice'], aliceOnly);
+  await join(['alice', 'bob'], aliceToo);
+  await join(['bob'], bobOnly);
 
   await store.save('alice', 'phone', 'online');
   await settle();
@@ -95,13 +119,11 @@ test("a ping reaches each stream of its user once, and no other user's streams",
 });
 
 test('a stream that left receives nothing more', async (t) => {
-  const { store, hub: h } = hub();
+  const { store, hub: h, join } = hub();
   const stays = new FakeActor();
   const leaves = new FakeActor();
-  h.add(['alice'], stays);
-  await h.ready(['alice']);
-  h.add(['alice'], leaves);
-  await h.ready(['alice']);
+  await join(['alice'], stays);
+  await join(['alice'], leaves);
   h.remove(['alice'], leaves);
 
   await store.save('alice', '', 'away');
@@ -111,10 +133,9 @@ test('a stream that left receives nothing more', async (t) => {
 });
 
 test('a ping of a user nobody watches here is not delivered', async (t) => {
-  const { store, hub: h, delivered } = hub();
+  const { store, hub: h, delivered, join } = hub();
   const w = new FakeActor();
-  h.add(['alice'], w);
-  await h.ready(['alice']);
+  await join(['alice'], w);
   h.onPing('mallory', { time: 1, status: 'x', clientid: '', seq: 1 });
   await store.save('bob', '', 'online');
   await settle();
@@ -123,83 +144,107 @@ test('a ping of a user nobody watches here is not delivered', async (t) => {
 });
 
 test('watchedUsers counts users watched by at least one stream', async (t) => {
-  const { hub: h } = hub();
+  const { hub: h, join } = hub();
   const w1 = new FakeActor();
   const w2 = new FakeActor();
   t.is(h.watchedUsers(), 0);
-  h.add(['alice', 'bob'], w1);
-  await h.ready(['alice', 'bob']);
-  h.add(['bob', 'carol'], w2);
-  await h.ready(['bob', 'carol']);
+  await join(['alice', 'bob'], w1);
+  await join(['bob', 'carol'], w2);
   t.is(h.watchedUsers(), 3);
   h.remove(['alice', 'bob'], w1);
   t.is(h.watchedUsers(), 2);
 });
 
-test('ready() resolves for users whose channels are live', async (t) => {
-  const { hub: h } = hub();
-  h.add(['alice'], new FakeActor());
-  await h.ready(['alice']);
-  await t.notThrowsAsync(h.ready(['alice', 'nobody']));
+test('a replay holds the last ping of each user; a later stream gets it from the hub, without a read', async (t) => {
+  const { store, join } = hub();
+  await store.save('alice', 'phone', 'stored');
+  const first = new FakeActor();
+  await join(['alice', 'bob'], first);
+  t.deepEqual(first.log, ['replay:alice:stored']);
+  t.deepEqual(store.reads, [2], 'one read for both users');
+
+  await store.save('bob', 'web', 'live');
+  await settle();
+  const second = new FakeActor();
+  await join(['bob', 'alice'], second);
+  t.deepEqual(second.log, ['replay:bob:live,alice:stored']);
+  t.deepEqual(store.reads, [2], 'the second stream was served from the records');
 });
 
-test('on recovery the last ping of every watched user is read again and delivered', async (t) => {
-  const { store, hub: h } = hub();
+test("the streams opened in one turn read their users' stored pings together", async (t) => {
+  const { store, join } = hub();
+  const contacts = (n: number) => Array.from({ length: 50 }, (_, i) => `user${(n * 7 + i) % 200}`);
+  await Promise.all(Array.from({ length: 40 }, (_, n) => join(contacts(n), new FakeActor())));
+  t.is(
+    store.reads.reduce((a, b) => a + b, 0),
+    200,
+    'each watched user read once',
+  );
+  t.is(store.reads.length, 1, 'in one call');
+});
+
+test('every ping reaches a stream exactly once and in order, across its replay and a recovery re-read', async (t) => {
+  const { store, hub: h, join } = hub();
+  await store.save('alice', 'phone', '1');
+  const early = new FakeActor();
+  await join(['alice'], early);
+  // A stream that joins while pings arrive: each ping is in its replay or after it, never both.
+  const late = new FakeActor();
+  h.add(['alice'], late);
+  await store.save('alice', 'phone', '2');
+  h.replay(['alice'], late);
+  await store.save('alice', 'phone', '3');
+  await settle();
+  h.onRecovered();
+  await settle();
+  await settle();
+  t.deepEqual(early.log, ['replay:alice:1', 'alice:2', 'alice:3']);
+  t.deepEqual(late.log, ['alice:2', 'replay:alice:2', 'alice:3'], 'the ping handed before its replay is covered by it');
+});
+
+test('on recovery a ping stored during the outage is delivered; one already delivered is not', async (t) => {
+  const { store, hub: h, join } = hub();
   const alice = new FakeActor();
   const bob = new FakeActor();
   await store.save('bob', 'web', 'bob was here');
-  h.add(['alice'], alice);
-  await h.ready(['alice']);
-  h.add(['bob'], bob);
-  await h.ready(['bob']);
-  await store.save('alice', 'phone', 'first');
+  await join(['alice'], alice);
+  await join(['bob'], bob);
   await store.save('alice', 'phone', 'before the outage');
   await settle();
-  t.deepEqual(alice.seen(), ['alice:first', 'alice:before the outage']);
+  // A ping stored while the channel was away (its message lost): only the re-read brings it.
+  store.setListener({ onPing: () => {}, onRecovered: () => {}, onAvailability: () => {} });
+  await store.save('bob', 'web', 'during the outage');
+  store.setListener(h);
 
-  // Pings published during an outage are lost; the last stored one is handed over again.
   h.onRecovered();
   await settle();
-  t.deepEqual(alice.seen(), ['alice:first', 'alice:before the outage', 'alice:before the outage']);
-  t.deepEqual(bob.seen(), ['bob:bob was here']);
+  await settle();
+  t.deepEqual(alice.seen(), ['alice:before the outage']);
+  t.deepEqual(bob.log, ['replay:bob:bob was here', 'bob:during the outage']);
 });
 
-test("on recovery a /client stream also gets its client's last ping", async (t) => {
-  const { store, hub: h } = hub();
+test("a /client stream replays its client's last ping and gets only its client's pings", async (t) => {
+  const { store, join } = hub();
   const phoneStream = new FakeActor();
   await store.save('alice', 'phone', 'from the phone');
   await store.save('alice', 'web', 'from the web');
-  h.add(['alice'], phoneStream, 'phone');
-  await h.ready(['alice']);
-
-  h.onRecovered();
+  await join(['alice'], phoneStream, 'phone');
+  await store.save('alice', 'web', 'web again');
+  await store.save('alice', 'phone', 'phone again');
   await settle();
-  // The user's last ping (web) and the phone's last ping: the subscription filters by client.
-  t.deepEqual(phoneStream.received.map((p) => `${p.clientid}:${statusOf(p)}`).sort(), ['phone:from the phone', 'web:from the web']);
-});
-
-test('on recovery nothing is delivered for users nobody watches or who never pinged', async (t) => {
-  const { store, hub: h } = hub();
-  const w = new FakeActor();
-  await store.save('alice', '', 'x');
-  h.add(['carol'], w);
-  await h.ready(['carol']);
-  h.onRecovered();
-  await settle();
-  t.deepEqual(w.seen(), []);
+  t.deepEqual(phoneStream.log, ['replay:alice:from the phone', 'alice:phone again']);
 });
 
 test('an invisible ping reaches only the streams its own user opened; a visible one reaches everyone', async (t) => {
-  const { store, hub: h } = hub();
+  const { store, hub: h, join } = hub();
   const stranger = new FakeActor();
   const ownDevice = new FakeActor();
   const bobsList = new FakeActor();
   const alicesList = new FakeActor();
-  h.add(['alice'], stranger);
-  h.add(['alice'], ownDevice, undefined, 'alice');
-  h.add(['bob', 'alice'], bobsList, undefined, 'bob');
-  h.add(['alice', 'bob'], alicesList, undefined, 'alice');
-  await h.ready(['alice', 'bob'], 'alice');
+  await join(['alice'], stranger);
+  await join(['alice'], ownDevice, undefined, 'alice');
+  await join(['bob', 'alice'], bobsList, undefined, 'bob');
+  await join(['alice', 'bob'], alicesList, undefined, 'alice');
   t.is(store.channelCount(), 4, "alice's and bob's channels, and each one's own (bob's list is bob's own stream)");
 
   await store.save('alice', 'phone', 'online');
@@ -211,48 +256,27 @@ test('an invisible ping reaches only the streams its own user opened; a visible 
   t.deepEqual(ownDevice.seen(), ['alice:online', 'alice:3']);
   t.deepEqual(alicesList.seen(), ['alice:online', 'alice:3']);
 
+  const late = new FakeActor();
+  await join(['alice'], late, undefined, 'alice');
+  t.deepEqual(late.log, ['replay:alice:3'], 'the own view replays the invisible ping');
+
   h.remove(['alice'], ownDevice, undefined, 'alice');
   h.remove(['alice', 'bob'], alicesList, undefined, 'alice');
+  h.remove(['alice'], late, undefined, 'alice');
   t.is(store.channelCount(), 3, "alice's own channel goes with her last own stream");
 });
 
-test("on recovery the user's own streams get the own view first, everyone else the last visible ping", async (t) => {
-  const { store, hub: h } = hub();
-  const stranger = new FakeActor();
-  const ownDevice = new FakeActor();
-  const ownPhone = new FakeActor();
-  h.add(['alice'], stranger);
-  h.add(['alice'], ownDevice, undefined, 'alice');
-  h.add(['alice'], ownPhone, 'phone', 'alice');
-  await h.ready(['alice'], 'alice');
-  await store.save('alice', 'phone', 'online');
-  await store.save('alice', 'phone', '3', true);
-  await settle();
-  stranger.received.length = 0;
-  ownDevice.received.length = 0;
-  ownPhone.received.length = 0;
-
-  h.onRecovered();
-  await settle();
-  t.deepEqual(stranger.seen(), ['alice:online']);
-  t.is(ownDevice.seen()[0], 'alice:3');
-  t.false(ownPhone.seen().some((s) => s !== 'alice:3' && s !== 'alice:online'));
-  t.true(ownPhone.seen().includes('alice:3'));
-});
-
 test('each ping from the bus is timed once however many watch it, and re-reads are not timed', async (t) => {
-  const store = new EmbeddedStore(storeOptionsOf(loadConfig({})).limits);
   const timed: { lag: number; fanOut: number }[] = [];
-  const h = new Hub(store, { onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
+  const { store, hub: h, join } = hub({ onFanOutTimed: (lag, fanOut) => timed.push({ lag, fanOut }) });
   const actors = [new FakeActor(), new FakeActor(), new FakeActor()];
-  for (const w of actors) h.add(['alice'], w);
-  await h.ready(['alice']);
+  for (const w of actors) await join(['alice'], w, undefined, w === actors[0] ? 'alice' : undefined);
   await store.save('alice', 'phone', 'one');
   await store.save('alice', 'phone', 'two');
   await store.save('bob', 'phone', 'nobody watches bob');
   await settle();
   for (const w of actors) t.deepEqual(w.seen(), ['alice:one', 'alice:two']);
-  t.is(timed.length, 2, 'one figure per ping, not per stream');
+  t.is(timed.length, 2, 'one figure per ping, not per stream or view');
   for (const { lag, fanOut } of timed) {
     // The embedded store's seq is this machine's clock in microseconds, as Redis' TIME is.
     t.true(lag >= 0 && lag < 5, `lag ${lag} s`);
@@ -260,6 +284,53 @@ test('each ping from the bus is timed once however many watch it, and re-reads a
   }
   h.onRecovered();
   await settle();
-  t.deepEqual(actors[0].seen(), ['alice:one', 'alice:two', 'alice:two']);
-  t.is(timed.length, 2, 'a re-read after an outage is delivered, not timed as a live ping');
+  t.is(timed.length, 2, 'a re-read after an outage is not timed as a live ping');
+});
+
+test('a failed read is retried: the stream replays without it and gets the ping once read', async (t) => {
+  const { store, join } = hub();
+  await store.save('alice', 'phone', 'stored');
+  store.failReads = 1;
+  const w = new FakeActor();
+  await join(['alice', 'bob'], w);
+  t.deepEqual(w.log, ['replay:']);
+  while (w.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(w.log, ['replay:', 'alice:stored']);
+  t.deepEqual(store.reads, [2, 2], 'read again about a second later');
+});
+
+test('a fan-out never holds the event loop for more than one batch of events', async (t) => {
+  const perTurn = 500;
+  const { store, hub: h, join, delivered } = hub({ deliveriesPerTurn: perTurn });
+  // Sends made in one stretch of the event loop (no other callback in between) share a stretch
+  // number: a microtask queued at a stretch's first send runs as soon as the stretch ends.
+  let stretch = 0;
+  let inStretch = false;
+  const perStretch = new Map<number, number>();
+  const count = (event: SubscriptionEvent) => {
+    if (event.type !== 'presence') return;
+    if (!inStretch) {
+      inStretch = true;
+      stretch++;
+      queueMicrotask(() => (inStretch = false));
+    }
+    perStretch.set(stretch, (perStretch.get(stretch) ?? 0) + 1);
+  };
+  await join(['alice'], new FakeActor());
+  for (let i = 0; i < 3_000; i++) h.add(['alice'], { send: count });
+
+  await store.save('alice', 'phone', 'to 3,001 streams');
+  await store.save('alice', 'phone', 'and again');
+  while (delivered.length < 2) await settle();
+
+  const counts = [...perStretch.values()];
+  t.is(
+    counts.reduce((a, b) => a + b, 0),
+    6_000,
+    'every delivery was made',
+  );
+  t.true(Math.max(...counts) <= perTurn, `at most ${perTurn} in one stretch, got ${Math.max(...counts)}`);
+  t.true(counts.length >= 6_002 / perTurn, `spread over ${counts.length} stretches`);
+  t.deepEqual(delivered, [3_001, 3_001]);
+  t.is(h.queuedDeliveries(), 0);
 });

@@ -207,7 +207,7 @@ test('generated machines: the patched XState and a pristine one go through the s
 type SubscriptionCommand =
   | { type: 'presence'; user: number; client: number; seq: number }
   | { type: 'replay.loaded'; pings: { user: number; client: number; seq: number }[] }
-  | { type: 'replay.failed' | 'keepalive' | 'socket.full' | 'socket.drained' | 'socket.aborted' }
+  | { type: 'keepalive' | 'socket.full' | 'socket.drained' | 'socket.aborted' }
   | { type: 'server.shutdown'; retryMs: number }
   | { type: 'tick'; ms: number };
 
@@ -220,7 +220,7 @@ const subscriptionCommand: fc.Arbitrary<SubscriptionCommand> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .constantFrom(...(['replay.failed', 'keepalive', 'socket.full', 'socket.drained', 'socket.drained', 'socket.aborted'] as const))
+      .constantFrom(...(['keepalive', 'socket.full', 'socket.drained', 'socket.drained', 'socket.aborted'] as const))
       .map((type) => ({ type })),
   },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 5000 }).map((retryMs) => ({ type: 'server.shutdown' as const, retryMs })) },

@@ -1,0 +1,104 @@
+import type { SubscriptionEvent } from '../../machines/subscription.js';
+import type { HubRecord, SubscriptionActorRef } from './hub-record.js';
+
+/** One event for the actors of a record (a ping), or for one actor (its replay). */
+export interface Delivery {
+  readonly to: HubRecord | SubscriptionActorRef;
+  readonly event: SubscriptionEvent;
+  /** Called once every actor has the event, with how many got it. */
+  readonly done?: (count: number) => void;
+}
+
+/**
+ * The delivery queue: every event the hub hands to subscription actors, in one FIFO, so a
+ * stream's replay and the pings of each user reach every stream in the order the hub saw them.
+ *
+ * Why bounded: one ping of a user watched by 15,000 streams, or a burst of pings reaching 25
+ * streams each, is thousands of actor events. Sent in one go they hold the event loop for tens
+ * of milliseconds while new pings, streams and socket writes wait (the 7 s tail of issue 29).
+ * At most `perTurn` events are handed over per event-loop turn; the rest continue on the next
+ * turn (setImmediate: after that turn's I/O), where a fan-out resumes exactly where it stopped.
+ */
+export class DeliveryQueue {
+  private readonly items: Delivery[] = [];
+  /** The head item's place: the Set iterator of its record's actors, and how many got it so far. */
+  private cursor: Iterator<SubscriptionActorRef> | null = null;
+  private count = 0;
+  /** Events handed over this turn. */
+  private used = 0;
+  private turnArmed = false;
+  private resumeNext = false;
+  private readonly nextTurn = () => {
+    this.turnArmed = false;
+    this.used = 0;
+    if (this.resumeNext) {
+      this.resumeNext = false;
+      this.run();
+    }
+  };
+
+  /** `perTurn`: events handed to actors per event-loop turn at most. Default 2,000 (about 5 ms). */
+  constructor(readonly perTurn = 2_000) {}
+
+  push(delivery: Delivery): void {
+    this.items.push(delivery);
+    if (!this.resumeNext && this.items.length === 1) this.run();
+  }
+
+  /** Deliveries not yet finished. */
+  get size(): number {
+    return this.items.length;
+  }
+
+  private run(): void {
+    if (!this.turnArmed) {
+      this.turnArmed = true;
+      setImmediate(this.nextTurn);
+    }
+    while (this.items.length > 0) {
+      if (this.used >= this.perTurn) {
+        this.resumeNext = true;
+        return;
+      }
+      if (this.step(this.items[0])) {
+        this.items.shift();
+      }
+    }
+  }
+
+  /** Hands the head item to actors until it is done (true) or the turn's budget is spent. */
+  private step(item: Delivery): boolean {
+    const { to, event } = item;
+    if (!('actors' in to)) {
+      this.used++;
+      to.send(event);
+      item.done?.(1);
+      return true;
+    }
+    if (this.cursor === null) {
+      const actors = to.actors();
+      if (!(actors instanceof Set)) {
+        if (actors !== null) {
+          this.used++;
+          actors.send(event);
+        }
+        item.done?.(actors === null ? 0 : 1);
+        return true;
+      }
+      this.cursor = actors.values();
+      this.count = 0;
+    }
+    while (this.used < this.perTurn) {
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = null;
+        item.done?.(this.count);
+        return true;
+      }
+      this.used++;
+      this.count++;
+      next.value.send(event);
+    }
+    return false;
+  }
+}

@@ -1,0 +1,102 @@
+import type { SubscriptionEvent } from '../../machines/subscription.js';
+import type { StoredPing } from '../store/types.js';
+import type { SharedPingFrames } from './frames.js';
+
+/** A subscription actor, as the hub sees it: something presence events are sent to. */
+export interface SubscriptionActorRef {
+  send(event: SubscriptionEvent): void;
+}
+
+/**
+ * A hub record: one watched user in one view on this instance, shared by every local stream that
+ * watches the user that way. The view is the public one or the user's own (its invisible pings
+ * too), of all the user's clients or of one (`/subscribe/:userid/client/:clientid`).
+ *
+ * What belongs to the user lives here once, not once per stream: the streams watching it (the
+ * refcount of its channel), the newest ping delivered (the replay of a new stream) and its seq
+ * (the filter that makes every delivery exactly once and in order), and the state of its
+ * stored-ping read. A stream holds only its list of user ids (the hub's strings) to find its records again.
+ */
+export class HubRecord {
+  /** The streams' actors: a lone one is kept as itself, a Set from the second (most users have one). */
+  private watching: SubscriptionActorRef | Set<SubscriptionActorRef> | null = null;
+  /** Streams holding this record. */
+  streams = 0;
+  /** The newest ping of this view, replayed to new streams (null: none, or erased). */
+  last: SharedPingFrames | null = null;
+  /** The newest seq this view delivered (a ping's, or an erasure's): nothing at or below it is delivered again. */
+  seq = 0;
+  /**
+   * Resolves once the record can serve a replay: its channels are live and its stored ping was
+   * read, or the read failed (then `unread` is true and the read is retried). Null once settled.
+   */
+  settling: Promise<void> | null = null;
+  /** The stored ping could not be read yet: a retry (or the store's recovery) reads it. */
+  unread = false;
+
+  constructor(
+    readonly user: WatchedUser,
+    /** The user's own view: invisible pings too (a stream the user opened itself). */
+    readonly own: boolean,
+    /** Only this client's pings. */
+    readonly clientid: string | undefined,
+  ) {}
+
+  get userid(): string {
+    return this.user.userid;
+  }
+
+  /** Whether `ping` (from the bus or a read) is for this view and newer than the last one. */
+  accepts(ping: StoredPing, invisible: boolean): boolean {
+    if (invisible && !this.own) return false;
+    if (this.clientid !== undefined && ping.clientid !== this.clientid) return false;
+    return ping.seq > this.seq;
+  }
+
+  /** Keeps `frames` as the view's newest ping. */
+  keep(frames: SharedPingFrames): void {
+    this.last = frames;
+    this.seq = frames.seq;
+  }
+
+  add(actor: SubscriptionActorRef): void {
+    this.streams++;
+    if (this.watching === null) this.watching = actor;
+    else if (this.watching instanceof Set) this.watching.add(actor);
+    else this.watching = new Set([this.watching, actor]);
+  }
+
+  /** Whether `actor` was one of this record's. A Set stays a Set: a delivery may be iterating it. */
+  remove(actor: SubscriptionActorRef): boolean {
+    if (this.watching === actor) this.watching = null;
+    else if (!(this.watching instanceof Set) || !this.watching.delete(actor)) return false;
+    this.streams--;
+    return true;
+  }
+
+  /**
+   * The actors as a delivery reads them: a Set is iterated live, so an actor that joins meanwhile
+   * gets the event too (it is replaying, and its replay is queued behind this delivery).
+   */
+  actors(): SubscriptionActorRef | Set<SubscriptionActorRef> | null {
+    return this.watching;
+  }
+}
+
+/**
+ * One watched user on this instance: its records (a few views at most) and its channels. The
+ * public channel is live while the user has any record; the own channel while it has an own one.
+ */
+export class WatchedUser {
+  readonly records: HubRecord[] = [];
+
+  constructor(readonly userid: string) {}
+
+  find(own: boolean, clientid: string | undefined): HubRecord | undefined {
+    return this.records.find((r) => r.own === own && r.clientid === clientid);
+  }
+
+  hasOwnView(): boolean {
+    return this.records.some((r) => r.own);
+  }
+}
