@@ -20,6 +20,7 @@ class FakeActor implements SubscriptionActorRef {
       this.received.push(event.ping);
       this.log.push(label(event.ping));
     }
+    if (event.type === 'offline') this.log.push(`offline:${event.offline.userid}`);
     if (event.type === 'replay.loaded') {
       this.log.push(`replay:${event.pings.map(label).join(',')}`);
       this.replayed?.();
@@ -212,7 +213,7 @@ test('on recovery a ping stored during the outage is delivered; one already deli
   await store.save('alice', 'phone', 'before the outage');
   await settle();
   // A ping stored while the channel was away (its message lost): only the re-read brings it.
-  store.setListener({ onPing: () => {}, onRecovered: () => {}, onAvailability: () => {} });
+  store.setListener({ onPing: () => {}, onErased: () => {}, onRecovered: () => {}, onAvailability: () => {} });
   await store.save('bob', 'web', 'during the outage');
   store.setListener(h);
 
@@ -333,4 +334,23 @@ test('a fan-out never holds the event loop for more than one batch of events', a
   t.true(counts.length >= 6_002 / perTurn, `spread over ${counts.length} stretches`);
   t.deepEqual(delivered, [3_001, 3_001]);
   t.is(h.queuedDeliveries(), 0);
+});
+
+test('an erasure reaches every stream of the user once, in order with its pings; new streams replay nothing of it', async (t) => {
+  const { store, join } = hub();
+  const stranger = new FakeActor();
+  const own = new FakeActor();
+  await join(['alice', 'bob'], stranger, undefined, 'bob');
+  await join(['alice'], own, undefined, 'alice');
+  await store.save('alice', 'phone', 'before');
+  await store.erase('alice', 'phone');
+  await store.save('alice', 'phone', 'after');
+  await settle();
+  t.deepEqual(stranger.log, ['replay:', 'alice:before', 'offline:alice', 'alice:after']);
+  t.deepEqual(own.log, ['replay:', 'alice:before', 'offline:alice', 'alice:after']);
+  await store.erase('alice', 'web');
+  await settle();
+  const late = new FakeActor();
+  await join(['alice'], late);
+  t.deepEqual(late.log, ['replay:'], 'the erased ping is not replayed');
 });
