@@ -902,7 +902,7 @@ test.serial('hostile ids in paths and queries are 400 or 404, never a crash', as
 const KNOWN_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'];
 const NEVER_SEEN = `never-${randomUUID()}`;
 const ROUTES: Record<string, { allow: string; get?: { status: number; sse?: boolean } }> = {
-  '/ping': { allow: 'POST, OPTIONS' },
+  '/ping': { allow: 'POST, DELETE, OPTIONS' },
   '/subscribe': { allow: 'GET, OPTIONS', get: { status: 400 } },
   [`/subscribe/${NEVER_SEEN}`]: { allow: 'GET, OPTIONS', get: { status: 200, sse: true } },
   [`/subscribe/${NEVER_SEEN}/client/c`]: { allow: 'GET, OPTIONS', get: { status: 200, sse: true } },
@@ -925,7 +925,7 @@ test.serial('any method on any path: 405 with Allow, 204 for OPTIONS, 404 off th
         const before = await mark();
         const route = ROUTES[path];
         const sse = method === 'GET' && route?.get?.sse === true;
-        // No claim: a POST /ping is a 400 CLAIM_MISSING, never a stored ping.
+        // No claim: a POST or DELETE /ping is a 400 CLAIM_MISSING, never a stored or erased ping.
         const bytes = body === undefined ? undefined : Buffer.from(body);
         const headers: Record<string, number> = bytes === undefined ? {} : { 'Content-Length': bytes.length };
         const res = await raw(request(method, path, headers, bytes), { headOnly: sse || method === 'HEAD' });
@@ -938,8 +938,8 @@ test.serial('any method on any path: 405 with Allow, 204 for OPTIONS, 404 off th
         } else if (method === 'OPTIONS') {
           assertAnswer(res, 204, undefined, what);
           assert.equal(res.headers.allow, route.allow, what);
-        } else if (route.allow.startsWith(method)) {
-          if (method === 'POST') assertAnswer(res, 400, /^CLAIM_MISSING$/, what);
+        } else if (route.allow.split(', ').includes(method)) {
+          if (method === 'POST' || method === 'DELETE') assertAnswer(res, 400, /^CLAIM_MISSING$/, what);
           else assertAnswer(res, route.get!.status, undefined, what);
         } else {
           assertAnswer(res, 405, method === 'HEAD' ? undefined : /^METHOD_NOT_ALLOWED$/, what);
