@@ -43,7 +43,7 @@ export interface Config extends WatchSettings {
   readonly maxUsersPerStream: number;
   /** MAX_CONNECTIONS, default: the open-file limit less 1,000 for Redis, logs and headroom. */
   readonly maxConnections: number;
-  /** MAX_STREAMS_PER_USER, default 100 streams per claimed user per instance (worker thread). */
+  /** MAX_STREAMS_PER_USER, default 100 streams per claimed user per instance (every worker thread together). */
   readonly maxStreamsPerUser: number;
   /** PING_RATE, default 2 pings per second per user+client (a token bucket in Redis); 0 disables the limit. */
   readonly pingRate: number;

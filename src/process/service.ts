@@ -16,6 +16,7 @@ import type { Clock } from '../streams/keepalive-sweep.js';
 import type { StreamCount } from '../streams/stream-count.js';
 import { watchPolicyOf } from './watch-policy.js';
 import type { ContactsPolicy } from '../watch/contacts-policy.js';
+import type { WatcherStreams } from '../streams/watcher-streams.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   clock?: Clock;
   /** With WORKERS > 1: the process's open streams, counted by every worker against MAX_CONNECTIONS. */
   streamCount?: StreamCount;
+  /** With WORKERS > 1: open streams per watcher, counted by every worker against MAX_STREAMS_PER_USER. */
+  watcherStreams?: WatcherStreams;
 }
 
 /** The `retry:` hint of a fresh stream: how long EventSource waits before reconnecting. */
@@ -69,6 +72,7 @@ export class HeartbeatService {
       slowClientTimeoutMs: config.slowClientTimeoutSeconds * 1000,
       maxStreams: config.maxConnections,
       streamCount: options.streamCount,
+      watcherStreams: options.watcherStreams,
       maxStreamsPerUser: config.maxStreamsPerUser,
       clock: options.clock,
       onOpened: () => this.stats.streamsOpened++,

@@ -4,6 +4,7 @@ import { KeepaliveSweep, type Clock } from './keepalive-sweep.js';
 import type { Logger } from '../process/logger.js';
 import { BucketParents } from './bucket-parents.js';
 import { StreamCount } from './stream-count.js';
+import { WatcherStreams } from './watcher-streams.js';
 import type { Hub } from './hub.js';
 
 export type SubscriptionActor = Actor<typeof subscriptionMachine>;
@@ -50,6 +51,8 @@ export interface SubscriptionsOptions {
   streamCount?: StreamCount;
   /** Streams one claimed user may hold open here; beyond, 429 (MAX_STREAMS_PER_USER). */
   maxStreamsPerUser: number;
+  /** Open streams per watcher, shared with the other worker threads. Default: this instance's own. */
+  watcherStreams?: WatcherStreams;
   /** Drives the keepalive sweep; tests pass SimulatedClock. Default: real timers. */
   clock?: Clock;
   /** Called when a stream opens (metrics). */
@@ -77,8 +80,8 @@ export class Subscriptions {
   private readonly maxStreams: number;
   private readonly streamCount: StreamCount;
   private readonly maxStreamsPerUser: number;
-  /** Open streams per watcher (only users with at least one). */
-  private readonly streamsPerWatcher = new Map<string, number>();
+  /** Open streams per watcher (only users with at least one), for every worker thread. */
+  private readonly watcherStreams: WatcherStreams;
 
   constructor(private readonly options: SubscriptionsOptions) {
     const { hub } = options;
@@ -86,6 +89,7 @@ export class Subscriptions {
     this.maxStreams = options.maxStreams;
     this.streamCount = options.streamCount ?? new StreamCount();
     this.maxStreamsPerUser = options.maxStreamsPerUser;
+    this.watcherStreams = options.watcherStreams ?? new WatcherStreams(options.maxStreams);
     this.sweep = new KeepaliveSweep<SubscriptionActor>(options.keepaliveMs, (actor) => actor.send(KEEPALIVE_EVENT), options.clock);
     // Provided once for all actors: a per-actor .provide() would build a machine per stream.
     const machine = subscriptionMachine.provide({
@@ -106,7 +110,7 @@ export class Subscriptions {
           this.sweep.delete(actor);
           this.streamCount.remove();
           hub.remove(context.users, actor, context.clientid, context.watcher);
-          if (context.watcher !== undefined) this.release(context.watcher);
+          if (context.watcher !== undefined) this.watcherStreams.remove(context.watcher);
           const reason = closeReason(event);
           options.onClosed?.(reason);
           log?.debug({ stream: actor.sessionId, userid: context.users[0], reason }, 'stream closed');
@@ -127,26 +131,29 @@ export class Subscriptions {
     return this.streamCount.value < this.maxStreams;
   }
 
-  /** Whether `watcher` may open one more stream (MAX_STREAMS_PER_USER). */
+  /** Whether `watcher` has a free stream (MAX_STREAMS_PER_USER) in any worker: an early refusal. */
   hasRoomFor(watcher: string): boolean {
-    return (this.streamsPerWatcher.get(watcher) ?? 0) < this.maxStreamsPerUser;
+    return this.watcherStreams.count(watcher) < this.maxStreamsPerUser;
+  }
+
+  /**
+   * Takes one of `watcher`'s MAX_STREAMS_PER_USER streams if one is free (false: none is), in one
+   * step for every worker thread, so that two opening at once cannot both take the last one. The
+   * stream opened next (`open` with this watcher) gives it back when it closes.
+   */
+  claimStreamFor(watcher: string): boolean {
+    return this.watcherStreams.tryAdd(watcher, this.maxStreamsPerUser);
   }
 
   /**
    * Spawns and starts the actor of a new stream; it registers itself and writes the head.
-   * Undefined if the stream ended while its actor started.
+   * Undefined if the stream ended while its actor started. A stream with a watcher claimed its
+   * place first (`claimStreamFor`); its actor gives it back when it closes.
    */
   open(input: SubscriptionInput): SubscriptionActor | undefined {
-    if (input.watcher !== undefined) this.streamsPerWatcher.set(input.watcher, (this.streamsPerWatcher.get(input.watcher) ?? 0) + 1);
     // The hub's copy of each id: 50 contacts' ids parsed from every stream's query string would
     // otherwise be kept once per stream (and each may hold on to its whole query string).
     return this.bucketParents.spawn({ ...input, users: this.options.hub.shareIds(input.users) });
-  }
-
-  private release(watcher: string): void {
-    const left = (this.streamsPerWatcher.get(watcher) ?? 1) - 1;
-    if (left > 0) this.streamsPerWatcher.set(watcher, left);
-    else this.streamsPerWatcher.delete(watcher);
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { scrape, series } from '../support/metrics.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
@@ -8,15 +9,17 @@ import { errorOf } from '../support/error-answer.js';
 let service: ServiceProcess;
 let perUser: ServiceProcess;
 let twoWorkers: ServiceProcess;
+let perUserTwoWorkers: ServiceProcess;
 
 test.before(async () => {
   service = await startService({ REDIS: 'memory', MAX_CONNECTIONS: '3', MAX_USERS_PER_STREAM: '4' });
   perUser = await startService({ REDIS: 'memory', MAX_STREAMS_PER_USER: '2' });
   twoWorkers = await startService({ REDIS: 'memory', MAX_CONNECTIONS: '5', WORKERS: '2' });
+  perUserTwoWorkers = await startService({ REDIS: 'memory', MAX_STREAMS_PER_USER: '2', WORKERS: '2' });
 });
 
 test.after.always(async () => {
-  await Promise.all([service?.stop(), perUser?.stop(), twoWorkers?.stop()]);
+  await Promise.all([service?.stop(), perUser?.stop(), twoWorkers?.stop(), perUserTwoWorkers?.stop()]);
 });
 
 test.serial('beyond MAX_CONNECTIONS new streams get 503 with Retry-After; open ones are untouched', async (t) => {
@@ -113,3 +116,67 @@ test.serial(
     for (const s of [...open, bob, ...unclaimed]) s.close();
   },
 );
+
+/**
+ * GET on a connection of its own (no keep-alive pool), so that the kernel picks a worker for every
+ * request: the status and code, and the response kept open while it streams.
+ */
+function getOnNewConnection(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; code?: string; res: IncomingMessage }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers, agent: false }, (res) => {
+      if (res.statusCode === 200) return resolve({ status: 200, res });
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, code: (JSON.parse(body) as { code: string }).code, res }));
+    });
+    req.on('error', reject);
+  });
+}
+
+test.serial('with WORKERS=2, MAX_STREAMS_PER_USER bounds the whole process, whichever worker each stream lands on', async (t) => {
+  const service = perUserTwoWorkers;
+  const url = `${service.url}/subscribe/watched-${randomUUID()}`;
+  const headers = { 'X-User-Claim': JSON.stringify({ userid: `dana-${randomUUID()}`, clientid: 'web' }) };
+  const open: IncomingMessage[] = [];
+  const refused: string[] = [];
+  /** Streams and refusals each worker has (the kernel picks the worker by the connection's hash). */
+  const perWorker = async () => {
+    const metrics = await scrape(service.adminUrl!);
+    return ['0', '1'].map(
+      (worker) =>
+        (metrics.get(series('heartbeat_streams_open', { worker })) ?? 0) +
+        (metrics.get(series('heartbeat_streams_refused_total', { code: '429', reason: 'TOO_MANY_STREAMS', worker })) ?? 0),
+    );
+  };
+  // Until both workers were asked (each request is a new connection, spread by the kernel).
+  for (let attempt = 0; attempt < 6 || (await perWorker()).some((n) => n === 0); attempt++) {
+    if (attempt >= 60) throw new Error(`the requests never reached both workers: ${(await perWorker()).join(', ')}`);
+    const answer = await getOnNewConnection(url, headers);
+    if (answer.status === 200) open.push(answer.res);
+    else refused.push(`${answer.status} ${answer.code}`);
+  }
+  t.is(open.length, 2, 'two streams open, on whichever workers');
+  t.true(
+    refused.every((c) => c === '429 TOO_MANY_STREAMS'),
+    refused.join(', '),
+  );
+  const [w0, w1] = await perWorker();
+  t.true(w0 > 0 && w1 > 0, `asked on both workers: ${w0} + ${w1}`);
+  // A stream that closes gives its place back, to whichever worker the next one lands on.
+  open.pop()!.destroy();
+  await t.notThrowsAsync(async () => {
+    // Until the server saw the close: a bound for a busy box, not a sleep.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      const answer = await getOnNewConnection(url, headers);
+      if (answer.status === 200) return void open.push(answer.res);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no place freed');
+  });
+  t.is((await getOnNewConnection(url, headers)).status, 429, 'and the limit holds again');
+  for (const res of open) res.destroy();
+});

@@ -74,6 +74,8 @@ function openStream(options: SubscribeRouteOptions, resolve: Resolve) {
         // Checked again: the policy may have answered after other streams opened or shutdown began.
         const stillFull = roomError();
         if (stillFull !== null) return refuseRoom(stillFull);
+        // Takes the watcher's place in one step for every worker: the checks above only refuse early.
+        if (watcher !== undefined && !options.subscriptions.claimStreamFor(watcher)) return refuseRoom(Errors.TOO_MANY_STREAMS);
         // The sink registers onAborted/onWritable now and reports them to the actor it is opened by.
         const sink = new UwsStreamSink(res, options.retryMs, cors);
         options.subscriptions.open({ sink, ...target, resumeAfter, watcher });

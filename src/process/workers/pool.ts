@@ -1,5 +1,6 @@
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
 import { StreamCount } from '../../streams/stream-count.js';
+import { WatcherStreams } from '../../streams/watcher-streams.js';
 import { absentSnapshot, type AdminSource, type InstanceHealth, type InstanceSnapshot } from '../../admin/source.js';
 import type { Config } from '../config.js';
 import { listen } from '../../http/listen.js';
@@ -56,11 +57,14 @@ export class WorkerPool implements AdminSource {
   private readonly members: Member[] = [];
   /** Open streams of every worker, against MAX_CONNECTIONS. */
   private readonly streamCount = new StreamCount();
+  /** Open streams per watcher of every worker, against MAX_STREAMS_PER_USER. */
+  private readonly watcherStreams: WatcherStreams;
   private readonly samples = new PortRequests<InstanceHealth | InstanceSnapshot>(SNAPSHOT_TIMEOUT_MS);
   private stopping = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.workers = options.config.workers;
+    this.watcherStreams = new WatcherStreams(options.config.maxConnections);
   }
 
   /**
@@ -127,6 +131,8 @@ export class WorkerPool implements AdminSource {
       store: workerStore,
       // MAX_CONNECTIONS bounds the process (its open-file limit): one count for every worker.
       streamCount: this.streamCount.shared,
+      // MAX_STREAMS_PER_USER too: a user's connections land on any worker.
+      watcherStreams: this.watcherStreams.shared,
     };
     const worker = startWorker({ workerData: data, transferList: transfer, name: `heartbeat-${index}` });
     log.debug({ worker: index, maxConnections: data.config.maxConnections }, 'worker starting');

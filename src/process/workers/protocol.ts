@@ -19,6 +19,8 @@ export interface WorkerData {
   readonly store: WorkerStore;
   /** The process's count of open streams (StreamCount), shared by every worker: MAX_CONNECTIONS bounds the process. */
   readonly streamCount: SharedArrayBuffer;
+  /** Open streams per watcher (WatcherStreams), shared by every worker: MAX_STREAMS_PER_USER bounds the process. */
+  readonly watcherStreams: SharedArrayBuffer;
 }
 
 /** Main thread → worker. */

@@ -6,6 +6,7 @@ import { RelayStore } from '../../store/relay.js';
 import type { Store } from '../../store/types.js';
 import { HeartbeatService } from '../service.js';
 import { StreamCount } from '../../streams/stream-count.js';
+import { WatcherStreams } from '../../streams/watcher-streams.js';
 import { exitAfterDrain } from '../shutdown.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 
@@ -16,7 +17,7 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  */
 if (!parentPort) throw new Error('src/process/workers/worker.ts runs only as a worker thread');
 const port = parentPort;
-const { index, config, store: access, streamCount } = workerData as WorkerData;
+const { index, config, store: access, streamCount, watcherStreams } = workerData as WorkerData;
 const log = createLogger(config.logLevel).child({ worker: index });
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -79,7 +80,13 @@ port.on('message', (message: ToWorker) => {
 async function start(): Promise<void> {
   const store: Store =
     access.kind === 'relay' ? new RelayStore(access.port) : await connectStore(access.target, storeOptionsOf(config), log);
-  service = new HeartbeatService({ config, store, log, streamCount: new StreamCount(streamCount) });
+  service = new HeartbeatService({
+    config,
+    store,
+    log,
+    streamCount: new StreamCount(streamCount),
+    watcherStreams: new WatcherStreams(config.maxConnections, watcherStreams),
+  });
   const bound = await service.listen();
   post({ type: 'listening', port: bound, store: store.kind });
   if (stopping) {
