@@ -19,7 +19,7 @@ export interface StreamSink {
   open(listener: SinkListener): void;
   /** Writes bytes, in order with every earlier write of this stream. */
   write(chunk: Uint8Array): void;
-  /** Writes `retry: <ms>` and ends the response (server shutdown), after every earlier write. */
+  /** Writes `retry: <ms>` and ends the response (server shutdown, access revoked), after every earlier write. */
   endWithRetry(retryMs: number): void;
   /** Closes the connection at once (slow client). */
   close(): void;
@@ -81,7 +81,12 @@ export type SubscriptionEvent =
   | { type: 'socket.full' }
   | { type: 'socket.drained' }
   | { type: 'socket.aborted' }
-  | { type: 'server.shutdown'; retryMs: number };
+  | { type: 'server.shutdown'; retryMs: number }
+  /**
+   * WATCH_POLICY=contacts: the watcher may no longer see one of the stream's users (a contact
+   * removed). The stream ends with a `retry:` hint; the reconnect is refused 403.
+   */
+  | { type: 'watch.revoked'; retryMs: number };
 
 interface SubscriptionContext {
   readonly sink: StreamSink;
@@ -181,7 +186,7 @@ export const subscriptionMachine = setup({
     register: () => {},
     /**
      * Leaves the hub; nothing of the subscription remains (I/O: injected). Its event says why the
-     * stream closed: `socket.aborted`, `server.shutdown`, or the congested state's timeout.
+     * stream closed: `socket.aborted`, `server.shutdown`, `watch.revoked`, or the congested state's timeout.
      */
     unregister: () => {},
     /** Counts a held ping replaced by a newer one before it was written (injected for metrics). */
@@ -222,7 +227,7 @@ export const subscriptionMachine = setup({
     },
     writePending: ({ context }) => flushPending(context),
     endWithRetry: ({ context, event }) => {
-      if (event.type === 'server.shutdown') context.sink.endWithRetry(event.retryMs);
+      if (event.type === 'server.shutdown' || event.type === 'watch.revoked') context.sink.endWithRetry(event.retryMs);
     },
     closeSocket: ({ context }) => context.sink.close(),
   },
@@ -252,6 +257,7 @@ export const subscriptionMachine = setup({
   on: {
     'socket.aborted': '.closed',
     'server.shutdown': { target: '.closed', actions: 'endWithRetry' },
+    'watch.revoked': { target: '.closed', actions: 'endWithRetry' },
   },
   states: {
     opening: {

@@ -161,7 +161,7 @@ export function createMetrics(source: AdminSource): Metrics {
   counter('heartbeat_streams_opened_total', 'SSE streams opened (a subscription actor started).', (i) => i.streamsOpened);
   new Counter({
     name: 'heartbeat_streams_closed_total',
-    help: 'SSE streams closed, by reason: client_gone (the client went away), slow_client (congested longer than SLOW_CLIENT_TIMEOUT), shutdown.',
+    help: 'SSE streams closed, by reason: client_gone (the client went away), slow_client (congested longer than SLOW_CLIENT_TIMEOUT), shutdown, revoked (WATCH_POLICY=contacts: the watcher lost the contact).',
     labelNames: ['reason', 'worker'] as const,
     registers,
     collect() {

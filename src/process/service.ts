@@ -17,6 +17,7 @@ import type { StreamCount } from '../streams/stream-count.js';
 import { watchPolicyOf } from './watch-policy.js';
 import type { ContactsPolicy } from '../watch/contacts-policy.js';
 import type { WatcherStreams } from '../streams/watcher-streams.js';
+import { OpenStreamRecheck } from '../watch/open-stream-recheck.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -46,6 +47,8 @@ export class HeartbeatService {
   readonly pingActor: PingActor;
   /** WATCH_POLICY=contacts: this thread's contact cache and its backend-core client; null with `anyone`. */
   readonly watchPolicy: ContactsPolicy | null;
+  /** WATCH_POLICY=contacts: ends open streams whose watcher lost the contact. */
+  private readonly recheck: OpenStreamRecheck | null;
   private listenSocket: us_listen_socket | null = null;
   private app: TemplatedApp | null = null;
   private closing = false;
@@ -82,6 +85,8 @@ export class HeartbeatService {
     });
     this.pingActor = startPingActor(store, new Set(config.invisibleStatuses));
     this.watchPolicy = watchPolicyOf(config, log);
+    this.recheck =
+      this.watchPolicy && new OpenStreamRecheck({ policy: this.watchPolicy, subscriptions: this.subscriptions, retryMs: RETRY_MS });
   }
 
   get store(): Store {
@@ -116,6 +121,7 @@ export class HeartbeatService {
     });
     this.app = app;
     this.subscriptions.start();
+    this.recheck?.start();
     const { socket, port } = await listen(app, config.listen, 'LISTEN');
     this.listenSocket = socket;
     return port;
@@ -154,6 +160,7 @@ export class HeartbeatService {
     this.closing = true;
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
+    this.recheck?.stop();
     this.pingActor.send({ type: 'shutdown' });
     await waitFor(this.pingActor, (s) => s.matches('drained'));
     this.subscriptions.closeAll();

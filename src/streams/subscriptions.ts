@@ -20,6 +20,7 @@ export type SubscriptionActor = Actor<typeof subscriptionMachine>;
 export const CLOSE_REASON_BY_EVENT = {
   'socket.aborted': 'client_gone',
   'server.shutdown': 'shutdown',
+  'watch.revoked': 'revoked',
   // XState names a delayed transition's event `xstate.after.<delay>.<state id>`.
   'xstate.after.slowClientTimeout.subscription.congested': 'slow_client',
 } as const;
@@ -124,6 +125,18 @@ export class Subscriptions {
       },
     });
     this.bucketParents = new BucketParents({ subscription: machine, size: options.bucketParentSize });
+  }
+
+  /**
+   * Visits every open stream whose watcher (a trusted claim) watches someone other than itself:
+   * what WATCH_POLICY=contacts re-checks. Read from the actors' context, once a tick of the
+   * re-check, so a stream carries nothing more for it.
+   */
+  forEachWatchingOthers(visit: (actor: SubscriptionActor, watcher: string, users: readonly string[]) => void): void {
+    for (const actor of this.sweep.members()) {
+      const { watcher, users } = actor.getSnapshot().context;
+      if (watcher !== undefined && users.some((user) => user !== watcher)) visit(actor, watcher, users);
+    }
   }
 
   /** Whether one more stream may open (MAX_CONNECTIONS). */

@@ -6,6 +6,8 @@ export interface ContactEntry {
   readonly fetchedAt: number;
   /** When the last call for this watcher started, successful or not (ms): at most one a second. */
   readonly attemptedAt: number;
+  /** The X-User-Claim of the last call: the re-check of open streams calls with it again. */
+  readonly claim: string;
 }
 
 /**
@@ -18,7 +20,7 @@ const CONTACT_BYTES = 44;
 
 /** What one entry is counted as against the cache's memory bound. */
 function entryBytes(watcher: string, entry: ContactEntry): number {
-  let bytes = ENTRY_BYTES + watcher.length;
+  let bytes = ENTRY_BYTES + watcher.length + entry.claim.length;
   if (entry.contacts) for (const id of entry.contacts) bytes += CONTACT_BYTES + id.length;
   return bytes;
 }

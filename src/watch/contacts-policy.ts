@@ -4,10 +4,7 @@ import type { ContactsClient } from './contacts-client.js';
 /** What a request for some users' presence gets: allowed, 403 NOT_A_CONTACT, or 503 CONTACTS_UNAVAILABLE. */
 export type WatchDecision = 'allowed' | 'not_a_contact' | 'unavailable';
 
-/**
- * A refusal is checked again against backend-core, and a failed call retried, at most this often per watcher.
- * @internal exported for its test
- */
+/** A refusal is checked again against backend-core, and a failed call retried, at most this often per watcher. */
 export const RECHECK_MS = 1_000;
 
 export interface ContactsPolicyOptions {
@@ -30,7 +27,7 @@ export interface Read {
 }
 
 /** Whether `contacts` let `watcher` watch every one of `users` (the watcher itself always). */
-function allows(contacts: ReadonlySet<string>, watcher: string, users: readonly string[]): boolean {
+export function allows(contacts: ReadonlySet<string>, watcher: string, users: readonly string[]): boolean {
   for (const user of users) if (user !== watcher && !contacts.has(user)) return false;
   return true;
 }
@@ -50,11 +47,13 @@ function allows(contacts: ReadonlySet<string>, watcher: string, users: readonly 
 export class ContactsPolicy {
   readonly cache: ContactCache;
   private readonly inFlight = new Map<string, Promise<Read>>();
-  private readonly now: () => number;
+  readonly now: () => number;
+  readonly ttlMs: number;
 
   constructor(private readonly options: ContactsPolicyOptions) {
     this.cache = new ContactCache(options.limits);
     this.now = options.now ?? (() => performance.now());
+    this.ttlMs = options.ttlMs;
   }
 
   decide(watcher: string, claim: string, users: readonly string[]): WatchDecision | Promise<WatchDecision> {
@@ -86,10 +85,10 @@ export class ContactsPolicy {
     if (pending !== undefined) return pending;
     const attemptedAt = this.now();
     const call = this.options.client.contactsOf(claim).then(
-      (contacts): Read => ({ entry: { contacts, fetchedAt: this.now(), attemptedAt }, ok: true }),
+      (contacts): Read => ({ entry: { contacts, fetchedAt: this.now(), attemptedAt, claim }, ok: true }),
       (): Read => {
         const known = this.cache.peek(watcher);
-        return { entry: { contacts: known?.contacts ?? null, fetchedAt: known?.fetchedAt ?? 0, attemptedAt }, ok: false };
+        return { entry: { contacts: known?.contacts ?? null, fetchedAt: known?.fetchedAt ?? 0, attemptedAt, claim }, ok: false };
       },
     );
     const settled = call.then((read) => {
@@ -99,16 +98,6 @@ export class ContactsPolicy {
     });
     this.inFlight.set(watcher, settled);
     return settled;
-  }
-
-  /** Whether a call for the watcher is under way. */
-  isReading(watcher: string): boolean {
-    return this.inFlight.has(watcher);
-  }
-
-  /** Calls under way (the re-check sweep keeps its own share of them bounded). */
-  get reading(): number {
-    return this.inFlight.size;
   }
 
   private fromStale(entry: ContactEntry, watcher: string, users: readonly string[]): WatchDecision {

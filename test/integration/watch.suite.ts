@@ -38,6 +38,17 @@ export function watchSuite({ store: storeName, workers }: WatchSetup): void {
     return client;
   };
 
+  /** Opens a stream with fetch; `ended` resolves with everything it sent once the server ends it. */
+  const rawStream = async (path: string, watcher: string) => {
+    const controller = new AbortController();
+    const res = await fetch(`${next()}${path}`, { headers: claim(watcher), signal: controller.signal });
+    const ended = res.text();
+    ended.catch(() => {});
+    aborts.push(controller);
+    return { status: res.status, ended };
+  };
+  const aborts: AbortController[] = [];
+
   test.before(async () => {
     store = await startStore(storeName);
     backend = await ContactsBackend.start();
@@ -53,6 +64,7 @@ export function watchSuite({ store: storeName, workers }: WatchSetup): void {
 
   test.after.always(async () => {
     for (const c of clients) c.close();
+    for (const a of aborts) a.abort();
     await Promise.all(instances.map((i) => i.stop()));
     await backend?.stop();
     await store?.close();
@@ -176,6 +188,50 @@ export function watchSuite({ store: storeName, workers }: WatchSetup): void {
       t.true(logs.length > 0 && logs.every((l) => l.cause === 'refused'), JSON.stringify(logs));
     },
   );
+
+  test.serial(
+    'a contact removed: within CONTACTS_TTL its streams end (a multi-user stream whole) and the reconnect is refused 403',
+    async (t) => {
+      const [a, b, c, d] = [user(), user(), user(), user()];
+      backend.setContacts(a, [b, c, d]);
+      await ping(next(), b, 'b');
+      const single = await rawStream(`/subscribe/${b}`, a);
+      const multi = await rawStream(`/subscribe?user=${c}&user=${b}`, a);
+      const kept = stream(`/subscribe/${d}`, a);
+      const own = stream(`/subscribe/${a}`, a);
+      await Promise.all([kept.ready, own.ready]);
+      t.deepEqual([single.status, multi.status], [200, 200]);
+      const removed = Date.now();
+      backend.removeContact(a, b);
+      const [singleBody, multiBody] = await Promise.all([single.ended, multi.ended]);
+      const seconds = (Date.now() - removed) / 1000;
+      t.true(seconds < CONTACTS_TTL + 2, `ended after ${seconds} s`);
+      t.regex(singleBody, /retry: \d+\n\n$/, 'ended with a retry hint');
+      t.regex(multiBody, /retry: \d+\n\n$/);
+      t.is((await errorOf(await get(`/subscribe/${b}`, a))).code, 'NOT_A_CONTACT', 'the reconnect is refused');
+      await ping(next(), d, 'still-here');
+      await ping(next(), a, 'own');
+      await kept.until((k) => k.statuses().includes('still-here'));
+      await own.until((o) => o.statuses().includes('own'));
+      t.is(kept.errors + own.errors, 0, 'streams still allowed stay open');
+    },
+  );
+
+  test.serial('backend-core down longer than CONTACTS_TTL: open streams keep flowing', async (t) => {
+    const [a, b] = [user(), user()];
+    backend.setContacts(a, [b]);
+    const open = stream(`/subscribe/${b}`, a);
+    await open.ready;
+    backend.setMode('fail');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, (CONTACTS_TTL + 1) * 1000));
+      await ping(next(), b, 'after-ttl');
+      await open.until((s) => s.statuses().includes('after-ttl'));
+      t.is(open.errors, 0);
+    } finally {
+      backend.setMode('ok');
+    }
+  });
 
   test.serial('a hanging backend: 503 within CONTACTS_TIMEOUT, never a hung request', async (t) => {
     const [a, b] = [user(), user()];

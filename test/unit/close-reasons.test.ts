@@ -29,5 +29,6 @@ test('only the socket abort counts as client_gone; a close heartbeat decided nam
   );
   t.is(CLOSE_REASON_BY_EVENT['xstate.after.slowClientTimeout.subscription.congested'], 'slow_client');
   t.is(CLOSE_REASON_BY_EVENT['server.shutdown'], 'shutdown');
-  t.deepEqual([...CLOSE_REASONS].sort(), ['client_gone', 'shutdown', 'slow_client']);
+  t.is(CLOSE_REASON_BY_EVENT['watch.revoked'], 'revoked');
+  t.deepEqual([...CLOSE_REASONS].sort(), ['client_gone', 'revoked', 'shutdown', 'slow_client']);
 });

@@ -150,7 +150,7 @@ test.serial('the client: 400 without a claim is a status failure; ids become a s
 });
 
 test('the cache is bounded in entries and in bytes, least recently used out first', (t) => {
-  const entry = (ids: string[]) => ({ contacts: new Set(ids), fetchedAt: 1, attemptedAt: 1 });
+  const entry = (ids: string[]) => ({ contacts: new Set(ids), fetchedAt: 1, attemptedAt: 1, claim: '' });
   const byCount = new ContactCache({ maxEntries: 2 });
   byCount.set('a', entry([]));
   byCount.set('b', entry([]));

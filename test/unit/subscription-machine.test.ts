@@ -330,6 +330,15 @@ for (const [state, reach] of statesToLeave) {
     s.presence(ping('a', 21));
     t.is(s.sink.log.length, before);
   });
+
+  test(`watch.revoked while ${state}: retry hint, end, unregistered (close reason revoked)`, async (t) => {
+    const s = await reach();
+    s.actor.send({ type: 'watch.revoked', retryMs: 3_000 });
+    t.is(s.sink.log.at(-1), 'endWithRetry 3000');
+    t.is(s.actor.getSnapshot().status, 'done');
+    t.deepEqual(s.calls, ['register a', 'unregister a']);
+    t.deepEqual(s.closedBy, ['watch.revoked']);
+  });
 }
 
 test('a replay without a user whose stored ping could not be read goes live, and its ping comes later', async (t) => {
