@@ -1,5 +1,5 @@
 /**
- * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000]
+ * Benchmark entry:  node --import tsx bench/run.ts <scenario|all> [--n 15000 (scale: up to 100000)]
  *                     [--target ours|baseline|floor|xstate-floor|nchan|both|all|<list>] [--runs 1] [--profile] [--build]
  *                     [--ours path/to/main.js] [--no-snapshot] [--workers N]
  * Targets: ours (dist/src/process/main.js), baseline (bench/baseline/server.ts: node:http + ioredis),
@@ -35,6 +35,7 @@ import {
   waitQuiet,
   startRedis,
   startServer,
+  startServerGroup,
   stopProc,
   toggleWindowProfile,
   type Proc,
@@ -48,11 +49,12 @@ import { fanout } from './scenarios/fanout.js';
 import { hot } from './scenarios/hot.js';
 import { ping } from './scenarios/ping.js';
 import { churn } from './scenarios/churn.js';
+import { scale } from './scenarios/scale.js';
 import type { Check, Ctx, Metrics, Opts, Scenario } from './scenarios/types.js';
 import { humanSummary, medianOf, ratios } from './report.js';
 import { formatTop, topAllocations, topSelf } from './profile.js';
 
-const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn };
+const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn, scale };
 
 function parseArgs(argv: string[]) {
   const a = { scenario: '', n: 15000, target: 'both', runs: 1, profile: false, build: false, ours: '', snapshot: true, workers: 1 };
@@ -76,11 +78,12 @@ function parseArgs(argv: string[]) {
     else if (!x.startsWith('-') && !a.scenario) a.scenario = x;
     else throw new Error(`unknown argument ${x}`);
   }
-  const names = a.scenario === 'all' ? Object.keys(SCENARIOS) : [a.scenario];
+  const names = a.scenario === 'all' ? Object.keys(SCENARIOS).filter((s) => !SCENARIOS[s].onlyByName) : [a.scenario];
   if (!names.every((s) => SCENARIOS[s])) throw new Error(`scenario must be one of: ${Object.keys(SCENARIOS).join(', ')}, all`);
   const targets = parseTargets(a.target);
   if (targets.includes('nchan')) assertNchanInstalled();
-  if (!(a.n > 0 && a.n <= 19000)) throw new Error('--n must be 1..19000 (open-file limit 20,000 per process)');
+  const maxN = Math.min(...names.map((s) => SCENARIOS[s].maxN ?? 19_000));
+  if (!(a.n > 0 && a.n <= maxN)) throw new Error(`--n must be 1..${maxN} (open-file limit 20,000 per process)`);
   if (!(a.runs >= 1 && a.runs <= 5)) throw new Error('--runs must be 1..5');
   if (!(Number.isInteger(a.workers) && a.workers >= 1 && a.workers <= 8)) throw new Error('--workers must be 1..8');
   return { ...a, names, targets };
@@ -153,7 +156,9 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
   const t0 = Date.now();
   try {
     redis = await startRedis(dir);
-    server = await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir, workers: opts.workers });
+    server = sc.processes
+      ? await startServerGroup(target, sc.processes(opts), { redisPort: redis.port, dir })
+      : await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir, workers: opts.workers });
     await waitReady(server);
     log(`${sc.name}/${target}: server pid ${server.pid} on :${server.port}, redis :${redis.port}`);
     const ctx: Ctx = {

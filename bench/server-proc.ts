@@ -258,6 +258,8 @@ export async function startServer(target: TargetName, o: ServerOpts): Promise<Se
 export async function startServerGroup(target: TargetName, processes: number, o: ServerOpts): Promise<Server> {
   if (target === 'nchan') return startNchan({ ...o, nchanWorkers: processes });
   if (processes === 1) return startServer(target, o);
+  // node:http binds without SO_REUSEPORT: a second process on the port would fail to start.
+  if (target === 'baseline') throw new Error('the baseline (node:http) cannot run as several processes on one port');
   const port = await freePort();
   const entry = await entryOf(target);
   const env = { ...serverEnv(target, { ...o, workers: 1 }, port, null), ADMIN_LISTEN: '' };

@@ -39,6 +39,15 @@ export interface Scenario {
   admin?: boolean;
   /** hard limit for one run of one target, ms */
   budgetMs(o: Opts): number;
+  /** the largest --n it accepts; default 19,000 (one server process under the open-file limit) */
+  maxN?: number;
+  /** left out of `all` (it is run by its name) */
+  onlyByName?: boolean;
+  /**
+   * each server as this many processes on one port (nchan: nginx workers); one process when
+   * absent. RSS and CPU are then those of the whole process tree.
+   */
+  processes?(o: Opts): number;
   run(ctx: Ctx): Promise<Metrics>;
   checks(m: Metrics, o: Opts): Check[];
   /** metrics shown in the human summary table, in order */
