@@ -1,8 +1,6 @@
 import type { Store, StoredPing } from '../store/types.js';
 import type { HubRecord } from './hub-record.js';
 
-/** Users per `lastMany` call: one script call (read-pings.lua) reads at most this many. */
-const READ_CHUNK = 1_000;
 /** A failed read is tried again after 1 s, then 2, 4, … up to 30 s, until it succeeds. */
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -13,7 +11,7 @@ export type ReadResult = (record: HubRecord, ping: StoredPing | null) => void;
 /**
  * The stored last pings of hub records, read in batches: the records that need a read during
  * one event-loop turn (a storm of new streams, a recovery) are read together, one `lastMany` per
- * view and at most READ_CHUNK users per call, instead of one read per user per stream.
+ * view (on Redis, read-pings.lua: at most 1,000 users a call), instead of one read per user per stream.
  * A record whose read failed is kept and read again with a growing delay (1 s doubling to
  * 30 s) while any stream still holds it.
  */
@@ -65,14 +63,11 @@ export class RecordReads {
       if (view) view.push(record);
       else views.set(key, [record]);
     }
-    const reads: Promise<void>[] = [];
-    for (const view of views.values()) {
-      for (let i = 0; i < view.length; i += READ_CHUNK) reads.push(this.readChunk(view.slice(i, i + READ_CHUNK)));
-    }
-    await Promise.all(reads);
+    // One read per view; the Redis store splits it into calls of at most 1,000 users.
+    await Promise.all([...views.values()].map((view) => this.readView(view)));
   }
 
-  private async readChunk(records: HubRecord[]): Promise<void> {
+  private async readView(records: HubRecord[]): Promise<void> {
     const { own, clientid } = records[0];
     let pings: (StoredPing | null)[];
     try {

@@ -6,6 +6,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterTopology } from '../../src/store/redis/cluster.js';
 import { KeySpace } from '../../src/store/redis/keys.js';
+import { keySlot } from '../../src/store/redis/key-slot.js';
 import { encodeMessageTail } from '../../src/store/redis/message.js';
 import type { PingToSave } from '../../src/store/redis/topology.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -82,6 +83,24 @@ test.serial('a save does not repeat a seq of its user, and a read spans the slot
   const rows = await topology.read([...users.map((u) => keys.user(u)), keys.user('nobody')], ['status', 'clientid']);
   t.deepEqual(rows, [['two', 'phone'], ...users.slice(1).map((u) => [`hi ${u}`, 'web']), [null, null]]);
 });
+
+test.serial(
+  'a read of many users spans every master (one pipeline each), and the slots heartbeat computes are the cluster’s',
+  async (t) => {
+    const users = Array.from({ length: 300 }, (_, i) => `pipe-${i}`);
+    await Promise.all(users.slice(0, 100).map((u) => topology.save(pingOf(u, 'web', `p ${u}`))));
+    const rows = await topology.read(
+      users.map((u) => keys.user(u)),
+      ['status'],
+    );
+    t.deepEqual(
+      rows,
+      users.map((u, i) => [i < 100 ? `p ${u}` : null]),
+    );
+    const node = cluster.nodes[0];
+    for (const u of users.slice(0, 20)) t.is(keySlot(keys.user(u)), Number(await node.cli('CLUSTER', 'KEYSLOT', keys.user(u))));
+  },
+);
 
 test.serial('a master that does not answer fails the save and the read of its users instead of holding them', async (t) => {
   const [user] = await usersOnEveryMaster('frozen');

@@ -96,6 +96,25 @@ test('read: the fields of each hash in order, nulls for a hash that does not exi
   t.deepEqual(missing, [null, null]);
 });
 
+test('read: 2,500 hashes are three read-pings.lua calls (at most 1,000 keys each), not 2,500 HMGETs', async (t) => {
+  const { topology, server } = await topologyOn(t);
+  const users = Array.from({ length: 2_500 }, (_, i) => `many-${i}`);
+  await Promise.all(users.filter((_, i) => i % 2 === 0).map((u) => topology.save(pingOf(u, 'phone', `s-${u}`))));
+  await topology.read([keys.user('warm')], ['status']); // loads the script: later calls are EVALSHA
+  await server.cli('CONFIG', 'RESETSTAT');
+  const rows = await topology.read(
+    users.map((u) => keys.user(u)),
+    ['status'],
+  );
+  t.deepEqual(
+    rows,
+    users.map((u, i) => [i % 2 === 0 ? `s-${u}` : null]),
+  );
+  const ran = await calls(server);
+  t.is(ran.evalsha ?? 0, 3);
+  t.is(ran.hmget, 2_500, 'the HMGETs run inside the scripts');
+});
+
 test('the connections: Redis killed makes the store unavailable; back, it is available and recovered once the subscriptions are confirmed', async (t) => {
   const { topology, heard, availability, recoveries, server } = await topologyOn(t);
   await topology.subscribe(keys.channel('back'));

@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import { RedisConnections } from './connections.js';
+import { readPerMaster } from './cluster-read.js';
 import {
-  readFields,
   replyPairs,
   scriptArgs,
   type PingToSave,
@@ -62,7 +62,7 @@ export class ClusterTopology implements Topology {
   }
 
   read(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
-    return this.withinDeadline(readFields(this.connections.commands, keys, fields));
+    return this.withinDeadline(readPerMaster(this.connections.commands as Cluster, keys, fields));
   }
 
   async subscribe(channel: string): Promise<void> {

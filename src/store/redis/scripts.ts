@@ -11,4 +11,5 @@ function load(name: string): string {
 export const Scripts = {
   savePings: load('save-pings'),
   erasePresence: load('erase-presence'),
+  readPings: load('read-pings'),
 } as const;

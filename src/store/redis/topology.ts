@@ -61,7 +61,17 @@ export function replyPairs(reply: readonly string[]): SaveReply[] {
   return replies;
 }
 
-/** One HMGET per key (a standalone connection pipelines them by itself). */
-export function readFields(commands: Commands, keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]> {
-  return Promise.all(keys.map((key) => commands.hmget(key, ...fields)));
+/** Keys per read-pings.lua call: a call holds Redis for well under a millisecond. */
+const READ_CHUNK = 1_000;
+
+type Rows = (string | null)[][];
+
+/** read-pings.lua over every READ_CHUNK keys: one call and one reply instead of one HMGET per key. */
+export async function readFields(commands: Commands, keys: readonly string[], fields: readonly string[]): Promise<Rows> {
+  const calls: Promise<Rows>[] = [];
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    const chunk = keys.slice(i, i + READ_CHUNK);
+    calls.push(commands.readPings(chunk.length, ...chunk, ...fields) as unknown as Promise<Rows>);
+  }
+  return (await Promise.all(calls)).flat();
 }
