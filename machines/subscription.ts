@@ -40,7 +40,7 @@ export interface PingFrames {
 export type StreamFormat = 'single' | 'multi';
 
 /**
- * A watched user went offline: its presence was erased (or, later, it fell silent). Rendered once
+ * A watched user went offline: silent for OFFLINE_AFTER, or its presence was erased. Rendered once
  * and shared like PingFrames: `event: offline` with `{"time"}` (`multi` adds `"userid"`).
  */
 export interface OfflineFrames {
@@ -73,10 +73,13 @@ export interface SubscriptionInput {
 
 export type SubscriptionEvent =
   | { type: 'presence'; ping: PingFrames }
-  /** A watched user went offline (erased). */
+  /** A watched user went offline: silent for OFFLINE_AFTER, or erased. */
   | { type: 'offline'; offline: OfflineFrames }
-  /** The last pings of the stream's users (the hub's records), once their channels were live. */
-  | { type: 'replay.loaded'; pings: readonly PingFrames[] }
+  /**
+   * The last pings of the stream's users (the hub's records), once their channels were live, each
+   * followed by its `offline` when it is already older than OFFLINE_AFTER.
+   */
+  | { type: 'replay.loaded'; pings: readonly (PingFrames | OfflineFrames)[] }
   | { type: 'keepalive' }
   | { type: 'socket.full' }
   | { type: 'socket.drained' }
@@ -155,12 +158,14 @@ function sendInOrder(context: SubscriptionContext, items: Iterable<PingFrames | 
  * Writes what is pending, oldest first; after a replay, only what is newer than the replayed ping
  * of its user (the replay covers every ping the hub handed over before it).
  */
-function flushPending(context: SubscriptionContext, replayed: readonly PingFrames[] = []): void {
+function flushPending(context: SubscriptionContext, replayed: readonly (PingFrames | OfflineFrames)[] = []): void {
   const pending = context.pending;
   context.pending = null;
   if (pending === null) return;
-  const covered = (item: PingFrames | OfflineFrames, r: PingFrames) =>
-    r.userid === item.userid && (r.seq > item.seq || (r.seq === item.seq && !('offline' in item)));
+  // A replayed ping covers what it is past and a held ping of its seq; a replayed offline also the
+  // held offline of its seq (the same silence, announced while the stream replayed).
+  const covered = (item: PingFrames | OfflineFrames, r: PingFrames | OfflineFrames) =>
+    r.userid === item.userid && (r.seq > item.seq || (r.seq === item.seq && (!('offline' in item) || 'offline' in r)));
   sendInOrder(
     context,
     [...pending.values()].filter((item) => !replayed.some((r) => covered(item, r))),

@@ -14,6 +14,8 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
   pingActor: PingActor;
   store: Store;
   trust: ProxyTrust;
+  /** OFFLINE_AFTER in seconds: /lastseen says `"online"` by it (0: no `"online"`). */
+  offlineAfterSeconds: number;
   /** CORS_ORIGINS: which browser origins may call the API. */
   cors: CorsPolicy;
   /** A ping was answered: HTTP status, error code (refusals), seconds from request to answer. */
@@ -73,7 +75,7 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const app = uWS.App();
   const report: Report = options.onHandlerError ?? (() => {});
   const { cors, trust, store } = options;
-  const lastSeen = { store, trust, watchPolicy: options.watchPolicy };
+  const lastSeen = { store, trust, watchPolicy: options.watchPolicy, offlineAfterSeconds: options.offlineAfterSeconds };
   const handlers: { [P in PublicRoute]: Record<(typeof PUBLIC_ROUTES)[P][number], Handler> } = {
     '/ping': { post: pingRoute(options.pingActor, trust, options.onPingAnswered), del: eraseRoute(options.pingActor, trust) },
     '/subscribe': { get: subscribeManyRoute(options) },

@@ -51,6 +51,11 @@ export interface Config extends WatchSettings {
   readonly pingBurst: number;
   /** CLIENT_KEY_TTL, default 30 days (2,592,000 s) a per-client key outlives its last ping; 0 keeps it. */
   readonly clientKeyTtlSeconds: number;
+  /**
+   * OFFLINE_AFTER, default 60 seconds: a watched user whose last visible ping is older gets one
+   * `event: offline` on every stream watching it, and `"online": false` on /lastseen; 0 turns both off.
+   */
+  readonly offlineAfterSeconds: number;
   /** TRUSTED_PROXIES, default loopback only (`127.0.0.0/8,::1/128`); `*` trusts every peer. */
   readonly trustedProxies: readonly string[] | '*';
   /** INVISIBLE_STATUSES, default `3`: statuses only the user's own devices see; empty disables. */
@@ -223,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, openFileLimit =
     pingRate: zeroOrMore('PING_RATE', env.PING_RATE, 2, false, 'pings per second (a number, 0 for no limit)'),
     pingBurst: positive('PING_BURST', env.PING_BURST, 10, true),
     clientKeyTtlSeconds: zeroOrMore('CLIENT_KEY_TTL', env.CLIENT_KEY_TTL, 30 * 86_400, true, 'whole seconds (0: never expire)'),
+    offlineAfterSeconds: zeroOrMore('OFFLINE_AFTER', env.OFFLINE_AFTER, 60, true, 'whole seconds (0: no offline event)'),
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
     invisibleStatuses: invisibleStatuses(env.INVISIBLE_STATUSES),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),

@@ -55,20 +55,24 @@ export class HeartbeatService {
 
   constructor(private readonly options: ServiceOptions) {
     const { config, store, log } = options;
-    this.hub = new Hub(store, {
-      onAvailability: (up) => {
-        log[up ? 'info' : 'warn']({ store: store.kind, available: up }, up ? 'presence store available' : 'presence store unavailable');
-        if (up && this.closing === false) this.stats.storeRecoveries++;
-        this.pingActor?.send({ type: up ? 'store.up' : 'store.down' });
+    this.hub = new Hub(
+      store,
+      {
+        onAvailability: (up) => {
+          log[up ? 'info' : 'warn']({ store: store.kind, available: up }, up ? 'presence store available' : 'presence store unavailable');
+          if (up && this.closing === false) this.stats.storeRecoveries++;
+          this.pingActor?.send({ type: up ? 'store.up' : 'store.down' });
+        },
+        onDelivered: (count) => {
+          this.stats.deliveries += count;
+        },
+        onFanOutTimed: (lagSeconds, fanOutSeconds) => {
+          this.stats.deliveryLagSeconds.observe(lagSeconds);
+          this.stats.fanOutSeconds.observe(fanOutSeconds);
+        },
       },
-      onDelivered: (count) => {
-        this.stats.deliveries += count;
-      },
-      onFanOutTimed: (lagSeconds, fanOutSeconds) => {
-        this.stats.deliveryLagSeconds.observe(lagSeconds);
-        this.stats.fanOutSeconds.observe(fanOutSeconds);
-      },
-    });
+      config.offlineAfterSeconds,
+    );
     this.subscriptions = new Subscriptions({
       hub: this.hub,
       keepaliveMs: config.keepaliveSeconds * 1000,
@@ -113,6 +117,7 @@ export class HeartbeatService {
       subscriptions: this.subscriptions,
       retryMs: RETRY_MS,
       maxUsersPerStream: config.maxUsersPerStream,
+      offlineAfterSeconds: config.offlineAfterSeconds,
       isClosing: () => this.closing,
       watchPolicy: this.watchPolicy,
       onPingAnswered: (status, code, seconds) => this.stats.countPing(status, code, seconds),

@@ -1,6 +1,12 @@
 import type { SubscriptionEvent } from '../../machines/subscription.js';
 import type { StoredPing } from '../store/types.js';
 import type { SharedPingFrames } from './frames.js';
+import type { Timed } from './offline-wheel.js';
+
+/** A copy of `id` that holds no slice of a larger string (the query string of one request). */
+export function ownCopy(id: string): string {
+  return Buffer.from(id, 'utf8').toString('utf8');
+}
 
 /** A subscription actor, as the hub sees it: something presence events are sent to. */
 export interface SubscriptionActorRef {
@@ -17,7 +23,7 @@ export interface SubscriptionActorRef {
  * (the filter that makes every delivery exactly once and in order), and the state of its
  * stored-ping read. A stream holds only its list of user ids (the hub's strings) to find its records again.
  */
-export class HubRecord {
+export class HubRecord implements Timed {
   /** The streams' actors: a lone one is kept as itself, a Set from the second (most users have one). */
   private watching: SubscriptionActorRef | Set<SubscriptionActorRef> | null = null;
   /** Streams holding this record. */
@@ -33,6 +39,8 @@ export class HubRecord {
   settling: Promise<void> | null = null;
   /** The stored ping could not be read yet: a retry (or the store's recovery) reads it. */
   unread = false;
+  /** Its slot in the offline wheel (OFFLINE_AFTER) while its last ping is not yet silent; 0: none. */
+  offlineAt = 0;
 
   constructor(
     readonly user: WatchedUser,

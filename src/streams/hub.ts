@@ -2,9 +2,11 @@ import type { Erasure, Store, StoreListener, StoredPing } from '../store/types.j
 import { UserChannels } from './user-channels.js';
 import { FanOutTimer, type FanOutRecord } from './fan-out-timer.js';
 import { SharedOfflineFrames, SharedPingFrames } from './frames.js';
-import { HubRecord, WatchedUser, type SubscriptionActorRef } from './hub-record.js';
+import { HubRecord, WatchedUser, ownCopy, type SubscriptionActorRef } from './hub-record.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { RecordReads } from './record-reads.js';
+import { RecordSilences, offlineAfter } from './record-silences.js';
+import type { OfflineFrames, PingFrames } from '../../machines/subscription.js';
 
 export type { SubscriptionActorRef } from './hub-record.js';
 
@@ -22,11 +24,6 @@ export interface HubHooks {
   deliveriesPerTurn?: number;
 }
 
-/** A copy of `id` that holds no slice of a larger string (the query string of one request). */
-function ownCopy(id: string): string {
-  return Buffer.from(id, 'utf8').toString('utf8');
-}
-
 /**
  * Keeps one hub record per watched user and view on this instance (HubRecord), the Redis channels
  * they need, and hands every ping to the streams watching it through one delivery queue. Every
@@ -42,11 +39,16 @@ export class Hub implements StoreListener {
   private readonly reads: RecordReads;
   private readonly timer: FanOutTimer | null;
   private readonly delivered = (count: number) => this.hooks.onDelivered?.(count);
+  /** When records' last pings fall silent (OFFLINE_AFTER); null when it is 0. */
+  private readonly silences: RecordSilences | null;
 
+  /** `offlineAfterSeconds`: OFFLINE_AFTER (0: no `offline` after silence). */
   constructor(
     private readonly store: Store,
     private readonly hooks: HubHooks = {},
+    offlineAfterSeconds = 0,
   ) {
+    this.silences = offlineAfterSeconds > 0 ? new RecordSilences(offlineAfterSeconds, (record, o) => this.queueOffline(record, o)) : null;
     this.publicChannels = new UserChannels(store, false);
     this.ownChannels = new UserChannels(store, true);
     this.deliveries = new DeliveryQueue(hooks.deliveriesPerTurn);
@@ -117,10 +119,13 @@ export class Hub implements StoreListener {
     if (user === undefined) return;
     let frames: SharedPingFrames | null = null;
     let last: HubRecord | null = null;
+    let silent: HubRecord[] | undefined;
     for (const record of user.records) {
       if (!record.accepts(ping, invisible)) continue;
       frames ??= new SharedPingFrames(user.userid, ping);
       record.keep(frames);
+      // Already silent (a message late by OFFLINE_AFTER): its offline follows the ping at once.
+      if (this.silences?.track(record, ping)) (silent ??= []).push(record);
       if (last !== null) this.deliveries.push({ to: last, event: { type: 'presence', ping: frames }, done: this.delivered });
       last = record;
     }
@@ -136,12 +141,13 @@ export class Hub implements StoreListener {
             timer.handedOver(ping.seq, startedAt);
           };
     this.deliveries.push({ to: last, event: { type: 'presence', ping: frames }, done });
+    if (silent !== undefined)
+      for (const record of silent) this.deliveries.push({ to: record, event: { type: 'offline', offline: offlineAfter(frames) } });
   }
 
   /**
-   * The user's presence was erased: every stream watching it gets `offline`, with the time of the
-   * last ping it could see (its own view's for the user's own streams), and nothing of it after.
-   * Its records forget their last ping (a new stream replays nothing of it) but not its seq.
+   * The user's presence was erased: each stream watching it gets `offline` (the time of the last ping
+   * its view saw). Its records forget that ping (new streams replay nothing of it), not its seq.
    */
   onErased(userid: string, { seq, time, ownTime }: Erasure): void {
     const user = this.users.get(userid);
@@ -151,8 +157,9 @@ export class Hub implements StoreListener {
     for (const record of user.records) {
       record.last = null;
       record.seq = Math.max(record.seq, seq);
+      this.silences?.cancel(record);
       const offline = record.own ? ownSeen : seen;
-      if (offline !== null) this.deliveries.push({ to: record, event: { type: 'offline', offline } });
+      if (offline !== null) this.queueOffline(record, offline);
     }
   }
 
@@ -170,9 +177,10 @@ export class Hub implements StoreListener {
     this.hooks.onAvailability?.(up);
   }
 
-  /** Stops the read retries (the service is closing). */
+  /** Stops the read retries and the offline wheel (the service is closing). */
   close(): void {
     this.reads.stop();
+    this.silences?.stop();
   }
 
   private recordOf(userid: string, own: boolean, clientid: string | undefined): HubRecord {
@@ -195,11 +203,8 @@ export class Hub implements StoreListener {
 
   /** Waits for the record's channels, then reads its stored ping: it can serve replays after. */
   private async settle(record: HubRecord): Promise<void> {
-    const waits: Promise<void>[] = [];
-    const own = record.own ? this.ownChannels.pending(record.userid) : undefined;
-    const visible = this.publicChannels.pending(record.userid);
-    if (visible !== undefined) waits.push(visible);
-    if (own !== undefined) waits.push(own);
+    const channels = [this.publicChannels.pending(record.userid), record.own ? this.ownChannels.pending(record.userid) : undefined];
+    const waits = channels.filter((wait) => wait !== undefined);
     // A channel that failed is subscribed again on recovery, which also reads every record again.
     if (waits.length > 0) await Promise.allSettled(waits);
     await this.reads.read(record);
@@ -212,18 +217,31 @@ export class Hub implements StoreListener {
     if (ping === null || !record.accepts(ping, false)) return;
     const frames = new SharedPingFrames(record.userid, ping);
     record.keep(frames);
-    // Re-read pings are old by design: delivered, but not timed as live deliveries.
-    if (record.settling === null) this.deliveries.push({ to: record, event: { type: 'presence', ping: frames }, done: this.delivered });
+    const silent = this.silences?.track(record, ping) ?? false;
+    // Re-read pings are old: delivered, not timed. Before the record settled, replays carry it.
+    if (record.settling !== null) return;
+    this.deliveries.push({ to: record, event: { type: 'presence', ping: frames }, done: this.delivered });
+    if (silent) this.queueOffline(record, offlineAfter(frames));
   }
 
+  /** A replay: each record's last ping, followed by its `offline` when it is already silent. */
   private queueReplay(records: readonly HubRecord[], actor: SubscriptionActorRef): void {
-    const pings: SharedPingFrames[] = [];
-    for (const record of records) if (record.last !== null) pings.push(record.last);
+    const pings: (PingFrames | OfflineFrames)[] = [];
+    for (const record of records) {
+      if (record.last === null) continue;
+      pings.push(record.last);
+      if (this.silences?.isSilent(record.last.ping)) pings.push(offlineAfter(record.last));
+    }
     this.deliveries.push({ to: actor, event: { type: 'replay.loaded', pings } });
+  }
+
+  private queueOffline(record: HubRecord, offline: OfflineFrames): void {
+    this.deliveries.push({ to: record, event: { type: 'offline', offline } }); // in order with its pings
   }
 
   private drop(user: WatchedUser, record: HubRecord): void {
     user.records.splice(user.records.indexOf(record), 1);
+    this.silences?.cancel(record);
     if (record.own && !user.hasOwnView()) this.ownChannels.remove(user.userid);
     if (user.records.length > 0) return;
     this.users.delete(user.userid);

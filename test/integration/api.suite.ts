@@ -55,7 +55,7 @@ export function apiSuite(name: StoreName): void {
     const seen = await fetch(`${a.url}/lastseen/${u}`);
     t.is(seen.status, 200);
     const body = (await seen.json()) as { time: number; status: string };
-    t.deepEqual(Object.keys(body).sort(), ['status', 'time']);
+    t.deepEqual(Object.keys(body).sort(), ['online', 'status', 'time'], 'online: the last ping is under OFFLINE_AFTER old');
     t.is(body.status, '1');
     t.true(
       Number.isInteger(body.time) && body.time >= before - 1 && body.time <= Date.now() / 1000 + 1,

@@ -7,8 +7,9 @@ import { ping, StreamClient } from '../support/sse.js';
 import { errorOf } from '../support/error-answer.js';
 
 /**
- * What the server knows about presence beyond the last ping: erasure (`DELETE /ping`), run over
- * every store like the API suite, with two instances wherever the store is shared.
+ * What the server knows about presence beyond the last ping: `offline` after OFFLINE_AFTER of
+ * silence, `"online"` on /lastseen, and erasure (`DELETE /ping`), run over every store like the
+ * API suite, with two instances wherever the store is shared.
  */
 export function presenceSuite(name: StoreName): void {
   let store: TestStore;
@@ -16,6 +17,10 @@ export function presenceSuite(name: StoreName): void {
   /** A second instance on the same store (the embedded store has only one: `a` again). */
   let b: ServiceProcess;
   let limited: ServiceProcess;
+  /** Instances with a 2 s OFFLINE_AFTER (the others keep the default 60 s, which no test waits for). */
+  let quickA: ServiceProcess;
+  let quickB: ServiceProcess;
+  const QUICK = { OFFLINE_AFTER: '2' };
   const LIMITED = { PING_RATE: '0.2', PING_BURST: '3' };
   const clients: StreamClient[] = [];
   const user = () => `user-${randomUUID()}`;
@@ -45,11 +50,19 @@ export function presenceSuite(name: StoreName): void {
     a = await startService({ REDIS: store.redis });
     b = store.shared ? await startService({ REDIS: store.redis }) : a;
     limited = await startService({ REDIS: store.redis, ...LIMITED });
+    quickA = await startService({ REDIS: store.redis, ...QUICK });
+    quickB = store.shared ? await startService({ REDIS: store.redis, ...QUICK }) : quickA;
   });
 
   test.after.always(async () => {
     for (const c of clients) c.close();
-    await Promise.all([a?.stop(), b === a ? undefined : b?.stop(), limited?.stop()]);
+    await Promise.all([
+      a?.stop(),
+      b === a ? undefined : b?.stop(),
+      limited?.stop(),
+      quickA?.stop(),
+      quickB === quickA ? undefined : quickB?.stop(),
+    ]);
     await store?.close();
   });
 
@@ -156,5 +169,91 @@ export function presenceSuite(name: StoreName): void {
         "only the eraser's spent bucket, until it is full again",
       );
     }
+  });
+
+  /** The time of `userid`'s last ping as /lastseen gives it (`claim`: the user's own view). */
+  const timeOf = async (url: string, userid: string, headers?: Record<string, string>) =>
+    ((await (await lastSeen(url, userid, headers)).json()) as { time: number }).time;
+
+  test('OFFLINE_AFTER: every stream watching a silent user gets one `offline` with its last ping time, on every instance; the next ping is a message again', async (t) => {
+    const u = user();
+    const other = user();
+    const streams = [
+      stream(`${quickA.url}/subscribe/${u}`),
+      stream(`${quickB.url}/subscribe/${u}`),
+      stream(`${quickB.url}/subscribe/${u}/client/phone`),
+      stream(`${quickA.url}/subscribe?user=${other}&user=${u}`),
+    ];
+    await Promise.all(streams.map((s) => s.ready));
+    t.is((await ping(quickA.url, u, 'here', 'phone')).status, 200);
+    const time = await timeOf(quickB.url, u);
+    await Promise.all(streams.map((s) => s.until((c) => c.offlines.length === 1, 10_000)));
+    for (const s of streams.slice(0, 3)) {
+      t.deepEqual(s.sequence, ['here', 'offline']);
+      t.deepEqual(s.offlines, [{ time }]);
+    }
+    t.deepEqual(streams[3].offlines, [{ userid: u, time }]);
+    t.like(await (await lastSeen(quickA.url, u)).json(), { status: 'here', online: false });
+    // Once per silence: the next ping is an ordinary message, and its own silence its own offline.
+    t.is((await ping(quickB.url, u, 'back', 'phone')).status, 200);
+    t.like(await (await lastSeen(quickA.url, u)).json(), { status: 'back', online: true });
+    await Promise.all(streams.map((s) => s.until((c) => c.offlines.length === 2, 10_000)));
+    t.deepEqual(streams[0].sequence, ['here', 'offline', 'back', 'offline']);
+    t.deepEqual(streams[3].statusesOf(u), ['here', 'back']);
+    t.deepEqual(streams[3].offlines.length, 2, "the other user's silence is not announced: it never pinged");
+  });
+
+  test('OFFLINE_AFTER: a stream opened on (or resumed at) a user already silent gets the replay, then `offline` at once', async (t) => {
+    const u = user();
+    t.is((await ping(quickA.url, u, 'long ago')).status, 200);
+    const time = await timeOf(quickA.url, u);
+    const watcher = stream(`${quickB.url}/subscribe/${u}`);
+    await watcher.until((c) => c.offlines.length === 1, 10_000);
+    const lastId = watcher.events[0].lastEventId;
+    for (const [url, headers] of [
+      [quickA.url, {}],
+      [quickB.url, { 'Last-Event-ID': lastId }],
+      [`${quickA.url}`, { 'Last-Event-ID': lastId, ...claim(u) }],
+    ] as const) {
+      const late = stream(`${url}/subscribe/${u}`, headers);
+      await late.ready;
+      const resumed = 'Last-Event-ID' in headers;
+      t.deepEqual(late.sequence, resumed ? ['offline'] : ['long ago', 'offline'], JSON.stringify(headers));
+      t.deepEqual(late.offlines, [{ time }]);
+    }
+    const contacts = stream(`${quickB.url}/subscribe?user=${u}&user=${user()}`);
+    await contacts.ready;
+    t.deepEqual(contacts.offlines, [{ userid: u, time }]);
+    t.deepEqual(watcher.offlines.length, 1, 'the streams already told are not told again');
+  });
+
+  test('OFFLINE_AFTER with Invisible: others see the user go offline at its last visible ping; its own devices see its own view', async (t) => {
+    const u = user();
+    t.is((await ping(quickA.url, u, 'visible')).status, 200);
+    const visibleTime = await timeOf(quickA.url, u);
+    const others = stream(`${quickA.url}/subscribe/${u}`);
+    const own = stream(`${quickB.url}/subscribe/${u}`, claim(u));
+    await Promise.all([others.ready, own.ready]);
+    await Promise.all([others, own].map((s) => s.until((c) => c.offlines.length === 1, 10_000)));
+    // An invisible ping: the user's own view is alive again; everyone else's stays frozen, offline.
+    t.is((await ping(quickB.url, u, 3)).status, 200);
+    t.like(await (await lastSeen(quickB.url, u)).json(), { status: 'visible', online: false });
+    t.like(await (await lastSeen(quickB.url, u, claim(u))).json(), { status: '3', online: true });
+    const ownTime = await timeOf(quickA.url, u, claim(u));
+    await own.until((c) => c.offlines.length === 2, 10_000);
+    t.deepEqual(own.sequence, ['visible', 'offline', '3', 'offline']);
+    t.deepEqual(own.offlines, [{ time: visibleTime }, { time: ownTime }]);
+    t.deepEqual(others.offlines, [{ time: visibleTime }]);
+    t.deepEqual(others.sequence, ['visible', 'offline'], 'the invisible ping never reached the others');
+  });
+
+  test('OFFLINE_AFTER=60 (the default): /lastseen says online for a fresh ping; the Beep app reads only time and status', async (t) => {
+    const u = user();
+    t.is((await ping(a.url, u, '0')).status, 200);
+    const body = (await (await lastSeen(a.url, u)).json()) as Record<string, unknown>;
+    t.deepEqual(Object.keys(body).sort(), ['online', 'status', 'time']);
+    t.is(body.online, true);
+    const many = (await (await fetch(`${a.url}/lastseen?user=${u}&user=${user()}`)).json()) as Record<string, unknown>;
+    t.like(many[u], { status: '0', online: true });
   });
 }

@@ -1,6 +1,6 @@
 // The hub over the embedded store, with fake subscription actors recording what they are handed.
 import test from 'ava';
-import type { PingFrames, SubscriptionEvent } from '../../machines/subscription.js';
+import type { OfflineFrames, PingFrames, SubscriptionEvent } from '../../machines/subscription.js';
 import { Hub, type HubHooks, type SubscriptionActorRef } from '../../src/streams/hub.js';
 import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
@@ -32,7 +32,8 @@ class FakeActor implements SubscriptionActorRef {
   }
 }
 
-function label(ping: PingFrames): string {
+function label(ping: PingFrames | OfflineFrames): string {
+  if ('offline' in ping) return `offline:${ping.userid}`;
   const frame = new TextDecoder().decode(ping.frame('single', false));
   return `${ping.userid}:${(JSON.parse(frame.slice('data: '.length)) as { status: string }).status}`;
 }
@@ -51,10 +52,10 @@ class CountedStore extends EmbeddedStore {
   }
 }
 
-function hub(hooks: HubHooks = {}) {
+function hub(hooks: HubHooks = {}, offlineAfterSeconds = 0) {
   const store = new CountedStore(storeOptionsOf(loadConfig({})).limits);
   const delivered: number[] = [];
-  const h = new Hub(store, { onDelivered: (count) => delivered.push(count), ...hooks });
+  const h = new Hub(store, { onDelivered: (count) => delivered.push(count), ...hooks }, offlineAfterSeconds);
   /** Adds a stream as the subscription actor does (register, then ask for the replay); resolves once replayed. */
   const join = async (users: string[], actor: FakeActor, clientid?: string, watcher?: string) => {
     h.add(users, actor, clientid, watcher);
@@ -353,4 +354,33 @@ test('an erasure reaches every stream of the user once, in order with its pings;
   const late = new FakeActor();
   await join(['alice'], late);
   t.deepEqual(late.log, ['replay:'], 'the erased ping is not replayed');
+});
+
+/** Resolves once `condition` holds (checked every turn and every 10 ms); rejects after 5 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('OFFLINE_AFTER: each view of a silent user gets one offline after its last ping; a replay of a silent user carries it; a ping starts over', async (t) => {
+  const { store, hub: h, join } = hub({}, 1);
+  t.teardown(() => h.close());
+  const others = new FakeActor();
+  const own = new FakeActor();
+  await join(['alice'], others);
+  await join(['alice'], own, undefined, 'alice');
+  await store.save('alice', 'phone', 'here');
+  await store.save('alice', 'phone', '3', true);
+  await until(() => others.log.includes('offline:alice') && own.log.filter((l) => l === 'offline:alice').length === 1, 'offline');
+  t.deepEqual(others.log, ['replay:', 'alice:here', 'offline:alice'], 'the public view froze at the visible ping');
+  t.deepEqual(own.log, ['replay:', 'alice:here', 'alice:3', 'offline:alice']);
+  const late = new FakeActor();
+  await join(['alice'], late);
+  t.deepEqual(late.log, ['replay:alice:here,offline:alice']);
+  await store.save('alice', 'phone', 'back');
+  await until(() => others.log.filter((l) => l === 'offline:alice').length === 2, 'the second offline');
+  t.deepEqual(others.log, ['replay:', 'alice:here', 'offline:alice', 'alice:back', 'offline:alice'], 'once per silence');
 });

@@ -17,6 +17,8 @@ export interface LastSeenOptions {
   readonly trust: ProxyTrust;
   /** WATCH_POLICY=contacts; null: anyone may read anyone's last ping. */
   readonly watchPolicy: ContactsPolicy | null;
+  /** OFFLINE_AFTER in seconds: each answer says `"online"` by it (0: no `"online"`). */
+  readonly offlineAfterSeconds: number;
 }
 
 /**
@@ -70,12 +72,21 @@ function read(
   );
 }
 
-/** `GET /lastseen/:userid` → `{"time","status"}` or 404. */
+/**
+ * A /lastseen answer for one user: `{"time","status"}`, and `"online"` by OFFLINE_AFTER (the same
+ * rule as the streams' `offline`: the last ping, in the view read, is younger than it).
+ */
+function lastSeenPayload(ping: StoredPing, offlineAfterSeconds: number): { time: number; status: string; online?: boolean } {
+  const payload = pingPayload(ping);
+  return offlineAfterSeconds > 0 ? { ...payload, online: Date.now() < (ping.time + offlineAfterSeconds) * 1000 } : payload;
+}
+
+/** `GET /lastseen/:userid` → `{"time","status","online"}` or 404. */
 export function lastSeenUserRoute(options: LastSeenOptions) {
   return (res: HttpResponse, req: HttpRequest, cors?: Headers): void => {
     const userid = decodeId(req.getParameter(0));
     if (userid === null) return answerError(res, Errors.ID_INVALID, false, cors);
-    answerLastPings(res, req, options, cors, [userid], ([ping]) => (ping ? pingPayload(ping) : null));
+    answerLastPings(res, req, options, cors, [userid], ([ping]) => (ping ? lastSeenPayload(ping, options.offlineAfterSeconds) : null));
   };
 }
 
@@ -89,7 +100,7 @@ export function lastSeenManyRoute(options: LastSeenOptions, maxUsers: number) {
     answerLastPings(res, req, options, cors, users, (pings) => {
       // A null-prototype object: a user called `__proto__` is just a key.
       const body = Object.create(null) as Record<string, unknown>;
-      users.forEach((u, i) => (body[u] = pings[i] ? pingPayload(pings[i]) : null));
+      users.forEach((u, i) => (body[u] = pings[i] ? lastSeenPayload(pings[i], options.offlineAfterSeconds) : null));
       return body;
     });
   };
