@@ -1,0 +1,94 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startStore, type TestStore } from '../support/stores.js';
+import { startService, type ServiceProcess } from '../support/service.js';
+import { eventually } from '../support/metrics.js';
+import { ping, StreamClient } from '../support/sse.js';
+
+/**
+ * A whole Redis Cluster goes down (every node SIGKILLed) during live traffic and comes back (the
+ * same nodes, their AOF with `appendfsync always` and their nodes.conf). While it is away pings
+ * get 503 at once and streams stay open; once it is back pings are acknowledged again, no
+ * acknowledged ping is lost, and the open stream catches up on every user's last ping, in order.
+ * Each phase waits for what shows it happened, not for a fixed time.
+ */
+let store: TestStore;
+let service: ServiceProcess;
+
+test.before(async () => {
+  store = await startStore('cluster', { appendfsync: 'always' });
+  service = await startService({ REDIS: store.redis, KEEPALIVE: '1' });
+});
+
+test.after.always(async () => {
+  await service?.stop();
+  await store?.close();
+});
+
+test('the whole cluster down and back: 503s while away, streams stay open and catch up, no acknowledged ping lost', async (t) => {
+  t.timeout(170_000);
+  const nodes = store.cluster!.nodes;
+  // Enough users that every master owns some of them.
+  const users = Array.from({ length: 12 }, (_, i) => `cluster-down-${i}-${randomUUID()}`);
+  const watcher = new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`);
+  await watcher.ready;
+
+  const answers: { user: string; n: number; status: number; ms: number }[] = [];
+  let running = true;
+  const senders = users.map(async (user) => {
+    for (let n = 1; running; n++) {
+      const started = performance.now();
+      const res = await ping(service.url, user, String(n));
+      await res.arrayBuffer();
+      answers.push({ user, n, status: res.status, ms: performance.now() - started });
+      await sleep(10);
+    }
+  });
+  /** Resolves once every user (or any, with `anyUser`) has an answer with `status` after the first `from`. */
+  const answered = (from: number, status: number, what: string, anyUser = false) =>
+    eventually(
+      () => {
+        const seen = (u: string) => answers.slice(from).some((a) => a.user === u && a.status === status);
+        return Promise.resolve((anyUser ? users.some(seen) : users.every(seen)) || undefined);
+      },
+      what,
+      90_000,
+    );
+
+  await answered(0, 200, 'pings acknowledged before the outage');
+  await Promise.all(nodes.map((node) => node.kill()));
+  await answered(answers.length, 503, 'a ping refused while the cluster is down', true);
+  await Promise.all(nodes.map((node) => node.start()));
+  await answered(answers.length, 200, 'every user acknowledged once the cluster is back');
+  await answered(answers.length, 200, 'and again');
+  running = false;
+  await Promise.all(senders);
+
+  t.true(
+    answers.every((a) => a.status === 200 || a.status === 503),
+    JSON.stringify(answers.filter((a) => a.status !== 200 && a.status !== 503).slice(0, 3)),
+  );
+  // No ping hangs until the client gives up: a generous bound, far above an idle box's answers.
+  t.true(
+    answers.every((a) => a.ms < 10_000),
+    `slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
+  );
+  const stored = new Map<string, string>();
+  for (const user of users) {
+    const lastAcked = Math.max(0, ...answers.filter((a) => a.user === user && a.status === 200).map((a) => a.n));
+    const { status } = (await (await fetch(`${service.url}/lastseen/${user}`)).json()) as { status: string };
+    stored.set(user, status);
+    t.true(Number(status) >= lastAcked, `${user}: stored ${status}, last acknowledged ${lastAcked}`);
+  }
+  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)));
+  for (const user of users) {
+    const seen = watcher.statusesOf(user).map(Number);
+    t.true(
+      seen.every((n, i) => i === 0 || n > seen[i - 1]),
+      `${user} in order: ${seen.join(',')}`,
+    );
+  }
+  t.is(watcher.errors, 0, 'the stream stayed open through the outage');
+  watcher.close();
+});
