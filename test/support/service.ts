@@ -61,8 +61,10 @@ export async function startService(
   child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
   let buffered = '';
   const started = new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr.join('')}`)), timeoutMs);
-    void exited.then(({ code }) => reject(new Error(`service exited with ${code} before starting: ${stderr.join('')}`)));
+    // A fatal start error is a JSON log line on stdout, not stderr: name both in the failure.
+    const why = () => [stderr.join(''), ...logs.slice(-3).map((entry) => JSON.stringify(entry))].filter(Boolean).join('\n');
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${why()}`)), timeoutMs);
+    void exited.then(({ code }) => reject(new Error(`service exited with ${code} before starting: ${why()}`)));
     child.stdout.on('data', (d: Buffer) => {
       buffered += d.toString();
       let nl: number;
