@@ -19,7 +19,7 @@ function queueByHand() {
   return { queue, scheduled, sent, target };
 }
 
-test('nothing is sent until the task ends; then every write, oldest first', (t) => {
+test('nothing is sent until the task ends; then one write per target, its frames joined in order', (t) => {
   const { queue, scheduled, sent, target } = queueByHand();
   const a = target('a');
   const b = target('b');
@@ -27,11 +27,11 @@ test('nothing is sent until the task ends; then every write, oldest first', (t) 
   queue.push(b, bytes('2'));
   queue.push(a, bytes('3'));
   t.deepEqual(sent, []);
-  t.is(queue.size, 3);
+  t.is(queue.size, 2, 'one entry per target');
   t.is(scheduled.length, 1, 'one flush per task, however many writes');
 
   scheduled[0]();
-  t.deepEqual(sent, ['a:1', 'b:2', 'a:3']);
+  t.deepEqual(sent, ['a:13', 'b:2']);
   t.is(queue.size, 0);
 });
 
@@ -44,7 +44,7 @@ test('a write made while flushing goes out in the same flush, after the others',
   queue.push(a, bytes('1'));
   queue.push(b, bytes('2'));
   scheduled[0]();
-  t.deepEqual(sent, ['a:1', 'b:2', 'b:reaction']);
+  t.deepEqual(sent, ['a:1', 'b:2reaction'], "joined to b's entry, which was not sent yet");
   t.is(scheduled.length, 1, 'no second flush was scheduled for it');
 });
 
@@ -81,13 +81,13 @@ test('a target that throws does not stop the others, and the queue keeps working
   queue.push(broken, bytes('2'));
   queue.push(a, bytes('3'));
   t.throws(() => scheduled[0](), { message: 'broken target' }, 'the error surfaces once the queue is flushed');
-  t.deepEqual(sent, ['a:1', 'a:3']);
+  t.deepEqual(sent, ['a:13']);
   t.is(queue.size, 0);
 
   queue.push(a, bytes('4'));
   t.is(scheduled.length, 2, 'the next write schedules a flush again');
   scheduled[1]();
-  t.deepEqual(sent, ['a:1', 'a:3', 'a:4']);
+  t.deepEqual(sent, ['a:13', 'a:4']);
 });
 
 test('by default the flush runs at the end of the current task (a microtask)', async (t) => {
@@ -97,4 +97,15 @@ test('by default the flush runs at the end of the current task (a microtask)', a
   t.deepEqual(sent, []);
   await Promise.resolve();
   t.deepEqual(sent, ['1']);
+});
+
+test('a write queued for a target while the flush is past it goes out after it, in the same flush', (t) => {
+  const { queue, scheduled, sent, target } = queueByHand();
+  const a = target('a');
+  const b = target('b', () => queue.push(a, bytes('late')));
+  queue.push(a, bytes('1'));
+  queue.push(b, bytes('2'));
+  queue.push(a, bytes('3'));
+  scheduled[0]();
+  t.deepEqual(sent, ['a:13', 'b:2', 'a:late']);
 });
