@@ -3,6 +3,7 @@ import type { HistogramData } from './latency-histogram.js';
 import { CLOSE_REASONS } from '../streams/subscriptions.js';
 import { buildInfo } from './version.js';
 import type { AdminSource, InstanceSnapshot } from './source.js';
+import { registerWatchMetrics } from './watch-metrics.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -213,6 +214,12 @@ export function createMetrics(source: AdminSource): Metrics {
   );
   gauge('heartbeat_heap_used_bytes', "This worker thread's V8 heap in use.", (i) => i.runtime.heapUsed);
   gauge('heartbeat_heap_total_bytes', "This worker thread's V8 heap allocated.", (i) => i.runtime.heapTotal);
+
+  registerWatchMetrics({
+    registers,
+    each: (fn) => each((i, worker) => fn(i.watch, worker)),
+    histogram: (name, help, read) => histogram(name, help, (i) => read(i.watch)),
+  });
 
   return {
     registry,

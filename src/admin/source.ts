@@ -5,6 +5,8 @@ import { leafStates, stateKeys } from './mermaid.js';
 import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
 import type { RuntimeFigures, RuntimeSampler } from './runtime-sampler.js';
 import { DELIVERY_LAG_BOUNDS, FAN_OUT_BOUNDS, PING_BOUNDS, type Stats } from './stats.js';
+import { WatchStats, type WatchFigures } from './watch-stats.js';
+import type { ContactsPolicy } from '../watch/contacts-policy.js';
 import type { PingActor } from '../pings/ping-actor.js';
 import type { Store } from '../store/types.js';
 import type { Hub } from '../streams/hub.js';
@@ -21,6 +23,8 @@ export interface SampledService {
   readonly stats: Stats;
   readonly runtime: Pick<RuntimeSampler, 'sample'>;
   readonly store: Pick<Store, 'isAvailable' | 'channelCount'>;
+  /** WATCH_POLICY=contacts: its contact cache's size; null with `anyone`. */
+  readonly watchPolicy: Pick<ContactsPolicy, 'cache'> | null;
   isReady(): boolean;
   isClosing(): boolean;
 }
@@ -61,6 +65,8 @@ export interface InstanceSnapshot extends InstanceHealth {
   /** Stream requests refused, by `<HTTP status>:<error code>`. */
   readonly streamsRefused: Record<string, number>;
   readonly storeRecoveries: number;
+  /** WATCH_POLICY=contacts's figures (zero with `anyone`). */
+  readonly watch: WatchFigures;
   /** This thread's event-loop delay and heap. */
   readonly runtime: RuntimeFigures;
   /** Subscription actors held by bucket parents; equals `streams` unless a finished child was never stopped. */
@@ -127,6 +133,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     streamsClosed: { ...stats.streamsClosed },
     streamsRefused: Object.fromEntries(stats.streamsRefused),
     storeRecoveries: stats.storeRecoveries,
+    watch: stats.watch.figures(service.watchPolicy?.cache ?? null),
     runtime: service.runtime.sample(),
     bucketChildren: service.subscriptions.bucketParents.children(),
   };
@@ -149,6 +156,7 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
     streamsClosed: noCloses(),
     streamsRefused: {},
     storeRecoveries: 0,
+    watch: new WatchStats().figures(null),
     runtime: { eventLoopLagP99: 0, eventLoopLagMax: 0, heapUsed: 0, heapTotal: 0 },
     bucketChildren: 0,
   };

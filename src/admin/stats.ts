@@ -1,4 +1,5 @@
 import { LatencyHistogram } from './latency-histogram.js';
+import { WatchStats } from './watch-stats.js';
 import { noCloses, type CloseReason } from '../streams/subscriptions.js';
 
 /**
@@ -48,6 +49,8 @@ export class Stats {
   readonly streamsRefused = new Map<string, number>();
   /** Times the store came back after being unavailable. */
   storeRecoveries = 0;
+  /** WATCH_POLICY=contacts: decisions, contact cache lookups, backend-core calls. */
+  readonly watch = new WatchStats();
 
   countPing(status: number, code: string | undefined, seconds: number): void {
     countByCode(this.pings, status, code);

@@ -88,7 +88,7 @@ export class HeartbeatService {
       log,
     });
     this.pingActor = startPingActor(store, new Set(config.invisibleStatuses));
-    this.watchPolicy = watchPolicyOf(config, log);
+    this.watchPolicy = watchPolicyOf(config, log, this.stats.watch);
     this.recheck =
       this.watchPolicy && new OpenStreamRecheck({ policy: this.watchPolicy, subscriptions: this.subscriptions, retryMs: RETRY_MS });
   }

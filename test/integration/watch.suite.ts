@@ -5,6 +5,7 @@ import { startService, type ServiceProcess } from '../support/service.js';
 import { ContactsBackend } from '../support/contacts-backend.js';
 import { errorOf } from '../support/error-answer.js';
 import { ping, StreamClient } from '../support/sse.js';
+import { scrape } from '../support/metrics.js';
 
 /** One deployment the suite runs over: its store, and the WORKERS of each instance (two instances need a shared store). */
 export interface WatchSetup {
@@ -245,4 +246,27 @@ export function watchSuite({ store: storeName, workers }: WatchSetup): void {
       backend.setMode('ok');
     }
   });
+
+  test.serial(
+    'the metrics count what the suite did: decisions by result, cache hits and misses, calls, failures by cause, revoked streams',
+    async (t) => {
+      const totals = new Map<string, number>();
+      for (const instance of instances) {
+        for (const [key, value] of await scrape(instance.adminUrl!)) {
+          const name = key.replace(/,?worker="\d+"/, '').replace('{}', '');
+          totals.set(name, (totals.get(name) ?? 0) + value);
+        }
+      }
+      const total = (key: string) => totals.get(key) ?? 0;
+      for (const result of ['allowed', 'not_a_contact', 'unavailable'])
+        t.true(total(`heartbeat_watch_decisions_total{result="${result}"}`) > 0, result);
+      t.true(total('heartbeat_contacts_cache_lookups_total{result="hit"}') > 0);
+      t.true(total('heartbeat_contacts_cache_lookups_total{result="miss"}') > 0);
+      for (const cause of ['refused', 'timeout', 'status']) t.true(total(`heartbeat_contacts_failures_total{cause="${cause}"}`) > 0, cause);
+      t.true(total('heartbeat_contacts_request_duration_seconds_count') >= total('heartbeat_contacts_failures_total{cause="refused"}'));
+      t.true(total('heartbeat_streams_closed_total{reason="revoked"}') >= 2);
+      t.true(total('heartbeat_contacts_cached_watchers') > 0);
+      t.true(total('heartbeat_contacts_cache_bytes') > 0);
+    },
+  );
 }
