@@ -3,13 +3,14 @@
 import test from 'ava';
 import { createActor, SimulatedClock } from 'xstate';
 import {
+  type OfflineFrames,
   subscriptionMachine,
   type PingFrames,
   type SinkListener,
   type StreamSink,
   type SubscriptionInput,
 } from '../../machines/subscription.js';
-import { SharedPingFrames } from '../../src/streams/frames.js';
+import { SharedOfflineFrames, SharedPingFrames } from '../../src/streams/frames.js';
 
 const SLOW_CLIENT_TIMEOUT = 60_000;
 const decoder = new TextDecoder();
@@ -61,7 +62,7 @@ function open(input: Partial<SubscriptionInput> = {}) {
   /** The event that closed the stream, as `unregister` sees it (the metrics' close reason). */
   const closedBy: string[] = [];
   const cacheReads: { users: readonly string[]; clientid?: string }[] = [];
-  let answerCache: (pings: readonly PingFrames[]) => void = () => {};
+  let answerCache: (pings: readonly (PingFrames | OfflineFrames)[]) => void = () => {};
   const machine = subscriptionMachine.provide({
     actions: {
       // The cache read starts on entering `replaying`; the test answers it by hand.
@@ -94,7 +95,7 @@ function open(input: Partial<SubscriptionInput> = {}) {
     state: () => actor.getSnapshot().value,
     presence: (...pings: PingFrames[]) => pings.forEach((p) => actor.send({ type: 'presence', ping: p })),
     /** The store answers the cache read; resolves once the machine has handled it. */
-    replay: async (...pings: PingFrames[]) => {
+    replay: async (...pings: (PingFrames | OfflineFrames)[]) => {
       answerCache(pings);
       await settle();
     },
@@ -366,4 +367,21 @@ test('a stream with nothing to replay still says ready', async (t) => {
   const s = open();
   await s.replay();
   t.deepEqual(s.sink.readyAfter, [1]);
+});
+
+test('a replay that ends in offline (a silent user) writes the ping then the offline once, even with the same offline held', async (t) => {
+  const s = open();
+  const last = ping('a', 5);
+  const offline = new SharedOfflineFrames('a', 5, 1_700_000_005);
+  // The wheel fired while the stream replayed: the offline is held, and the replay carries it too.
+  s.actor.send({ type: 'offline', offline });
+  await s.replay(last, offline);
+  t.deepEqual(s.sink.log, ['open', 'id: 5\ndata: {"time":1700000005,"status":"a5"}\n\n', 'event: offline\ndata: {"time":1700000005}\n\n']);
+  t.is(s.state(), 'live');
+});
+
+test('a Last-Event-ID resume at a silent user writes its offline alone', async (t) => {
+  const s = open({ resumeAfter: 5 });
+  await s.replay(ping('a', 5), new SharedOfflineFrames('a', 5, 1_700_000_005));
+  t.deepEqual(s.sink.log, ['open', 'event: offline\ndata: {"time":1700000005}\n\n']);
 });
