@@ -38,7 +38,9 @@ export interface NchanOptions {
  * nginx.conf for one bench run. As heartbeat does, a new subscriber gets the channel's last
  * message at once (a buffer of one message, replayed from the oldest), then every new one; idle
  * streams get a keepalive comment every `keepaliveSec`. `reuseport` spreads connections over the
- * workers (without it one worker can take a whole connect burst). /nchan_status is nchan's stub
+ * workers (without it one worker can take a whole connect burst). `backlog=65535`: the accept
+ * queue heartbeat asks for (LISTEN_BACKLOG), so a connect storm meets the same kernel queue on both
+ * (nginx's default is 511; the kernel caps both at net.core.somaxconn). /nchan_status is nchan's stub
  * status: the bench reads its live subscriber count after churn.
  */
 export function nchanConfig(o: NchanOptions): string {
@@ -59,7 +61,7 @@ http {
   client_body_temp_path ${o.dir}/nginx-body;
   upstream redis_store { nchan_redis_server redis://127.0.0.1:${o.redisPort}; }
   server {
-    listen 127.0.0.1:${o.port} reuseport;
+    listen 127.0.0.1:${o.port} reuseport backlog=65535;
     location ~ ^/sub/(.+)$ {${channel('nchan_subscriber eventsource')}
       nchan_subscriber_first_message oldest;
       nchan_eventsource_ping_interval ${o.keepaliveSec ?? 25};

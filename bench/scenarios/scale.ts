@@ -15,6 +15,7 @@
  * source addresses. docs/scaling.md, "100,000 streams on one box".
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Pool, type ConnectResult } from '../client/pool.js';
 import { Pinger } from '../client/pinger.js';
 import { cpuSplit, settledRss, sleep, startupSettledRss } from '../server-proc.js';
@@ -174,6 +175,8 @@ export const scale: Scenario = {
       serverCpuConnectMs: round(cpuOf(cpu0, cpu1), 0),
       serverCpuUsPerConnect: usPer(cpuOf(cpu0, cpu1), connected),
       ...kernel,
+      // what caps every accept queue (heartbeat's LISTEN_BACKLOG, the floor's, nginx's 511)
+      somaxconn: Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()),
       rssStartKiB: rss0,
       rss5sKiB: at5s.last,
       rssSettledKiB: settled.last,
