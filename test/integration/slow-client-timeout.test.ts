@@ -5,7 +5,9 @@ import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { SlowReader } from '../support/slow-reader.js';
 import { eventually, scrape, series } from '../support/metrics.js';
-import { ping } from '../support/sse.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ping, StreamClient } from '../support/sse.js';
 
 /**
  * A congested stream lives exactly SLOW_CLIENT_TIMEOUT, which is longer than uWebSockets.js's own
@@ -19,15 +21,21 @@ let store: TestStore;
 /** One service per test: each test reads its own congested gauge and close counters. */
 let recovering: ServiceProcess;
 let stuck: ServiceProcess;
+/** No keepalive during the test: only pings write to the stream. */
+let sparse: ServiceProcess;
 
 test.before(async () => {
   store = await startStore('redis');
   const env = { REDIS: store.redis, SLOW_CLIENT_TIMEOUT: String(SLOW_CLIENT_TIMEOUT), LOG_LEVEL: 'debug' };
-  [recovering, stuck] = await Promise.all([startService(env, 90_000), startService(env, 90_000)]);
+  [recovering, stuck, sparse] = await Promise.all([
+    startService(env, 90_000),
+    startService(env, 90_000),
+    startService({ ...env, KEEPALIVE: '600' }, 90_000),
+  ]);
 });
 
 test.after.always(async () => {
-  await Promise.all([recovering?.stop(), stuck?.stop()]);
+  await Promise.all([recovering?.stop(), stuck?.stop(), sparse?.stop()]);
   await store?.close();
 });
 
@@ -127,6 +135,64 @@ test('a reader stalled past SLOW_CLIENT_TIMEOUT is closed by heartbeat then, cou
     t.is(line.reason, 'slow_client');
     t.true((await reader.read()).closed, 'the reader sees the close');
   } finally {
+    await reader.close();
+  }
+});
+
+/** The server side of a connection, from the kernel (`ss`): bytes in its send queue, and its send buffer's use and size. */
+async function serverSocket(serverPort: number, clientPort: number): Promise<{ sendQ: number; queued: number; limit: number }> {
+  const { stdout } = await promisify(execFile)('ss', [
+    '-tnHm',
+    'state',
+    'established',
+    `( sport = :${serverPort} and dport = :${clientPort} )`,
+  ]);
+  const sendQ = /^\s*\d+\s+(\d+)/m.exec(stdout);
+  const mem = /tb(\d+),f\d+,w(\d+)/.exec(stdout);
+  if (!sendQ || !mem) throw new Error(`no such connection: ${stdout}`);
+  return { sendQ: Number(sendQ[1]), queued: Number(mem[2]), limit: Number(mem[1]) };
+}
+
+test('a stream whose last write filled its socket (uWS kept the rest, the write said nothing) is seen congested without another write, and lives on', async (t) => {
+  t.timeout(150_000);
+  const user = `sparse-${randomUUID()}`;
+  const reader = await SlowReader.connect(sparse.port, `/subscribe/${user}`);
+  const good = new StreamClient(`${sparse.url}/subscribe/${user}`);
+  await good.ready;
+  try {
+    const at = () => serverSocket(sparse.port, reader.localPort);
+    let n = 0;
+    const next = () => `${String(n++).padStart(6, '0')}-${FILLER}`;
+    // Fast while the kernel has room to spare, 32 pings at a time.
+    for (let socket = await at(); socket.limit - socket.queued > 512 * 1024; socket = await at()) {
+      await Promise.all(Array.from({ length: 32 }, () => ping(sparse.url, user, next())));
+      await good.until((c) => c.events.length >= n);
+    }
+    // Then one at a time, each delivered before the next, until one does not fit whole in the
+    // kernel: its write went into the cork buffer and returned true, uWS keeps the rest.
+    let growth = 0;
+    let last = '';
+    for (let before = (await at()).sendQ; ;) {
+      if (n > 20_000) throw new Error('the socket never filled');
+      last = next();
+      t.is((await ping(sparse.url, user, last)).status, 200);
+      await good.until((c) => c.events.length >= n);
+      const { sendQ } = await at();
+      if (growth > 0 && sendQ - before < growth - 8) break;
+      growth = Math.max(growth, sendQ - before);
+      before = sendQ;
+    }
+    const filledAt = Date.now();
+    // Nothing more is written to it; heartbeat finds out (a probe within ~4 s), and it is congested.
+    await eventually(async () => ((await congested(sparse)) >= 1 ? true : undefined), 'the stream seen congested', 12_000);
+    await sleep(Math.max(0, filledAt + 13_000 - Date.now()));
+    t.is(await closed(sparse, 'client_gone'), 0, 'not closed by uWebSockets.js 8-12 s after it filled');
+    const got = await reader.read();
+    t.false(got.closed, 'the stream is still open');
+    t.is((JSON.parse(got.events.at(-1)!) as { status: string }).status, last, 'the last event is the last ping');
+    t.regex(got.tail, /\n\n(:[^\n]*\n)*$/, `ends on a whole event: …${JSON.stringify(got.tail.slice(-40))}`);
+  } finally {
+    good.close();
     await reader.close();
   }
 });

@@ -17,6 +17,9 @@ export interface ReadResult {
 export class SlowReader {
   private readonly lines: AsyncIterableIterator<string>;
 
+  /** The reader's own port: with the server's, it names the connection (`ss`). */
+  localPort = 0;
+
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
@@ -24,7 +27,9 @@ export class SlowReader {
   static async connect(port: number, path: string): Promise<SlowReader> {
     const reader = new SlowReader(spawn('python3', [SCRIPT, '127.0.0.1', String(port), path]));
     const first = await reader.lines.next();
-    if (first.value !== 'connected') throw new Error(`slow reader failed: ${first.value}`);
+    const connected = /^connected (\d+)$/.exec(String(first.value));
+    if (!connected) throw new Error(`slow reader failed: ${first.value}`);
+    reader.localPort = Number(connected[1]);
     return reader;
   }
 

@@ -4,7 +4,7 @@ sends the request, then reads nothing until told to on stdin.
 
 usage: slow_reader.py HOST PORT PATH
 stdin commands: "read" -> read until the server closes or 1 s of silence, then print one JSON line
-{"closed": bool, "events": [data, ...], "bytes": n}. Prints "connected" once the request is sent.
+{"closed": bool, "events": [data, ...], "bytes": n}. Prints "connected <local port>" once the request is sent.
 Node cannot set SO_RCVBUF on a socket, hence Python."""
 import json, re, socket, sys
 
@@ -13,7 +13,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
 s.connect((host, port))
 s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
-print("connected", flush=True)
+print(f"connected {s.getsockname()[1]}", flush=True)
 
 for line in sys.stdin:
     if line.strip() != "read":
