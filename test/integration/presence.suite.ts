@@ -47,10 +47,13 @@ export function presenceSuite(name: StoreName): void {
 
   test.before(async () => {
     store = await startStore(name);
-    a = await startService({ REDIS: store.redis });
+    // The embedded store has one instance: its two run as worker threads (WORKERS=2), so erasures
+    // and offlines cross the store relay between threads as they cross Redis between instances.
+    const workers = store.shared ? {} : { WORKERS: '2' };
+    a = await startService({ REDIS: store.redis, ...workers });
     b = store.shared ? await startService({ REDIS: store.redis }) : a;
     limited = await startService({ REDIS: store.redis, ...LIMITED });
-    quickA = await startService({ REDIS: store.redis, ...QUICK });
+    quickA = await startService({ REDIS: store.redis, ...QUICK, ...workers });
     quickB = store.shared ? await startService({ REDIS: store.redis, ...QUICK }) : quickA;
   });
 
