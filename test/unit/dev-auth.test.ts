@@ -124,3 +124,21 @@ test('server: SIGTERM exits 0 promptly', async (t) => {
   const [code] = (await once(p, 'exit')) as [number | null];
   t.is(code, 0);
 });
+
+test('server: GET /user/contact answers the claimed user’s contacts from contacts.json, as backend-core', async (t) => {
+  const contactsOf = async (claim?: string) => {
+    const res = await fetch(`${base}/user/contact`, { headers: claim ? { 'x-user-claim': claim } : {} });
+    return { status: res.status, body: res.status === 200 ? ((await res.json()) as { id: string }[]) : null };
+  };
+  const bob = await contactsOf('{"userid":"bob","clientid":"web"}');
+  t.is(bob.status, 200);
+  t.deepEqual(
+    bob.body!.map((c) => c.id),
+    ['alice'],
+  );
+  t.deepEqual(Object.keys(bob.body![0]).sort(), ['bio', 'first_name', 'id', 'last_name', 'phone_number', 'profile_pic', 'username']);
+  t.deepEqual((await contactsOf('{"userid":"carol","clientid":""}')).body, []);
+  t.deepEqual((await contactsOf('{"userid":"nobody","clientid":""}')).body, [], 'an unknown user has no contacts');
+  t.is((await contactsOf()).status, 400, 'no claim: 400, as backend-core');
+  t.is((await contactsOf('not json')).status, 400);
+});
