@@ -49,7 +49,7 @@ export function presenceSuite(name: StoreName): void {
     store = await startStore(name);
     // The embedded store has one instance: its two run as worker threads (WORKERS=2), so erasures
     // and offlines cross the store relay between threads as they cross Redis between instances.
-    const workers = store.shared ? {} : { WORKERS: '2' };
+    const workers: Record<string, string> = store.shared ? {} : { WORKERS: '2' };
     a = await startService({ REDIS: store.redis, ...workers });
     b = store.shared ? await startService({ REDIS: store.redis }) : a;
     limited = await startService({ REDIS: store.redis, ...LIMITED });
