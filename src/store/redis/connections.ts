@@ -108,7 +108,9 @@ export class RedisConnections {
       if (/^(MOVED|ASK) /.test(saveError.message) && this.writer instanceof Cluster) this.writer.refreshSlotsCache();
       throw saveError;
     }
-    if (waitError || (replicas as number) < waitReplicas) throw new Error(`only ${String(replicas)} replicas acknowledged`);
+    // WAIT itself may time out on the client (commandTimeout) when a stalled box answers late.
+    if (waitError) throw new Error(`replicas not confirmed: ${waitError.message}`);
+    if ((replicas as number) < waitReplicas) throw new Error(`only ${String(replicas)} replicas acknowledged`);
     return saved as string[];
   }
 
