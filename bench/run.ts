@@ -50,11 +50,12 @@ import { hot } from './scenarios/hot.js';
 import { ping } from './scenarios/ping.js';
 import { churn } from './scenarios/churn.js';
 import { scale } from './scenarios/scale.js';
+import { contacts } from './scenarios/contacts.js';
 import type { Check, Ctx, Metrics, Opts, Scenario } from './scenarios/types.js';
 import { humanSummary, medianOf, ratios } from './report.js';
 import { formatTop, topAllocations, topSelf } from './profile.js';
 
-const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn, scale };
+const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn, scale, contacts };
 
 function parseArgs(argv: string[]) {
   const a = { scenario: '', n: 15000, target: 'both', runs: 1, profile: false, build: false, ours: '', snapshot: true, workers: 1 };

@@ -40,8 +40,10 @@ export interface NchanOptions {
  * streams get a keepalive comment every `keepaliveSec`. `reuseport` spreads connections over the
  * workers (without it one worker can take a whole connect burst). `backlog=65535`: the accept
  * queue heartbeat asks for (LISTEN_BACKLOG), so a connect storm meets the same kernel queue on both
- * (nginx's default is 511; the kernel caps both at net.core.somaxconn). /nchan_status is nchan's stub
- * status: the bench reads its live subscriber count after churn.
+ * (nginx's default is 511; the kernel caps both at net.core.somaxconn). `/multi/a,b,…` is one
+ * multiplexed subscriber on up to 255 channels (the `contacts` scenario's peer of
+ * `/subscribe?user=…`). /nchan_status is nchan's stub status: the bench reads its live subscriber
+ * count after churn.
  */
 export function nchanConfig(o: NchanOptions): string {
   const channel = (role: string) => `
@@ -63,6 +65,11 @@ http {
   server {
     listen 127.0.0.1:${o.port} reuseport backlog=65535;
     location ~ ^/sub/(.+)$ {${channel('nchan_subscriber eventsource')}
+      nchan_subscriber_first_message oldest;
+      nchan_eventsource_ping_interval ${o.keepaliveSec ?? 25};
+    }
+    location ~ ^/multi/(.+)$ {${channel('nchan_subscriber eventsource')}
+      nchan_channel_id_split_delimiter ",";
       nchan_subscriber_first_message oldest;
       nchan_eventsource_ping_interval ${o.keepaliveSec ?? 25};
     }

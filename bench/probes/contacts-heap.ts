@@ -1,0 +1,99 @@
+/**
+ * The heap of one multi-user stream at Beep's shape: `streams` streams of `contacts` users each
+ * (`GET /subscribe?user=…`), drawn from `users` users who all pinged first, so each replay
+ * carries `contacts` cached pings. WORKERS=1 on Redis. A heap snapshot (a full GC first) is taken
+ * before the streams open and once every stream said `event: ready`; the difference, divided by
+ * the streams, is the heap per stream, and snapshot-diff.mjs names where it sits.
+ *
+ *   npm run build && node --import tsx bench/probes/contacts-heap.ts [streams=1000] [contacts=50] [users=2000]
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Pinger } from '../client/pinger.js';
+import { ROOT, rssKiB, sleep, withServer, type Server } from '../server-proc.js';
+
+const streams = Number(process.argv[2] ?? 1_000);
+const contacts = Number(process.argv[3] ?? 50);
+const users = Number(process.argv[4] ?? 2_000);
+process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --heapsnapshot-signal=SIGUSR2`;
+
+/** Signals the server to write a heap snapshot into its working directory and waits for it. */
+async function snapshot(server: Server, name: string): Promise<string> {
+  const before = new Set(fs.readdirSync(ROOT));
+  process.kill(server.pid, 'SIGUSR2');
+  for (;;) {
+    await sleep(500);
+    const file = fs.readdirSync(ROOT).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) continue;
+    const full = path.join(ROOT, file);
+    const size = fs.statSync(full).size;
+    await sleep(1_000);
+    if (size > 0 && fs.statSync(full).size === size) {
+      const target = path.join(fs.mkdtempSync('/tmp/contacts-heap-'), `${name}.heapsnapshot`);
+      fs.renameSync(full, target);
+      return target;
+    }
+  }
+}
+
+/** Bytes of every object in a snapshot (self sizes; a snapshot holds only what survived a full GC). */
+function heapBytes(file: string): number {
+  const snap = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
+  const fields = snap.snapshot.meta.node_fields;
+  const nf = fields.length;
+  const size = fields.indexOf('self_size');
+  let sum = 0;
+  for (let i = size; i < snap.nodes.length; i += nf) sum += snap.nodes[i];
+  return sum;
+}
+
+/** Opens one stream of `ids` and resolves once it said `event: ready`; the socket is kept open, its data dropped. */
+function openStream(port: number, ids: string[], sockets: net.Socket[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    sockets.push(socket);
+    let seen = '';
+    let ready = false;
+    socket.on('connect', () =>
+      socket.write(`GET /subscribe?${ids.map((id) => `user=${id}`).join('&')} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      if (ready) return;
+      seen = (seen + chunk.toString()).slice(-64);
+      if (seen.includes('event: ready')) {
+        ready = true;
+        resolve();
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+await withServer('ours', { admin: false }, async (server) => {
+  const pinger = new Pinger('127.0.0.1', server.port, 32);
+  const ids = Array.from({ length: users }, (_, i) => `u${i}`);
+  for (let i = 0; i < users; i += 200) await Promise.all(ids.slice(i, i + 200).map((u) => pinger.ping(u, 'online')));
+  console.log(`pinged ${pinger.okCount} of ${users} users`);
+  await sleep(15_000); // V8 gives back the startup garbage ~8 s after start
+  const start = await snapshot(server, 'start');
+  const rss0 = rssKiB(server.pid);
+  const sockets: net.Socket[] = [];
+  const t0 = Date.now();
+  // Stream s watches `contacts` users in a row from a spread start: each user gets streams × contacts / users watchers.
+  const lists = Array.from({ length: streams }, (_, s) => Array.from({ length: contacts }, (_, k) => ids[(s * 37 + k) % users]));
+  await Promise.all(lists.map((list) => openStream(server.port, list, sockets)));
+  console.log(`${streams} streams of ${contacts} users ready in ${Date.now() - t0} ms`);
+  await sleep(5_000);
+  const rss1 = rssKiB(server.pid);
+  const end = await snapshot(server, 'end');
+  const [a, b] = [heapBytes(start), heapBytes(end)];
+  console.log(`heap (snapshot, after full GC): ${(a / 1e6).toFixed(1)} MB -> ${(b / 1e6).toFixed(1)} MB`);
+  console.log(`per stream: ${((b - a) / streams / 1024).toFixed(2)} KiB heap, ${((rss1 - rss0) / streams).toFixed(2)} KiB RSS`);
+  console.log(
+    execFileSync(process.execPath, ['--max-old-space-size=8000', path.join(ROOT, 'bench/probes/snapshot-diff.mjs'), start, end]).toString(),
+  );
+  for (const socket of sockets) socket.destroy();
+  for (const file of [start, end]) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+});
