@@ -100,7 +100,8 @@ test('no acknowledged ping is lost, 503s come fast, streams stay open and catch 
     answers.every((a) => a.ms < 10_000),
     `slowest answer ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms`,
   );
-  t.true(answers.filter((a) => a.status === 200).length > 100);
+  // Served before the outage and after it (the phases waited for both).
+  t.true(answers.filter((a) => a.status === 200).length >= 2 * users.length);
   t.true(commentsDuringOutage >= 1, 'keepalives continued while Redis was away');
 
   // Every acknowledged ping is readable: per user the stored status is at least the last 200.
