@@ -142,6 +142,11 @@ export function createMetrics(source: AdminSource): Metrics {
       },
     });
   byCode('heartbeat_pings_total', 'POST /ping answered, by HTTP status (code) and, for refusals, the error code (reason).', (i) => i.pings);
+  byCode(
+    'heartbeat_erasures_total',
+    'DELETE /ping (erasure) answered, by HTTP status (code) and, for refusals, the error code (reason).',
+    (i) => i.erasures,
+  );
   const histogram = (name: string, help: string, read: (i: InstanceSnapshot) => HistogramData) =>
     registry.registerMetric(histogramMetric(name, help, read, each) as unknown as Metric);
   histogram(

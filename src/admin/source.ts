@@ -55,6 +55,8 @@ export interface InstanceSnapshot extends InstanceHealth {
   readonly actors: Record<string, Record<string, number>>;
   /** `POST /ping` answers by `<HTTP status>` or `<HTTP status>:<error code>`. */
   readonly pings: Record<string, number>;
+  /** `DELETE /ping` answers by `<HTTP status>` or `<HTTP status>:<error code>`. */
+  readonly erasures: Record<string, number>;
   readonly pingSeconds: HistogramData;
   readonly deliveryLagSeconds: HistogramData;
   readonly fanOutSeconds: HistogramData;
@@ -124,6 +126,7 @@ export function snapshotOf(service: SampledService, worker = 0): InstanceSnapsho
     channels: service.store.channelCount(),
     actors: actorCounts(service),
     pings: Object.fromEntries(stats.pings),
+    erasures: Object.fromEntries(stats.erasures),
     pingSeconds: stats.pingSeconds.data(),
     deliveryLagSeconds: stats.deliveryLagSeconds.data(),
     fanOutSeconds: stats.fanOutSeconds.data(),
@@ -147,6 +150,7 @@ export function absentSnapshot(health: InstanceHealth): InstanceSnapshot {
     channels: 0,
     actors: {},
     pings: {},
+    erasures: {},
     pingSeconds: LatencyHistogram.empty(PING_BOUNDS),
     deliveryLagSeconds: LatencyHistogram.empty(DELIVERY_LAG_BOUNDS),
     fanOutSeconds: LatencyHistogram.empty(FAN_OUT_BOUNDS),

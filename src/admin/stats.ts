@@ -31,6 +31,8 @@ export const FAN_OUT_BOUNDS = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0
 export class Stats {
   /** Pings answered, by `<HTTP status>` or `<HTTP status>:<error code>`. */
   readonly pings = new Map<string, number>();
+  /** Erasures (`DELETE /ping`) answered, by `<HTTP status>` or `<HTTP status>:<error code>`. */
+  readonly erasures = new Map<string, number>();
   /** `POST /ping` durations, request to answer. */
   readonly pingSeconds = new LatencyHistogram(PING_BOUNDS);
   /** Per ping received from the bus: its store (Redis time) to its socket writes here. */
@@ -55,6 +57,10 @@ export class Stats {
   countPing(status: number, code: string | undefined, seconds: number): void {
     countByCode(this.pings, status, code);
     this.pingSeconds.observe(seconds);
+  }
+
+  countErasure(status: number, code: string | undefined): void {
+    countByCode(this.erasures, status, code);
   }
 
   countRefusedStream(status: number, code: string): void {

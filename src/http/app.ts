@@ -20,6 +20,8 @@ export interface PublicAppOptions extends SubscribeRouteOptions {
   cors: CorsPolicy;
   /** A ping was answered: HTTP status, error code (refusals), seconds from request to answer. */
   onPingAnswered?: (status: number, code: string | undefined, seconds: number) => void;
+  /** An erasure (DELETE /ping) was answered: HTTP status, error code (refusals). */
+  onEraseAnswered?: (status: number, code: string | undefined) => void;
   /** A handler threw: a bug. The request gets a 500 instead of the process dying. */
   onHandlerError?: (error: unknown) => void;
 }
@@ -77,7 +79,10 @@ export function createPublicApp(options: PublicAppOptions): TemplatedApp {
   const { cors, trust, store } = options;
   const lastSeen = { store, trust, watchPolicy: options.watchPolicy, offlineAfterSeconds: options.offlineAfterSeconds };
   const handlers: { [P in PublicRoute]: Record<(typeof PUBLIC_ROUTES)[P][number], Handler> } = {
-    '/ping': { post: pingRoute(options.pingActor, trust, options.onPingAnswered), del: eraseRoute(options.pingActor, trust) },
+    '/ping': {
+      post: pingRoute(options.pingActor, trust, options.onPingAnswered),
+      del: eraseRoute(options.pingActor, trust, options.onEraseAnswered),
+    },
     '/subscribe': { get: subscribeManyRoute(options) },
     '/subscribe/:userid': { get: subscribeUserRoute(options, false) },
     '/subscribe/:userid/client/:clientid': { get: subscribeUserRoute(options, true) },

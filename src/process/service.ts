@@ -121,6 +121,7 @@ export class HeartbeatService {
       isClosing: () => this.closing,
       watchPolicy: this.watchPolicy,
       onPingAnswered: (status, code, seconds) => this.stats.countPing(status, code, seconds),
+      onEraseAnswered: (status, code) => this.stats.countErasure(status, code),
       onStreamRefused: (error) => this.stats.countRefusedStream(error.status, error.code),
       onHandlerError: (error) => this.options.log.error({ err: error }, 'request handler failed'),
     });

@@ -5,6 +5,7 @@ import { startStore, type StoreName, type TestStore } from '../support/stores.js
 import { startService, type ServiceProcess } from '../support/service.js';
 import { ping, StreamClient } from '../support/sse.js';
 import { errorOf } from '../support/error-answer.js';
+import { scrape, series } from '../support/metrics.js';
 
 /**
  * What the server knows about presence beyond the last ping: `offline` after OFFLINE_AFTER of
@@ -164,6 +165,9 @@ export function presenceSuite(name: StoreName): void {
     const laptop: number[] = [];
     for (let i = 0; i < 3; i++) laptop.push((await ping(limited.url, u, `l${i}`, 'laptop')).status);
     t.deepEqual(laptop, [200, 200, 429]);
+    const metrics = await scrape(limited.adminUrl!);
+    t.true((metrics.get(series('heartbeat_erasures_total', { code: '204', worker: '0' })) ?? 0) >= 1);
+    t.true((metrics.get(series('heartbeat_erasures_total', { code: '429', reason: 'RATE_LIMITED', worker: '0' })) ?? 0) >= 1);
     if (store.shared) {
       t.is((await erase(limited.url, claim(u, 'phone'))).status, 204);
       t.deepEqual(
