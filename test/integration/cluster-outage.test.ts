@@ -81,7 +81,13 @@ test('the whole cluster down and back: 503s while away, streams stay open and ca
     stored.set(user, status);
     t.true(Number(status) >= lastAcked, `${user}: stored ${status}, last acknowledged ${lastAcked}`);
   }
-  await watcher.until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)));
+  await watcher
+    .until((c) => users.every((u) => c.statusesOf(u).at(-1) === stored.get(u)))
+    .catch((error: unknown) => {
+      // What the service said about its store, to tell a lost subscription from a lost re-read.
+      t.log(service.logs.filter((l) => Number(l.level) >= 30 && l.msg !== 'heartbeat started').map((l) => JSON.stringify(l)));
+      throw error;
+    });
   for (const user of users) {
     const seen = watcher.statusesOf(user).map(Number);
     t.true(
