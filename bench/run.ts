@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startContactsStandIn } from './contacts-stand-in.js';
 import {
   ROOT,
   oursEntryPath,
@@ -346,7 +347,14 @@ async function main(): Promise<void> {
   else if (a.snapshot && a.targets.includes('ours') && fs.existsSync(oursEntryPath()))
     log(`ours: running a copy of dist/ in ${snapshotOurs()}`);
   const opts: Opts = { n: a.n, runs: a.runs, profile: a.profile, workers: a.workers };
+  // WATCH_POLICY=contacts without CONTACTS_URL: a stand-in of backend-core that allows every bench stream.
+  const standIn = process.env.WATCH_POLICY === 'contacts' && !process.env.CONTACTS_URL ? await startContactsStandIn() : null;
+  if (standIn) {
+    process.env.CONTACTS_URL = standIn.url;
+    log(`WATCH_POLICY=contacts: backend-core stand-in on ${standIn.url}, one call per stream opened`);
+  }
   for (const name of a.names) await runScenario(SCENARIOS[name], a.targets, opts);
+  standIn?.close();
 }
 
 process.on('exit', killAll);

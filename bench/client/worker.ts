@@ -7,6 +7,7 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { feed, SseState, type SseSink } from './sse-parser.js';
 import { Histogram } from './histogram.js';
 import { subscribePath } from './api.js';
+import { benchWatcher } from '../contacts-stand-in.js';
 import type { Cmd, ConnectCmd, ChurnCmd, FirstEventCmd, Reply, Target } from './protocol.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -193,6 +194,8 @@ function onClose(this: Sock): void {
 }
 
 let addrRot = 0;
+const CLAIMS = process.env.WATCH_POLICY === 'contacts';
+let claims = 0;
 function open(t: Target, path: string, s: Sub): void {
   const la = t.localAddrs[addrRot++ % t.localAddrs.length];
   const sock = net.connect({ host: t.host, port: t.port, localAddress: la, noDelay: true }) as Sock;
@@ -203,7 +206,9 @@ function open(t: Target, path: string, s: Sub): void {
   sock.on('data', onData);
   sock.on('error', onError);
   sock.on('close', onClose);
-  sock.write(`GET ${path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+  // WATCH_POLICY=contacts (bench/contacts-stand-in.ts): a claim whose watcher is new for every stream.
+  const claim = CLAIMS ? `X-User-Claim: ${JSON.stringify({ userid: benchWatcher(claims++, path), clientid: 'bench' })}\r\n` : '';
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n${claim}\r\n`);
 }
 
 let sweeper: NodeJS.Timeout | null = null;
