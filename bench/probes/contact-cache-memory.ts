@@ -7,28 +7,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ContactCache } from '../../src/watch/contact-cache.js';
+import { settledHeap } from './settled-heap.js';
 
 const WATCHERS = 20_000;
 const sizes = process.argv.slice(2).map(Number);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heap(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
 for (const contacts of sizes.length ? sizes : [0, 10, 50, 200]) {
   const cache = new ContactCache({ maxEntries: WATCHERS, maxBytes: Number.MAX_SAFE_INTEGER });
-  const before = heap();
+  const before = settledHeap();
   for (let w = 0; w < WATCHERS; w++) {
     // As the client makes them: the ids of a parsed answer (its own strings), the watcher's id from the claim.
     const answer = JSON.parse(JSON.stringify(Array.from({ length: contacts }, () => ({ id: randomUUID() })))) as { id: string }[];
     const watcher = (JSON.parse(JSON.stringify({ userid: randomUUID() })) as { userid: string }).userid;
     cache.set(watcher, { contacts: new Set(answer.map((c) => c.id)), fetchedAt: 1, attemptedAt: 1, claim: '' });
   }
-  const measured = (heap() - before) / WATCHERS;
+  const measured = (settledHeap() - before) / WATCHERS;
   console.log(
     `${contacts} contacts: ${Math.round(measured)} B per watcher measured, ${Math.round(cache.bytes / WATCHERS)} B counted (${(measured / Math.max(1, contacts)).toFixed(0)} B per contact)`,
   );

@@ -11,16 +11,9 @@ import { loadConfig } from '../../src/process/config.js';
 import { storeOptionsOf } from '../../src/store/connect.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
 import { Hub } from '../../src/streams/hub.js';
+import { settledHeap } from './settled-heap.js';
 
 const USERS = Number(process.argv[2] ?? 20_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heap(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -31,7 +24,7 @@ async function perUser(offlineAfterSeconds: number): Promise<number> {
   let replays = 0;
   const actor = { send: (event: SubscriptionEvent) => void (event.type === 'replay.loaded' && replays++) };
   await turn();
-  const before = heap();
+  const before = settledHeap();
   for (const userid of users) {
     hub.add([userid], actor);
     hub.replay([userid], actor);
@@ -40,7 +33,7 @@ async function perUser(offlineAfterSeconds: number): Promise<number> {
   for (const userid of users) await store.save(userid, 'phone', '0');
   while (hub.queuedDeliveries() > 0) await turn();
   await turn();
-  const bytes = (heap() - before) / USERS;
+  const bytes = (settledHeap() - before) / USERS;
   hub.close();
   return bytes;
 }

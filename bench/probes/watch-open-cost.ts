@@ -17,6 +17,7 @@ import path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpuMs, startRedis, startServer, stopProc } from '../server-proc.js';
+import { contactOf } from '../../test/support/contacts-backend.js';
 
 const WATCHERS = Number(process.argv[2] ?? 400);
 const CONTACTS = Number(process.argv[3] ?? 10);
@@ -26,15 +27,7 @@ const backend = createServer((req, res) => {
   calls++;
   const { userid } = JSON.parse(String(req.headers['x-user-claim'])) as { userid: string };
   const w = Number(userid.slice(1));
-  const list = Array.from({ length: CONTACTS }, (_, j) => ({
-    id: `u${w * CONTACTS + j}`,
-    username: 'name',
-    bio: '',
-    profile_pic: '',
-    first_name: 'First',
-    last_name: 'Last',
-    phone_number: '',
-  }));
+  const list = Array.from({ length: CONTACTS }, (_, j) => contactOf(`u${w * CONTACTS + j}`));
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
 });
 backend.listen(0, '127.0.0.1');

@@ -3,6 +3,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 
 /** How the stand-in answers: as backend-core does, with a 500, or never (it holds the request). */
+/** One item of backend-core's contact list: the `id` heartbeat reads and the fields it ignores. */
+export function contactOf(id: string) {
+  return { id, username: `name-${id}`, bio: '', profile_pic: '', first_name: 'First', last_name: 'Last', phone_number: '' };
+}
+
 export type BackendMode = 'ok' | 'fail' | 'hang';
 
 /**
@@ -93,15 +98,7 @@ export class ContactsBackend {
       return;
     }
     if (this.mode === 'fail') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('backend-core failed');
-    const list = [...(this.contacts.get(userid) ?? [])].map((id) => ({
-      id,
-      username: `name-${id}`,
-      bio: '',
-      profile_pic: '',
-      first_name: 'First',
-      last_name: 'Last',
-      phone_number: '',
-    }));
+    const list = [...(this.contacts.get(userid) ?? [])].map(contactOf);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
   }
 
