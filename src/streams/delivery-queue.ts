@@ -20,7 +20,9 @@ export interface Delivery {
  * turn (setImmediate: after that turn's I/O), where a fan-out resumes exactly where it stopped.
  */
 export class DeliveryQueue {
-  private readonly items: Delivery[] = [];
+  /** The FIFO: items from `head` on are waiting (an index, not shift(): a burst queues thousands). */
+  private readonly items: (Delivery | undefined)[] = [];
+  private head = 0;
   /** The head item's place: the Set iterator of its record's actors, and how many got it so far. */
   private cursor: Iterator<SubscriptionActorRef> | null = null;
   private count = 0;
@@ -42,12 +44,12 @@ export class DeliveryQueue {
 
   push(delivery: Delivery): void {
     this.items.push(delivery);
-    if (!this.resumeNext && this.items.length === 1) this.run();
+    if (!this.resumeNext && this.size === 1) this.run();
   }
 
   /** Deliveries not yet finished. */
   get size(): number {
-    return this.items.length;
+    return this.items.length - this.head;
   }
 
   private run(): void {
@@ -55,13 +57,20 @@ export class DeliveryQueue {
       this.turnArmed = true;
       setImmediate(this.nextTurn);
     }
-    while (this.items.length > 0) {
+    while (this.head < this.items.length) {
       if (this.used >= this.perTurn) {
         this.resumeNext = true;
         return;
       }
-      if (this.step(this.items[0])) {
-        this.items.shift();
+      if (this.step(this.items[this.head]!)) {
+        this.items[this.head++] = undefined;
+        if (this.head === this.items.length) {
+          this.items.length = 0;
+          this.head = 0;
+        } else if (this.head >= 1_024 && this.head * 2 >= this.items.length) {
+          this.items.splice(0, this.head);
+          this.head = 0;
+        }
       }
     }
   }
