@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { startStore, type StoreName, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
 import { scrape, series } from '../support/metrics.js';
-import { ping, StreamClient } from '../support/sse.js';
+import { claimHeader, ping, StreamPool } from '../support/sse.js';
 import { errorOf } from '../support/error-answer.js';
 import { Errors, type ErrorCode } from '../../src/http/errors.js';
 
@@ -21,14 +21,10 @@ export function apiSuite(name: StoreName): void {
   let limitedA: ServiceProcess;
   let limitedB: ServiceProcess | null = null;
   const LIMITED = { PING_RATE: '0.2', PING_BURST: '3', CLIENT_KEY_TTL: '2' };
-  const clients: StreamClient[] = [];
+  const streams = new StreamPool();
   const user = () => `user-${randomUUID()}`;
-  const stream = (url: string, headers?: Record<string, string>) => {
-    const client = new StreamClient(url, headers);
-    clients.push(client);
-    return client;
-  };
-  const claim = (userid: string, clientid = 'c') => ({ 'X-User-Claim': JSON.stringify({ userid, clientid }) });
+  const stream = (url: string, headers?: Record<string, string>) => streams.open(url, headers);
+  const claim = (userid: string, clientid = 'c') => claimHeader(userid, clientid);
   const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
     fetch(`${a.url}/ping`, { method: 'POST', headers, body });
 
@@ -41,7 +37,7 @@ export function apiSuite(name: StoreName): void {
   });
 
   test.after.always(async () => {
-    for (const c of clients) c.close();
+    streams.closeAll();
     await Promise.all([a?.stop(), b?.stop(), limitedA?.stop(), limitedB?.stop()]);
     await store?.close();
   });

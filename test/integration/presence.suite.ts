@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startStore, type StoreName, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
-import { ping, StreamClient } from '../support/sse.js';
+import { claimHeader, ping, StreamPool } from '../support/sse.js';
 import { errorOf } from '../support/error-answer.js';
 import { scrape, series } from '../support/metrics.js';
 
@@ -23,14 +23,10 @@ export function presenceSuite(name: StoreName): void {
   let quickB: ServiceProcess;
   const QUICK = { OFFLINE_AFTER: '2' };
   const LIMITED = { PING_RATE: '0.2', PING_BURST: '3' };
-  const clients: StreamClient[] = [];
+  const streams = new StreamPool();
   const user = () => `user-${randomUUID()}`;
-  const stream = (url: string, headers?: Record<string, string>) => {
-    const client = new StreamClient(url, headers);
-    clients.push(client);
-    return client;
-  };
-  const claim = (userid: string, clientid = 'test') => ({ 'X-User-Claim': JSON.stringify({ userid, clientid }) });
+  const stream = (url: string, headers?: Record<string, string>) => streams.open(url, headers);
+  const claim = (userid: string, clientid = 'test') => claimHeader(userid, clientid);
   const erase = (url: string, headers: Record<string, string>) => fetch(`${url}/ping`, { method: 'DELETE', headers });
   const lastSeen = (url: string, userid: string, headers?: Record<string, string>) => fetch(`${url}/lastseen/${userid}`, { headers });
 
@@ -59,7 +55,7 @@ export function presenceSuite(name: StoreName): void {
   });
 
   test.after.always(async () => {
-    for (const c of clients) c.close();
+    streams.closeAll();
     await Promise.all([
       a?.stop(),
       b === a ? undefined : b?.stop(),

@@ -110,3 +110,23 @@ export async function ping(
     body: JSON.stringify({ status }),
   });
 }
+
+/** The `X-User-Claim` header traefik's forward-auth adds for `userid` on its device `clientid`. */
+export function claimHeader(userid: string, clientid: string): Record<string, string> {
+  return { 'X-User-Claim': JSON.stringify({ userid, clientid }) };
+}
+
+/** The streams a suite opens, closed together when it ends. */
+export class StreamPool {
+  private readonly clients: StreamClient[] = [];
+
+  open(url: string, headers?: Record<string, string>): StreamClient {
+    const client = new StreamClient(url, headers);
+    this.clients.push(client);
+    return client;
+  }
+
+  closeAll(): void {
+    for (const client of this.clients) client.close();
+  }
+}
