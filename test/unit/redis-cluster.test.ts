@@ -23,6 +23,7 @@ test.before(async () => {
     limits: { pingRate: 0, pingBurst: 10, clientKeyTtlSeconds: 0 },
     waitReplicas: 0,
     commandTimeoutMs: 500,
+    channels: () => [],
     events: { onMessage: (channel, message) => heard.push(`${channel} ${message}`), onAvailability: () => {}, onRecovered: () => {} },
   });
   await topology.connections.connect();

@@ -29,6 +29,7 @@ async function topologyOn(t: ExecutionContext, waitReplicas = 0) {
     limits: { pingRate: 0, pingBurst: 10, clientKeyTtlSeconds: 0 },
     waitReplicas,
     commandTimeoutMs: 800,
+    channels: () => [],
     events: {
       onMessage: (channel, message) => heard.push(`${channel} ${message}`),
       onAvailability: (up) => availability.push(up),

@@ -1,6 +1,7 @@
 import { Cluster } from 'ioredis';
 import { RedisConnections } from './connections.js';
 import { readPerMaster } from './cluster-read.js';
+import { keySlot } from './key-slot.js';
 import {
   replyPairs,
   scriptArgs,
@@ -48,6 +49,12 @@ export class ClusterTopology implements Topology {
           redisOptions: { maxRetriesPerRequest: 0, commandTimeout: options.commandTimeoutMs, connectTimeout: 300 },
         }),
       messageEvent: 'smessage',
+      // ioredis re-creates its sharded subscribers after the cluster comes back and re-sends their
+      // SSUBSCRIBEs, but does not wait for them and drops a failure (ClusterSubscriberGroup
+      // _resubscribe only debug-logs it): after a whole cluster restart a channel could stay
+      // unsubscribed while pings are acknowledged again. So recovery waits for every held
+      // channel's SSUBSCRIBE to be answered again (a repeated SSUBSCRIBE is harmless).
+      confirmSubscribed: (subscriber) => resubscribeAll(subscriber as Cluster, options.channels()),
     });
     this.scriptArgs = scriptArgs(true, options.limits);
   }
@@ -85,4 +92,16 @@ export class ClusterTopology implements Topology {
     work.catch(() => {}); // a late failure after the deadline is not unhandled
     return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   }
+}
+
+/** SSUBSCRIBE for every channel, one call per slot (a call's channels must share one); resolves once all are answered. */
+async function resubscribeAll(subscriber: Cluster, channels: Iterable<string>): Promise<void> {
+  const bySlot = new Map<number, string[]>();
+  for (const channel of channels) {
+    const slot = keySlot(channel);
+    const group = bySlot.get(slot);
+    if (group) group.push(channel);
+    else bySlot.set(slot, [channel]);
+  }
+  await Promise.all([...bySlot.values()].map((group) => subscriber.ssubscribe(...group)));
 }

@@ -9,6 +9,9 @@ type ScriptName = keyof typeof Scripts;
 /** A connection that runs the scripts (save-pings.lua, erase-presence.lua), defined on it by RedisConnections. */
 export type Commands = (Redis | Cluster) & Record<ScriptName, (numberOfKeys: number, ...keysThenArgs: string[]) => Promise<string[]>>;
 
+/** How long after a failed resubscription confirmation it is tried again. */
+const CONFIRM_RETRY_MS = 200;
+
 /** What the connections tell the store. */
 export interface ConnectionEvents {
   /** A message published on a channel the subscriber connection subscribed. */
@@ -57,6 +60,7 @@ export class RedisConnections {
   private available = false;
   private wasDown = false;
   private closing = false;
+  private confirming = false;
   private readonly log: Logger | null;
 
   constructor(private readonly options: RedisConnectionsOptions) {
@@ -151,14 +155,23 @@ export class RedisConnections {
 
   /** Every connection is back: confirm the resubscriptions landed, then tell the store. */
   private async whenReady(): Promise<void> {
-    if (this.closing) return;
     const ready = (c: Redis | Cluster) => c.status === 'ready';
-    if (!ready(this.commands) || !ready(this.writer) || !ready(this.subscriber)) return;
+    const allReady = () => !this.closing && ready(this.commands) && ready(this.writer) && ready(this.subscriber);
+    // One confirmation at a time: each connection's 'ready' calls this.
+    if (this.confirming || !allReady()) return;
+    this.confirming = true;
     try {
       await this.options.confirmSubscribed?.(this.subscriber);
-    } catch {
+    } catch (error) {
+      this.failures.failed(error);
+      this.log?.debug({ err: error }, 'redis resubscriptions not confirmed, retrying');
+      // Every connection may stay 'ready', so no event would call this again.
+      setTimeout(() => void this.whenReady(), CONFIRM_RETRY_MS).unref();
       return;
+    } finally {
+      this.confirming = false;
     }
+    if (!allReady()) return;
     this.setAvailable(true);
     this.failures.succeeded();
     if (this.wasDown) {

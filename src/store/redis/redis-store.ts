@@ -64,6 +64,7 @@ export class RedisStore implements Store {
       waitReplicas: options.waitReplicas,
       commandTimeoutMs: options.commandTimeoutMs ?? 800,
       log: options.log,
+      channels: () => this.channels,
       events: {
         onMessage: (channel, message) => this.receive(channel, message),
         onAvailability: (up) => this.listener?.onAvailability(up),

@@ -28,6 +28,8 @@ export interface TopologyOptions {
   commandTimeoutMs: number;
   log?: Logger;
   events: ConnectionEvents;
+  /** Every channel the store holds a subscription for (a cluster re-issues them on recovery). */
+  channels(): Iterable<string>;
 }
 
 /**
