@@ -1,10 +1,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
-import { eventually } from '../support/metrics.js';
-import { ping, StreamClient } from '../support/sse.js';
+import { PingSenders } from '../support/ping-senders.js';
+import { StreamClient } from '../support/sse.js';
 
 /**
  * Redis Cluster, three masters with a replica each. A master dies (SIGKILL) during live traffic and
@@ -34,24 +33,10 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   await watcher.ready;
   const victim = await cluster.masterFor(`heartbeat:{${users[0]}}`);
 
-  const answers: { user: string; n: number; status: number; ms: number }[] = [];
-  let running = true;
-  const senders = users.map(async (user) => {
-    for (let n = 1; running; n++) {
-      const started = performance.now();
-      const res = await ping(service.url, user, String(n));
-      await res.arrayBuffer();
-      answers.push({ user, n, status: res.status, ms: performance.now() - started });
-      await sleep(10);
-    }
-  });
+  const traffic = new PingSenders(service.url, users);
+  const { answers } = traffic;
   /** Resolves once every user has an answer with `status` among those after the first `from`. */
-  const everyUserAnswered = (from: number, status: number, what: string) =>
-    eventually(
-      () => Promise.resolve(users.every((u) => answers.slice(from).some((a) => a.user === u && a.status === status)) || undefined),
-      what,
-      60_000,
-    );
+  const everyUserAnswered = (from: number, status: number, what: string) => traffic.answered(from, status, what, false, 60_000);
   await everyUserAnswered(0, 200, 'pings acknowledged before the failover');
   await victim.kill();
   await cluster.waitForFailover(victim);
@@ -62,8 +47,7 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   await everyUserAnswered(restarted, 200, 'pings acknowledged again once the old master is a replica');
   // …and keep being acknowledged: one more round for every user.
   await everyUserAnswered(answers.length, 200, 'more pings acknowledged');
-  running = false;
-  await Promise.all(senders);
+  await traffic.stop();
 
   t.true(
     answers.some((a) => a.status === 503),
@@ -79,7 +63,7 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
   );
   const stored = new Map<string, string>();
   for (const user of users) {
-    const lastAcked = Math.max(0, ...answers.filter((a) => a.user === user && a.status === 200).map((a) => a.n));
+    const lastAcked = traffic.lastAcknowledged(user);
     const res = await fetch(`${service.url}/lastseen/${user}`);
     const { status } = (await res.json()) as { status: string };
     stored.set(user, status);

@@ -1,10 +1,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startStore, type TestStore } from '../support/stores.js';
 import { startService, type ServiceProcess } from '../support/service.js';
-import { eventually } from '../support/metrics.js';
-import { ping, StreamClient } from '../support/sse.js';
+import { PingSenders } from '../support/ping-senders.js';
+import { StreamClient } from '../support/sse.js';
 
 /**
  * A whole Redis Cluster goes down (every node SIGKILLed) during live traffic and comes back (the
@@ -34,27 +33,9 @@ test('the whole cluster down and back: 503s while away, streams stay open and ca
   const watcher = new StreamClient(`${service.url}/subscribe?${users.map((u) => `user=${u}`).join('&')}`);
   await watcher.ready;
 
-  const answers: { user: string; n: number; status: number; ms: number }[] = [];
-  let running = true;
-  const senders = users.map(async (user) => {
-    for (let n = 1; running; n++) {
-      const started = performance.now();
-      const res = await ping(service.url, user, String(n));
-      await res.arrayBuffer();
-      answers.push({ user, n, status: res.status, ms: performance.now() - started });
-      await sleep(10);
-    }
-  });
-  /** Resolves once every user (or any, with `anyUser`) has an answer with `status` after the first `from`. */
-  const answered = (from: number, status: number, what: string, anyUser = false) =>
-    eventually(
-      () => {
-        const seen = (u: string) => answers.slice(from).some((a) => a.user === u && a.status === status);
-        return Promise.resolve((anyUser ? users.some(seen) : users.every(seen)) || undefined);
-      },
-      what,
-      90_000,
-    );
+  const traffic = new PingSenders(service.url, users);
+  const { answers } = traffic;
+  const answered = traffic.answered.bind(traffic);
 
   await answered(0, 200, 'pings acknowledged before the outage');
   await Promise.all(nodes.map((node) => node.kill()));
@@ -62,8 +43,7 @@ test('the whole cluster down and back: 503s while away, streams stay open and ca
   await Promise.all(nodes.map((node) => node.start()));
   await answered(answers.length, 200, 'every user acknowledged once the cluster is back');
   await answered(answers.length, 200, 'and again');
-  running = false;
-  await Promise.all(senders);
+  await traffic.stop();
 
   t.true(
     answers.every((a) => a.status === 200 || a.status === 503),
@@ -76,7 +56,7 @@ test('the whole cluster down and back: 503s while away, streams stay open and ca
   );
   const stored = new Map<string, string>();
   for (const user of users) {
-    const lastAcked = Math.max(0, ...answers.filter((a) => a.user === user && a.status === 200).map((a) => a.n));
+    const lastAcked = traffic.lastAcknowledged(user);
     const { status } = (await (await fetch(`${service.url}/lastseen/${user}`)).json()) as { status: string };
     stored.set(user, status);
     t.true(Number(status) >= lastAcked, `${user}: stored ${status}, last acknowledged ${lastAcked}`);
