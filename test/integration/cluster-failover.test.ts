@@ -74,7 +74,7 @@ test('a master fails over during traffic: no acknowledged ping is lost, streams 
     const seen = watcher.statusesOf(user).map(Number);
     t.true(
       seen.every((n, i) => i === 0 || n > seen[i - 1]),
-      `${user} in order`,
+      `${user} in order: ${seen.join(',')}`,
     );
   }
   watcher.close();
