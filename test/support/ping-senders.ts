@@ -51,6 +51,21 @@ export class PingSenders {
     return Math.max(0, ...this.answers.filter((a) => a.user === user && a.status === 200).map((a) => a.n));
   }
 
+  /** The slowest answer so far, in ms. */
+  slowestMs(): number {
+    return Math.max(0, ...this.answers.map((a) => a.ms));
+  }
+
+  /** Each user's stored last ping (its number as a status), read through `/lastseen`. */
+  async stored(url: string): Promise<Map<string, string>> {
+    const stored = new Map<string, string>();
+    for (const user of this.users) {
+      const { status } = (await (await fetch(`${url}/lastseen/${user}`)).json()) as { status: string };
+      stored.set(user, status);
+    }
+    return stored;
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.senders);
