@@ -4,14 +4,14 @@
 // Inside src/, each folder may import only the folders listed for it (and itself). The order is
 // the design: the process wires everything; the admin port reads the HTTP edge, the streams, the
 // pings and the store; the HTTP edge asks who may watch whom (watch/) and drives the streams and
-// pings over the store; watch/ re-checks open streams; the streams and the ping actor use the
-// store; the store knows none of them. machines/ is below all of them and
+// pings over the store; watch/ re-checks open streams and shares the store's cause log; the
+// streams and the ping actor use the store; the store knows none of them. machines/ is below all of them and
 // imports nothing of the repo.
 const MAY_IMPORT = {
   'src/process': ['src/admin', 'src/http', 'src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
   'src/admin': ['src/http', 'src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
   'src/http': ['src/watch', 'src/streams', 'src/pings', 'src/store', 'machines'],
-  'src/watch': ['src/streams', 'machines'],
+  'src/watch': ['src/streams', 'src/store', 'machines'],
   'src/streams': ['src/store', 'machines'],
   'src/pings': ['src/store', 'machines'],
   'src/store': [],

@@ -1,4 +1,5 @@
 import type { Logger } from '../../process/logger.js';
+import { CauseLog } from '../cause-log.js';
 
 /** Why Redis could not serve, in the words an operator acts on. */
 export type FailureCause = 'refused' | 'timeout' | 'auth' | 'cluster down' | 'connection lost' | 'other';
@@ -29,38 +30,20 @@ export function causeOf(error: unknown): FailureCause {
  * connection error and every failed command; a success costs one comparison.
  */
 export class FailureLog {
-  private cause: FailureCause | null = null;
-  private repeats = 0;
-  private sinceMs = 0;
+  private readonly causes: CauseLog<FailureCause>;
 
-  constructor(
-    private readonly log: Logger | undefined,
-    private readonly store: string,
-  ) {}
+  constructor(log: Logger | undefined, store: string) {
+    this.causes = new CauseLog({
+      failing: (cause, error, previous) => log?.warn({ store, cause, error, ...previous }, 'presence store failing'),
+      worksAgain: (cause, repeats, failingMs) => log?.info({ store, cause, repeats, failingMs }, 'presence store works again'),
+    });
+  }
 
   failed(error: unknown): void {
-    const cause = causeOf(error);
-    if (cause === this.cause) {
-      this.repeats++;
-      return;
-    }
-    const previous = this.cause === null ? {} : { previousCause: this.cause, previousRepeats: this.repeats };
-    if (this.cause === null) this.sinceMs = Date.now();
-    this.cause = cause;
-    this.repeats = 0;
-    this.log?.warn(
-      { store: this.store, cause, error: error instanceof Error ? error.message : String(error), ...previous },
-      'presence store failing',
-    );
+    this.causes.failed(causeOf(error), error instanceof Error ? error.message : String(error));
   }
 
   succeeded(): void {
-    if (this.cause === null) return;
-    this.log?.info(
-      { store: this.store, cause: this.cause, repeats: this.repeats, failingMs: Date.now() - this.sinceMs },
-      'presence store works again',
-    );
-    this.cause = null;
-    this.repeats = 0;
+    this.causes.succeeded();
   }
 }
