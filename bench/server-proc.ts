@@ -328,7 +328,8 @@ export async function withServer<T>(
   o: Omit<ServerOpts, 'redisPort' | 'dir'>,
   work: (server: Server, redis: Proc) => Promise<T>,
 ): Promise<T> {
-  if (target === 'ours') snapshotOurs();
+  // A build named with setOursEntry (a probe's --ours) runs as it is.
+  if (target === 'ours' && oursEntry === OURS_ENTRY) snapshotOurs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hb-probe-${target}-`));
   let redis: Proc | undefined;
   let server: Server | undefined;

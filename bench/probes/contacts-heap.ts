@@ -1,22 +1,38 @@
 /**
- * The heap of one multi-user stream at Beep's shape: `streams` streams of `contacts` users each
- * (`GET /subscribe?user=…`), drawn from `users` users who all pinged first, so each replay
- * carries `contacts` cached pings. WORKERS=1 on Redis. A heap snapshot (a full GC first) is taken
- * before the streams open and once every stream said `event: ready`; the difference, divided by
- * the streams, is the heap per stream, and snapshot-diff.mjs names where it sits.
+ * The heap of one stream, by what it holds: `streams` streams of `contacts` users each
+ * (`GET /subscribe?user=…`, or `/subscribe/<user>` for one), drawn from `users` users who all
+ * pinged first, so each replay carries `contacts` cached pings. WORKERS=1 on Redis. A heap
+ * snapshot (a full GC first) is taken before the streams open and once every stream said
+ * `event: ready`; the difference, divided by the streams, is the heap per stream, and
+ * snapshot-diff.mjs names where it sits (bytes per stream by object kind).
  *
- *   npm run build && node --import tsx bench/probes/contacts-heap.ts [streams=1000] [contacts=50] [users=2000]
+ *   npm run build && node --import tsx bench/probes/contacts-heap.ts [streams=1000] [contacts=50] [users=2000] [options]
+ *
+ * Options:
+ * - `--idle`: nobody pings first (the `hold` scenario's idle streams: nothing to replay).
+ * - `--claims`: each stream carries a claim of a watcher of its own, as the bench's streams do
+ *   with WATCH_POLICY=contacts (run with that in the environment; without CONTACTS_URL the
+ *   probe starts the backend-core stand-in).
+ * - `--ours <main.js>`: another build of ours (an older commit's worktree, after its build).
+ *
+ * The hold scenario's shape, 5,000 idle one-user streams:
+ *   node --import tsx bench/probes/contacts-heap.ts 5000 1 5000 --idle
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Pinger } from '../client/pinger.js';
-import { ROOT, rssKiB, sleep, withServer, type Server } from '../server-proc.js';
+import { benchWatcher, startContactsStandIn } from '../contacts-stand-in.js';
+import { ROOT, rssKiB, setOursEntry, sleep, withServer, type Server } from '../server-proc.js';
 
-const streams = Number(process.argv[2] ?? 1_000);
-const contacts = Number(process.argv[3] ?? 50);
-const users = Number(process.argv[4] ?? 2_000);
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const oursAt = args.indexOf('--ours');
+if (oursAt >= 0) setOursEntry(args.splice(oursAt, 2)[1]);
+const [streams = 1_000, contacts = 50, users = 2_000] = args.filter((a) => !a.startsWith('--')).map(Number);
+const idle = flag('--idle');
+const claims = flag('--claims');
 process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --heapsnapshot-signal=SIGUSR2`;
 
 /** Signals the server to write a heap snapshot into its working directory and waits for it. */
@@ -50,17 +66,18 @@ function heapBytes(file: string): number {
 }
 
 /** Opens one stream of `ids` and resolves once it said `event: ready`; the socket is kept open, its data dropped. */
-function openStream(port: number, ids: string[], sockets: net.Socket[]): Promise<void> {
+function openStream(port: number, ids: string[], sockets: net.Socket[], n: number): Promise<void> {
+  const path = ids.length === 1 ? `/subscribe/${ids[0]}` : `/subscribe?${ids.map((id) => `user=${id}`).join('&')}`;
+  const claim = claims ? `X-User-Claim: ${JSON.stringify({ userid: benchWatcher(n, path), clientid: 'bench' })}\r\n` : '';
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     sockets.push(socket);
     let seen = '';
     let ready = false;
-    socket.on('connect', () =>
-      socket.write(`GET /subscribe?${ids.map((id) => `user=${id}`).join('&')} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`),
-    );
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n${claim}\r\n`));
     socket.on('data', (chunk: Buffer) => {
       if (ready) return;
+      if (seen === '' && !chunk.toString().startsWith('HTTP/1.1 200')) reject(new Error(`refused: ${chunk.toString().split('\r\n')[0]}`));
       seen = (seen + chunk.toString()).slice(-64);
       if (seen.includes('event: ready')) {
         ready = true;
@@ -71,11 +88,16 @@ function openStream(port: number, ids: string[], sockets: net.Socket[]): Promise
   });
 }
 
+const standIn = process.env.WATCH_POLICY === 'contacts' && !process.env.CONTACTS_URL ? await startContactsStandIn() : null;
+if (standIn) process.env.CONTACTS_URL = standIn.url;
+
 await withServer('ours', { admin: false }, async (server) => {
-  const pinger = new Pinger('127.0.0.1', server.port, 32);
   const ids = Array.from({ length: users }, (_, i) => `u${i}`);
-  for (let i = 0; i < users; i += 200) await Promise.all(ids.slice(i, i + 200).map((u) => pinger.ping(u, 'online')));
-  console.log(`pinged ${pinger.okCount} of ${users} users`);
+  if (!idle) {
+    const pinger = new Pinger('127.0.0.1', server.port, 32);
+    for (let i = 0; i < users; i += 200) await Promise.all(ids.slice(i, i + 200).map((u) => pinger.ping(u, 'online')));
+    console.log(`pinged ${pinger.okCount} of ${users} users`);
+  }
   await sleep(15_000); // V8 gives back the startup garbage ~8 s after start
   const start = await snapshot(server, 'start');
   const rss0 = rssKiB(server.pid);
@@ -83,7 +105,9 @@ await withServer('ours', { admin: false }, async (server) => {
   const t0 = Date.now();
   // Stream s watches `contacts` users in a row from a spread start: each user gets streams × contacts / users watchers.
   const lists = Array.from({ length: streams }, (_, s) => Array.from({ length: contacts }, (_, k) => ids[(s * 37 + k) % users]));
-  await Promise.all(lists.map((list) => openStream(server.port, list, sockets)));
+  // In slices: a storm of thousands at once would overflow the listen queue of an older build.
+  for (let i = 0; i < streams; i += 500)
+    await Promise.all(lists.slice(i, i + 500).map((list, k) => openStream(server.port, list, sockets, i + k)));
   console.log(`${streams} streams of ${contacts} users ready in ${Date.now() - t0} ms`);
   await sleep(5_000);
   const rss1 = rssKiB(server.pid);
@@ -92,8 +116,16 @@ await withServer('ours', { admin: false }, async (server) => {
   console.log(`heap (snapshot, after full GC): ${(a / 1e6).toFixed(1)} MB -> ${(b / 1e6).toFixed(1)} MB`);
   console.log(`per stream: ${((b - a) / streams / 1024).toFixed(2)} KiB heap, ${((rss1 - rss0) / streams).toFixed(2)} KiB RSS`);
   console.log(
-    execFileSync(process.execPath, ['--max-old-space-size=8000', path.join(ROOT, 'bench/probes/snapshot-diff.mjs'), start, end]).toString(),
+    execFileSync(process.execPath, [
+      '--max-old-space-size=8000',
+      path.join(ROOT, 'bench/probes/snapshot-diff.mjs'),
+      start,
+      end,
+      String(streams),
+    ]).toString(),
   );
   for (const socket of sockets) socket.destroy();
-  for (const file of [start, end]) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  if (process.env.PROBE_KEEP_SNAPSHOTS) console.log(`snapshots kept: ${start} ${end}`);
+  else for (const file of [start, end]) fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });
+standIn?.close();

@@ -1,14 +1,17 @@
 // The objects alive in a later heap snapshot that the earlier one did not have, by kind, and
 // which objects own the new property stores among them (a sign of shape changes at run time).
 //
-//   node --max-old-space-size=12000 bench/probes/snapshot-diff.mjs <start.heapsnapshot> <end.heapsnapshot>
+//   node --max-old-space-size=12000 bench/probes/snapshot-diff.mjs <start.heapsnapshot> <end.heapsnapshot> [streams]
 //
+// With `streams` (the streams opened between the two), each kind also shows its bytes per stream.
 // Snapshots come from `BENCH_HEAP_WINDOW=snapshots npm run bench -- <scenario> --target ours
 // --profile` (the start and the end of the measured window; each snapshot runs a full GC first,
 // so only live objects are in it).
 import fs from 'node:fs';
 
 const [before, after] = process.argv.slice(2, 4).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+const streams = Number(process.argv[4] ?? 0);
+const perStream = (b) => (streams > 0 ? `${(b / streams).toFixed(1).padStart(9)} B/stream` : '');
 const meta = after.snapshot.meta;
 const NF = meta.node_fields.length;
 const EF = meta.edge_fields.length;
@@ -54,9 +57,9 @@ for (let i = 0, e = 0; i < after.nodes.length; i += NF) {
   }
 }
 
-console.log(`${count} objects, ${bytes} bytes alive at the end that were not there at the start`);
-for (const [k, v] of [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 15)) {
-  console.log(`${String(v.bytes).padStart(10)} B ${String(v.count).padStart(8)}  ${k}`);
+console.log(`${count} objects, ${bytes} bytes alive at the end that were not there at the start ${perStream(bytes)}`);
+for (const [k, v] of [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, streams > 0 ? 40 : 15)) {
+  console.log(`${String(v.bytes).padStart(10)} B ${String(v.count).padStart(8)} ${perStream(v.bytes)}  ${k}`);
 }
 console.log('owners of new property stores:');
 for (const [k, c] of [...owners].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`${String(c).padStart(8)}  ${k.slice(0, 200)}`);
