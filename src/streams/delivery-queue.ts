@@ -23,8 +23,12 @@ export class DeliveryQueue {
   /** The FIFO: items from `head` on are waiting (an index, not shift(): a burst queues thousands). */
   private readonly items: (Delivery | undefined)[] = [];
   private head = 0;
-  /** The head item's place: the Set iterator of its record's actors, and how many got it so far. */
-  private cursor: Iterator<SubscriptionActorRef> | null = null;
+  /**
+   * The head item's place when it is a record with an array of actors: the record, the index of
+   * the next actor, and how many got it so far.
+   */
+  private walking: HubRecord | null = null;
+  private next = 0;
   private count = 0;
   /** Events handed over this turn. */
   private used = 0;
@@ -45,6 +49,16 @@ export class DeliveryQueue {
   push(delivery: Delivery): void {
     this.items.push(delivery);
     if (!this.resumeNext && this.size === 1) this.run();
+  }
+
+  /** Whether a delivery to `record`'s array of actors is under way (it stopped for the turn). */
+  isWalking(record: HubRecord): boolean {
+    return this.walking === record;
+  }
+
+  /** `record`'s actor at `index` left (in order): an actor after it moved one place back. */
+  removed(record: HubRecord, index: number): void {
+    if (this.walking === record && index < this.next) this.next--;
   }
 
   /** Deliveries not yet finished. */
@@ -84,29 +98,31 @@ export class DeliveryQueue {
       item.done?.(1);
       return true;
     }
-    if (this.cursor === null) {
+    if (this.walking === null) {
       const actors = to.actors();
-      if (!(actors instanceof Set)) {
+      if (!Array.isArray(actors)) {
         if (actors !== null) {
           this.used++;
-          actors.send(event);
+          (actors as SubscriptionActorRef).send(event);
         }
         item.done?.(actors === null ? 0 : 1);
         return true;
       }
-      this.cursor = actors.values();
+      this.walking = to;
+      this.next = 0;
       this.count = 0;
     }
+    // Read again each time: the array is the record's own, and streams join and leave it.
+    const actors = this.walking.actors() as readonly SubscriptionActorRef[];
     while (this.used < this.perTurn) {
-      const next = this.cursor.next();
-      if (next.done) {
-        this.cursor = null;
+      if (this.next >= actors.length) {
+        this.walking = null;
         item.done?.(this.count);
         return true;
       }
       this.used++;
       this.count++;
-      next.value.send(event);
+      actors[this.next++].send(event);
     }
     return false;
   }

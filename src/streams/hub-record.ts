@@ -24,8 +24,12 @@ export interface SubscriptionActorRef {
  * stored-ping read. A stream holds only its list of user ids (the hub's strings) to find its records again.
  */
 export class HubRecord implements Timed {
-  /** The streams' actors: a lone one is kept as itself, a Set from the second (most users have one). */
-  private watching: SubscriptionActorRef | Set<SubscriptionActorRef> | null = null;
+  /**
+   * The streams' actors: a lone one is kept as itself (most users have one), an array from the
+   * second. An array, not a Set: a Set's hash table costs about 27 bytes per actor and a quarter
+   * to a half of its capacity more, an array 8 (a 50-contact stream is in 50 of them; issue 31).
+   */
+  private watching: SubscriptionActorRef | SubscriptionActorRef[] | null = null;
   /** Streams holding this record. */
   streams = 0;
   /** The newest ping of this view, replayed to new streams (null: none, or erased). */
@@ -70,23 +74,42 @@ export class HubRecord implements Timed {
   add(actor: SubscriptionActorRef): void {
     this.streams++;
     if (this.watching === null) this.watching = actor;
-    else if (this.watching instanceof Set) this.watching.add(actor);
-    else this.watching = new Set([this.watching, actor]);
-  }
-
-  /** Whether `actor` was one of this record's. A Set stays a Set: a delivery may be iterating it. */
-  remove(actor: SubscriptionActorRef): boolean {
-    if (this.watching === actor) this.watching = null;
-    else if (!(this.watching instanceof Set) || !this.watching.delete(actor)) return false;
-    this.streams--;
-    return true;
+    else if (Array.isArray(this.watching)) this.watching.push(actor);
+    else this.watching = [this.watching, actor];
   }
 
   /**
-   * The actors as a delivery reads them: a Set is iterated live, so an actor that joins meanwhile
-   * gets the event too (it is replaying, and its replay is queued behind this delivery).
+   * Takes `actor` out. Returns where it was in the array (-1: it was the lone actor) or null if it
+   * was not one of this record's. An array stays an array: a delivery may be walking it.
+   * `inOrder`: keep the others' order (a delivery is walking this record's array, and its cursor
+   * is moved back by the caller when the index is below it); otherwise the last actor takes the
+   * removed one's place, which costs nothing to move.
    */
-  actors(): SubscriptionActorRef | Set<SubscriptionActorRef> | null {
+  remove(actor: SubscriptionActorRef, inOrder = false): number | null {
+    const watching = this.watching;
+    if (watching === actor) {
+      this.watching = null;
+      this.streams--;
+      return -1;
+    }
+    if (!Array.isArray(watching)) return null;
+    const at = watching.indexOf(actor);
+    if (at < 0) return null;
+    if (inOrder) watching.splice(at, 1);
+    else {
+      const last = watching.pop()!;
+      if (at < watching.length) watching[at] = last;
+    }
+    this.streams--;
+    return at;
+  }
+
+  /**
+   * The actors as a delivery reads them: an array is walked by index, live, so an actor that
+   * joins meanwhile gets the event too (it is replaying, and its replay is queued behind this
+   * delivery); one that leaves is taken out in order (see `remove`).
+   */
+  actors(): SubscriptionActorRef | readonly SubscriptionActorRef[] | null {
     return this.watching;
   }
 }
@@ -96,7 +119,12 @@ export class HubRecord implements Timed {
  * public channel is live while the user has any record; the own channel while it has an own one.
  */
 export class WatchedUser {
-  readonly records: HubRecord[] = [];
+  /**
+   * Its records, replaced (not changed) when one is added or dropped: an array of exactly its
+   * length (see `exactly`), and one that a loop over it (a ping's delivery) can keep reading
+   * while a stream closes.
+   */
+  records: readonly HubRecord[] = [];
 
   constructor(readonly userid: string) {}
 
@@ -107,4 +135,22 @@ export class WatchedUser {
   hasOwnView(): boolean {
     return this.records.some((r) => r.own);
   }
+
+  addRecord(record: HubRecord): void {
+    this.records = exactly([...this.records, record]);
+  }
+
+  dropRecord(record: HubRecord): void {
+    this.records = exactly(this.records.filter((r) => r !== record));
+  }
+}
+
+/**
+ * A copy of `items` with room for exactly them: an array built by push, spread or filter keeps
+ * room for 16 more (V8 grows by half plus 16), 128 bytes a record here.
+ */
+function exactly<T>(items: readonly T[]): T[] {
+  const copy = new Array<T>(items.length);
+  for (let i = 0; i < items.length; i++) copy[i] = items[i];
+  return copy;
 }

@@ -74,7 +74,11 @@ export class Hub implements StoreListener {
     for (const userid of users) {
       const user = this.users.get(userid);
       const record = user?.find(userid === watcher, clientid);
-      if (user === undefined || record === undefined || !record.remove(actor)) continue;
+      if (user === undefined || record === undefined) continue;
+      // A delivery walking this record's actors keeps its place (DeliveryQueue.removed).
+      const at = record.remove(actor, this.deliveries.isWalking(record));
+      if (at === null) continue;
+      if (at >= 0) this.deliveries.removed(record, at);
       if (record.streams === 0) this.drop(user, record);
     }
   }
@@ -194,7 +198,7 @@ export class Hub implements StoreListener {
     let record = user.find(own, clientid);
     if (record === undefined) {
       record = new HubRecord(user, own, clientid);
-      user.records.push(record);
+      user.addRecord(record);
       record.settling = this.settle(record);
     }
     if (own) this.ownChannels.add(user.userid);
@@ -240,7 +244,7 @@ export class Hub implements StoreListener {
   }
 
   private drop(user: WatchedUser, record: HubRecord): void {
-    user.records.splice(user.records.indexOf(record), 1);
+    user.dropRecord(record);
     this.silences?.cancel(record);
     if (record.own && !user.hasOwnView()) this.ownChannels.remove(user.userid);
     if (user.records.length > 0) return;

@@ -337,6 +337,37 @@ test('a fan-out never holds the event loop for more than one batch of events', a
   t.is(h.queuedDeliveries(), 0);
 });
 
+test('streams that leave and join while a fan-out is spread over turns: every stream still watching gets the ping once, a leaver nothing after it left', async (t) => {
+  const { store, hub: h, join, delivered } = hub({ deliveriesPerTurn: 100 });
+  const got = new Map<number, number>();
+  const actors = Array.from({ length: 1_000 }, (_, i) => ({
+    send: (event: SubscriptionEvent) => {
+      if (event.type === 'presence') got.set(i, (got.get(i) ?? 0) + 1);
+    },
+  }));
+  await join(['alice'], new FakeActor());
+  for (const actor of actors) h.add(['alice'], actor);
+
+  await store.save('alice', 'phone', 'to 1,001 streams');
+  // The first turn handed the ping to the first streams in order (at most 100, what that turn had left).
+  const reached = got.size;
+  t.true(reached > 20 && reached < 100, `${reached} reached in the first turn`);
+  t.deepEqual([...got.keys()], [...Array(reached).keys()]);
+  // Leaving between turns: some already reached (before the walk's place), some not yet.
+  const left = [0, 10, reached - 1, reached, reached + 1, 500, 999];
+  for (const i of left) h.remove(['alice'], actors[i]);
+  const late = new FakeActor();
+  h.add(['alice'], late);
+  while (delivered.length < 1) await settle();
+
+  for (const [i] of actors.entries()) {
+    if (left.includes(i) && i >= reached) t.is(got.get(i), undefined, `stream ${i} left before its turn`);
+    else t.is(got.get(i), 1, `stream ${i}`);
+  }
+  t.deepEqual(late.seen(), ['alice:to 1,001 streams'], 'a stream that joined during the fan-out gets it too');
+  t.deepEqual(delivered, [1_001 - 4 + 1], 'the 1,001 less the 4 that left before their turn, and the late one');
+});
+
 test('an erasure reaches every stream of the user once, in order with its pings; new streams replay nothing of it', async (t) => {
   const { store, join } = hub();
   const stranger = new FakeActor();
