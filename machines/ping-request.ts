@@ -32,7 +32,14 @@ export type PingRejection =
   | 'STATUS_TOO_LONG';
 
 /** Every code the ping machine answers with (no code: 200, stored). */
-export type PingAnswerCode = PingRejection | 'CLAIM_UNTRUSTED' | 'BODY_TOO_LARGE' | 'RATE_LIMITED' | 'STORE_UNAVAILABLE' | 'SHUTTING_DOWN';
+export type PingAnswerCode =
+  | PingRejection
+  | 'CLAIM_UNTRUSTED'
+  | 'BODY_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'PING_OVERTAKEN'
+  | 'STORE_UNAVAILABLE'
+  | 'SHUTTING_DOWN';
 
 export interface ValidPing {
   readonly ok: true;

@@ -62,10 +62,12 @@ export interface PingContext {
 }
 
 /**
- * What the store did with one ping: stored it, failed, or refused it because its client is over
- * PING_RATE (nothing stored or published; the client may retry after that many seconds).
+ * What the store did with one ping: stored it, failed, refused it because its client is over
+ * PING_RATE (nothing stored or published; the client may retry after that many seconds), or
+ * refused it as overtaken: the user's stored ping was received after this one (nothing stored or
+ * published; the stored state is already newer).
  */
-type StoreResult = 'stored' | 'failed' | { readonly retryAfterSeconds: number };
+type StoreResult = 'stored' | 'failed' | 'overtaken' | { readonly retryAfterSeconds: number };
 
 /** Called once with the store's result for one ping. */
 export type StoreOutcome = (result: StoreResult) => void;
@@ -74,7 +76,8 @@ const IN_FLIGHT_ANSWERED = { type: 'inFlight.answered' } as const;
 
 /**
  * How a ping handed to the store is answered: 200 once the store has it, 429 RATE_LIMITED (with
- * Retry-After) if the store refused it, 503 STORE_UNAVAILABLE if it failed, in every mode (a ping
+ * Retry-After) if the store refused it, 409 PING_OVERTAKEN if a ping of the user received after
+ * it is stored already, 503 STORE_UNAVAILABLE if it failed, in every mode (a ping
  * accepted before the store went down or a shutdown began is answered for what happened to it).
  * Called by the store action, not through an event: one event per ping instead of two. Draining
  * waits for the last of them, so that one, and only while draining, is told to the actor.
@@ -84,6 +87,7 @@ function answerWhenStored(context: PingContext, request: PingRequest | EraseRequ
     context.inFlight--;
     if (result === 'stored') request.answer();
     else if (result === 'failed') request.answer('STORE_UNAVAILABLE');
+    else if (result === 'overtaken') request.answer('PING_OVERTAKEN');
     else request.answer('RATE_LIMITED', result.retryAfterSeconds);
     if (context.inFlight === 0 && (context.self.getSnapshot() as { value: unknown }).value === 'draining')
       context.self.send(IN_FLIGHT_ANSWERED);

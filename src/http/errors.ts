@@ -36,6 +36,10 @@ const catalogue = {
   NOT_FOUND: { status: 404, message: 'not found' },
   NEVER_SEEN: { status: 404, message: 'no ping stored for this user' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  PING_OVERTAKEN: {
+    status: 409,
+    message: 'a ping of this user received after this one is stored already; this one changed nothing, and needs no retry',
+  },
   RATE_LIMITED: { status: 429, message: 'too many pings from this client, retry after the Retry-After seconds' },
   TOO_MANY_STREAMS: { status: 429, message: 'too many open streams for this user, close one or retry later' },
   INTERNAL: { status: 500, message: 'internal error' },

@@ -1,5 +1,6 @@
 import { createActor, type Actor } from 'xstate';
 import { pingMachine, type EraseRequest, type PingRequest } from '../../machines/ping.js';
+import { receivedNow } from '../store/received-clock.js';
 import type { Store } from '../store/types.js';
 
 export type PingActor = Actor<typeof pingMachine>;
@@ -17,8 +18,10 @@ export function startPingActor(store: Store, invisibleStatuses: ReadonlySet<stri
     pingMachine.provide({
       actions: {
         storePing: (_, { ping, answer }) => {
-          store.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status)).then(
-            (saved) => answer('retryAfterSeconds' in saved ? saved : 'stored'),
+          // Stamped now, as the ping is received (the request's last byte has just arrived), so
+          // that a late retry of it by the Redis client is still ordered by this moment.
+          store.save(ping.userid, ping.clientid, ping.status, invisibleStatuses.has(ping.status), receivedNow()).then(
+            (saved) => answer('retryAfterSeconds' in saved ? saved : 'overtaken' in saved ? 'overtaken' : 'stored'),
             () => answer('failed'),
           );
         },

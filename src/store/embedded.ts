@@ -1,5 +1,6 @@
 import { RateLimiter } from './rate-limit.js';
-import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { receivedNow } from './received-clock.js';
+import { type Store, type StoreListener, type Overtaken, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
 
 /**
  * The embedded store: one process, no Redis. For development and for the suites that run
@@ -14,6 +15,13 @@ export class EmbeddedStore implements Store {
   /** The newest ping, invisible or not, per user and per (user, client): the user's own view. */
   private readonly ownUsers = new Map<string, StoredPing>();
   private readonly ownClients = new Map<string, StoredPing>();
+  /**
+   * When heartbeat received each user's newest stored ping (either view): an older ping is refused
+   * as overtaken, as save-pings.lua does. Without worker threads pings reach this store in the
+   * order they were received; through the relay, two workers' pings of one user may arrive in
+   * either order, and are then ordered by when each worker received its ping, as on Redis.
+   */
+  private readonly receivedOf = new Map<string, number>();
   /** The client ids of each user with an entry, so an erasure finds them all. */
   private readonly clientsOf = new Map<string, Set<string>>();
   /** When each client entry expires (CLIENT_KEY_TTL), in ms; absent: never. */
@@ -28,7 +36,15 @@ export class EmbeddedStore implements Store {
     this.rateLimiter = new RateLimiter(limits.pingRate, limits.pingBurst);
   }
 
-  save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
+  save(
+    userid: string,
+    clientid: string,
+    status: string,
+    invisible = false,
+    receivedMs = receivedNow(),
+  ): Promise<StoredPing | RateLimited | Overtaken> {
+    // Before the rate limit: an overtaken ping takes no token.
+    if (receivedMs < (this.receivedOf.get(userid) ?? 0)) return Promise.resolve({ overtaken: true });
     const nowMs = Date.now();
     const key = clientKey(userid, clientid);
     this.expire(key, nowMs);
@@ -42,6 +58,7 @@ export class EmbeddedStore implements Store {
     const ping: StoredPing = { time: Math.floor(nowMicros / 1e6), status, clientid, seq: this.lastSeq };
     this.ownUsers.set(userid, ping);
     this.ownClients.set(key, ping);
+    this.receivedOf.set(userid, receivedMs);
     let clientids = this.clientsOf.get(userid);
     if (clientids === undefined) this.clientsOf.set(userid, (clientids = new Set()));
     clientids.add(clientid);
@@ -64,6 +81,7 @@ export class EmbeddedStore implements Store {
     const ownTime = this.ownUsers.get(userid)?.time ?? null;
     this.users.delete(userid);
     this.ownUsers.delete(userid);
+    this.receivedOf.delete(userid);
     for (const c of this.clientsOf.get(userid) ?? []) {
       const key = clientKey(userid, c);
       this.clients.delete(key);

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PortRequests } from './port-requests.js';
-import type { Erasure, Store, StoreListener, RateLimited, StoredPing } from './types.js';
+import { receivedNow } from './received-clock.js';
+import type { Erasure, Overtaken, Store, StoreListener, RateLimited, StoredPing } from './types.js';
 
 /**
  * The embedded store with WORKERS > 1: the one EmbeddedStore lives in the main thread
@@ -11,7 +12,7 @@ import type { Erasure, Store, StoreListener, RateLimited, StoredPing } from './t
  */
 
 type Op =
-  | { op: 'save'; args: [userid: string, clientid: string, status: string, invisible: boolean] }
+  | { op: 'save'; args: [userid: string, clientid: string, status: string, invisible: boolean, receivedMs: number] }
   | { op: 'erase'; args: [userid: string, clientid: string] }
   | { op: 'lastMany'; args: [userids: readonly string[], clientid: string | undefined, own: boolean] }
   | { op: 'subscribe'; args: [userid: string, own: boolean] }
@@ -49,8 +50,17 @@ export class RelayStore implements Store {
     port.on('close', () => this.fail('the main thread closed the store relay'));
   }
 
-  save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
-    return this.request({ op: 'save', args: [userid, clientid, status, invisible] }) as Promise<StoredPing | RateLimited>;
+  /** `receivedMs` is stamped here, in the worker that received the ping, not when the main thread gets to it. */
+  save(
+    userid: string,
+    clientid: string,
+    status: string,
+    invisible = false,
+    receivedMs = receivedNow(),
+  ): Promise<StoredPing | RateLimited | Overtaken> {
+    return this.request({ op: 'save', args: [userid, clientid, status, invisible, receivedMs] }) as Promise<
+      StoredPing | RateLimited | Overtaken
+    >;
   }
 
   erase(userid: string, clientid: string): Promise<RateLimited | null> {

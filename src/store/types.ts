@@ -18,6 +18,15 @@ export interface RateLimited {
 }
 
 /**
+ * A ping received (receivedMs) before the user's newest stored ping, visible or not: nothing was
+ * stored or published, and no rate-limit token taken. It was overtaken: the stored state is newer.
+ * Typically a retry, by the Redis client, of a ping that already got its 503.
+ */
+export interface Overtaken {
+  readonly overtaken: true;
+}
+
+/**
  * What an erasure wiped, as every instance learns it: the time of the user's last visible ping
  * (the public view) and of the newest one (the user's own view), null where there was none.
  */
@@ -67,8 +76,11 @@ export interface Store {
    * Stores the ping and publishes it to every instance in one atomic step, unless rate-limited. An `invisible` ping
    * (INVISIBLE_STATUSES) is stored and published apart: the public view and channel keep the last
    * visible ping, and only the user's own view and own channel get it.
+   * `receivedMs`: when heartbeat received the ping (receivedNow(), the default); a ping received
+   * before the user's newest stored one is refused (Overtaken), so a late retry of an older ping
+   * never replaces a newer one.
    */
-  save(userid: string, clientid: string, status: string, invisible?: boolean): Promise<StoredPing | RateLimited>;
+  save(userid: string, clientid: string, status: string, invisible?: boolean, receivedMs?: number): Promise<StoredPing | RateLimited | Overtaken>;
   /**
    * Erases everything stored for `userid` (both views, every client's entry, every client's rate
    * limit) and tells every instance (onErased), in one atomic step, unless `clientid`'s rate limit

@@ -37,7 +37,7 @@ test.after.always(async () => {
 function pingOf(userid: string, clientid: string, status: string): PingToSave {
   return {
     keys: [keys.user(userid), keys.client(userid, clientid), keys.clientIndex(userid)],
-    args: [status, clientid, encodeMessageTail(clientid, status), '0'],
+    args: [status, clientid, encodeMessageTail(clientid, status), '0', String(Date.now())],
   };
 }
 

@@ -14,7 +14,7 @@ const keys = new KeySpace('t:');
 function pingOf(userid: string, clientid: string, status: string): PingToSave {
   return {
     keys: [keys.user(userid), keys.client(userid, clientid), keys.clientIndex(userid)],
-    args: [status, clientid, encodeMessageTail(clientid, status), '0'],
+    args: [status, clientid, encodeMessageTail(clientid, status), '0', String(Date.now())],
   };
 }
 

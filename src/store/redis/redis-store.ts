@@ -1,5 +1,6 @@
 import type { Logger } from '../../process/logger.js';
-import { type Store, type StoreListener, type RateLimited, type StoreLimits, type StoredPing } from '../types.js';
+import { receivedNow } from '../received-clock.js';
+import { type Store, type StoreListener, type Overtaken, type RateLimited, type StoreLimits, type StoredPing } from '../types.js';
 import { ClusterTopology } from './cluster.js';
 import type { RedisConnections } from './connections.js';
 import { KeySpace } from './keys.js';
@@ -85,16 +86,23 @@ export class RedisStore implements Store {
     return this.connections.connect();
   }
 
-  async save(userid: string, clientid: string, status: string, invisible = false): Promise<StoredPing | RateLimited> {
+  async save(
+    userid: string,
+    clientid: string,
+    status: string,
+    invisible = false,
+    receivedMs = receivedNow(),
+  ): Promise<StoredPing | RateLimited | Overtaken> {
     const user = this.keys.user(userid);
     const ping: PingToSave = {
       keys: [user, this.keys.client(userid, clientid, user), this.keys.clientIndex(userid, user)],
-      args: [status, clientid, encodeMessageTail(clientid, status), invisible ? '1' : '0'],
+      args: [status, clientid, encodeMessageTail(clientid, status), invisible ? '1' : '0', String(receivedMs)],
     };
     try {
       const [seq, time] = await this.topology.save(ping);
       this.connections.failures.succeeded();
       if (seq === 'limited') return { retryAfterSeconds: Number(time) };
+      if (seq === 'overtaken') return { overtaken: true };
       return { seq: Number(seq), time: Number(time), status, clientid };
     } catch (error) {
       this.connections.failures.failed(error);

@@ -3,10 +3,10 @@ import type { StoreLimits } from '../types.js';
 import type { Commands, ConnectionEvents, RedisConnections } from './connections.js';
 import type { KeySpace } from './keys.js';
 
-/** One ping for save-pings.lua: its three keys and its four arguments. */
+/** One ping for save-pings.lua: its three keys and its five arguments. */
 export interface PingToSave {
   readonly keys: readonly [user: string, client: string, clientIndex: string];
-  readonly args: readonly [status: string, clientid: string, tail: string, invisible: '1' | '0'];
+  readonly args: readonly [status: string, clientid: string, tail: string, invisible: '1' | '0', receivedMs: string];
 }
 
 /** One erasure for erase-presence.lua: its three keys (its arguments are the topology's). */
@@ -14,7 +14,10 @@ export interface PresenceToErase {
   readonly keys: readonly [user: string, caller: string, clientIndex: string];
 }
 
-/** What the script answers for one ping: seq and time, or 'limited' and the seconds to wait. */
+/**
+ * What the script answers for one ping: seq and time, 'limited' and the seconds to wait, or
+ * 'overtaken' and the received time of the user's newer stored ping.
+ */
 export type SaveReply = readonly [string, string];
 
 /** What every topology is built with. */

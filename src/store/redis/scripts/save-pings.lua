@@ -7,19 +7,28 @@
 --         the global sequence key in KEYS[1]
 -- ARGV[2] PING_RATE (pings per second, '0': no limit), ARGV[3] PING_BURST,
 -- ARGV[4] CLIENT_KEY_TTL (seconds, '0': never)
--- Then per ping, in order: three KEYS (user hash, client hash, the user's client index) and four
+-- Then per ping, in order: three KEYS (user hash, client hash, the user's client index) and five
 -- ARGV (status, clientid, JSON [clientid, status] for the message, '1' for an invisible ping
--- (INVISIBLE_STATUSES)).
+-- (INVISIBLE_STATUSES), the time heartbeat received it in Unix milliseconds).
 --
 -- Returns two values per ping: { seq, time }, or { 'limited', seconds to wait } when the rate
--- limit refused the ping (nothing of it is stored or published).
+-- limit refused the ping, or { 'overtaken', the newer ping's received time } when the user's
+-- newest stored ping was received after this one (then nothing of it is stored or published).
+--
+-- Why refuse an overtaken ping: heartbeat answers 503 once a ping's deadline passes, but the Redis
+-- client may still send it later (ioredis retries a command through a cluster failover, and
+-- re-sends unanswered commands after a reconnect), after a newer ping of the same user. Ordered
+-- by Redis alone it would replace the newer ping and reach streams after it. The user hash keeps
+-- the received time of its newest ping (`received`, or `invisible:received` for an invisible
+-- one; a ping is compared with the newer of the two, as its seq is), and an older one changes
+-- nothing: no token taken, nothing stored, nothing published.
 --
 -- An invisible ping goes to the `invisible:` fields and the user's own channel (user hash ..
 -- ':own', same hash slot) only: the public fields and channel keep the last visible ping.
 local cluster = ARGV[1] == '1'
 local rate, burst, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local firstKey = cluster and 0 or 1
-local count = (#ARGV - 4) / 4
+local count = (#ARGV - 4) / 5
 
 -- The sequence is Redis server time in microseconds, bumped past the previous value: it is
 -- strictly increasing and survives a Redis that lost its data (time still moves forward).
@@ -33,39 +42,45 @@ local stored = false
 local results = {}
 for i = 0, count - 1 do
   local user, client, index = KEYS[firstKey + 3 * i + 1], KEYS[firstKey + 3 * i + 2], KEYS[firstKey + 3 * i + 3]
-  local status, clientid, tail = ARGV[5 + 4 * i], ARGV[6 + 4 * i], ARGV[7 + 4 * i]
-  local invisible = ARGV[8 + 4 * i] == '1'
+  local status, clientid, tail = ARGV[5 + 5 * i], ARGV[6 + 5 * i], ARGV[7 + 5 * i]
+  local invisible = ARGV[8 + 5 * i] == '1'
+  local receivedText = ARGV[9 + 5 * i]
   local field = invisible and 'invisible:' or ''
-  local limited = nil
+  local refused, wait = nil, nil
 
-  -- Rate limit: a token bucket per user+client, kept in the client hash (`tokens`, `refilled`),
-  -- so it holds across every instance and costs no key of its own.
-  if rate > 0 then
-    local held = redis.call('HMGET', client, 'tokens', 'refilled')
-    local tokens, refilled = tonumber(held[1]), tonumber(held[2])
+  -- Overtaken: the user's newest stored ping (either view) was received after this one. Checked
+  -- first, so a refused ping takes no rate-limit token. A hash written before `received` existed
+  -- has none, and any ping passes.
+  local held = redis.call('HMGET', user, 'received', 'invisible:received', 'seq', 'invisible:seq')
+  local newest = math.max(tonumber(held[1] or '0'), tonumber(held[2] or '0'))
+  if tonumber(receivedText) < newest then
+    refused, wait = 'overtaken', string.format('%d', newest)
+  elseif rate > 0 then
+    -- Rate limit: a token bucket per user+client, kept in the client hash (`tokens`, `refilled`),
+    -- so it holds across every instance and costs no key of its own.
+    local bucket = redis.call('HMGET', client, 'tokens', 'refilled')
+    local tokens, refilled = tonumber(bucket[1]), tonumber(bucket[2])
     if tokens == nil or refilled == nil then tokens, refilled = burst, now end
     tokens = math.min(burst, tokens + math.max(0, now - refilled) * rate / 1000000)
     if tokens < 1 then
-      limited = string.format('%d', math.ceil((1 - tokens) / rate))
+      refused, wait = 'limited', string.format('%d', math.ceil((1 - tokens) / rate))
     else
       redis.call('HSET', client, 'tokens', tostring(tokens - 1), 'refilled', string.format('%d', now))
     end
   end
 
-  if limited then
-    results[#results + 1] = 'limited'
-    results[#results + 1] = limited
+  if refused then
+    results[#results + 1] = refused
+    results[#results + 1] = wait
   else
     local prev = lastSeq
-    if cluster then
-      local seqs = redis.call('HMGET', user, 'seq', 'invisible:seq')
-      prev = math.max(tonumber(seqs[1] or '0'), tonumber(seqs[2] or '0'))
-    end
+    if cluster then prev = math.max(tonumber(held[3] or '0'), tonumber(held[4] or '0')) end
     local seq = now
     if seq <= prev then seq = prev + 1 end
     lastSeq, stored = seq, true
     local seqText = string.format('%d', seq)
-    redis.call('HSET', user, field .. 'time', time, field .. 'status', status, field .. 'clientid', clientid, field .. 'seq', seqText)
+    redis.call('HSET', user, field .. 'time', time, field .. 'status', status, field .. 'clientid', clientid, field .. 'seq', seqText,
+      field .. 'received', receivedText)
     redis.call('HSET', client, field .. 'time', time, field .. 'status', status, field .. 'clientid', clientid, field .. 'seq', seqText)
     local channel = invisible and (user .. ':own') or user
     local message = seqText .. ' ' .. time .. ' ' .. tail

@@ -1,0 +1,3 @@
+import { pingOrderSuite } from './ping-order.suite.js';
+
+pingOrderSuite('embedded');
