@@ -33,13 +33,7 @@ export type PingRejection =
 
 /** Every code the ping machine answers with (no code: 200, stored). */
 export type PingAnswerCode =
-  | PingRejection
-  | 'CLAIM_UNTRUSTED'
-  | 'BODY_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'PING_OVERTAKEN'
-  | 'STORE_UNAVAILABLE'
-  | 'SHUTTING_DOWN';
+  PingRejection | 'CLAIM_UNTRUSTED' | 'BODY_TOO_LARGE' | 'RATE_LIMITED' | 'PING_OVERTAKEN' | 'STORE_UNAVAILABLE' | 'SHUTTING_DOWN';
 
 export interface ValidPing {
   readonly ok: true;

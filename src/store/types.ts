@@ -80,7 +80,13 @@ export interface Store {
    * before the user's newest stored one is refused (Overtaken), so a late retry of an older ping
    * never replaces a newer one.
    */
-  save(userid: string, clientid: string, status: string, invisible?: boolean, receivedMs?: number): Promise<StoredPing | RateLimited | Overtaken>;
+  save(
+    userid: string,
+    clientid: string,
+    status: string,
+    invisible?: boolean,
+    receivedMs?: number,
+  ): Promise<StoredPing | RateLimited | Overtaken>;
   /**
    * Erases everything stored for `userid` (both views, every client's entry, every client's rate
    * limit) and tells every instance (onErased), in one atomic step, unless `clientid`'s rate limit

@@ -104,7 +104,11 @@ export function pingOrderSuite(name: StoreName | 'relay'): void {
     t.is(outcome(await store.save(u, 'phone', 'seen', false, received)), 'overtaken', 'a visible ping older than the invisible one');
     t.deepEqual(await store.lastMany([u]), [null], 'the public view gets nothing older');
     t.is(outcome(await store.save(u, 'phone', 'seen', false, received + 2000)), 'seen');
-    t.is(outcome(await store.save(u, 'phone', 'hidden-late', true, received + 1500)), 'overtaken', 'an invisible ping older than the visible one');
+    t.is(
+      outcome(await store.save(u, 'phone', 'hidden-late', true, received + 1500)),
+      'overtaken',
+      'an invisible ping older than the visible one',
+    );
     t.is((await store.lastMany([u], undefined, true))[0]?.status, 'seen', 'the own view keeps the newest');
     t.is(outcome(await store.save(u, 'phone', 'last', false, received + 3000)), 'last');
     await until(() => heard.includes('last'), 'the last ping published');
@@ -130,7 +134,11 @@ export function pingOrderSuite(name: StoreName | 'relay'): void {
     for (let i = 0; i < 3; i++) outcomes.push(outcome(await store.save(u, 'phone', `late ${i}`, false, received)));
     outcomes.push(outcome(await store.save(u, 'phone', 'newer', false, received + 2000)));
     outcomes.push(outcome(await store.save(u, 'phone', 'newest', false, received + 3000)));
-    t.deepEqual(outcomes, ['new', 'overtaken', 'overtaken', 'overtaken', 'newer', 'limited'], 'a burst of 2: the second token was left for "newer"');
+    t.deepEqual(
+      outcomes,
+      ['new', 'overtaken', 'overtaken', 'overtaken', 'newer', 'limited'],
+      'a burst of 2: the second token was left for "newer"',
+    );
   });
 
   test('POST /ping overtaken by a ping received later is answered 409 PING_OVERTAKEN and changes nothing', async (t) => {

@@ -95,7 +95,9 @@ test('in one batch the rate limit counts each ping of a client, and an invisible
     store.save('rl', 'laptop', 'l3'),
   ]);
   t.is(await scriptCalls(server), 1);
-  const outcome = results.map((r) => ('retryAfterSeconds' in r ? `429 after ${r.retryAfterSeconds}s` : 'overtaken' in r ? 'overtaken' : r.status));
+  const outcome = results.map((r) =>
+    'retryAfterSeconds' in r ? `429 after ${r.retryAfterSeconds}s` : 'overtaken' in r ? 'overtaken' : r.status,
+  );
   t.deepEqual(outcome, ['p1', 'p2', '429 after 2s', 'l1', 'hidden', '429 after 2s']);
   await until(() => heard.length === 4, 'the four stored pings');
   t.deepEqual(
