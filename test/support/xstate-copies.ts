@@ -56,10 +56,11 @@ export function plain(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
 }
 
-/** What a machine snapshot shows: its state, status, context, children, output and error. */
+/** What a machine snapshot shows: its state, status, tags, context, children, output and error. */
 export function snapshotOf(snapshot: AnyMachineSnapshot): unknown {
-  const { value, status, context, children, output, error } = snapshot as {
+  const { value, status, tags, context, children, output, error } = snapshot as {
     value: unknown;
+    tags: ReadonlySet<string>;
     status: string;
     context: unknown;
     children: Record<string, unknown>;
@@ -69,6 +70,7 @@ export function snapshotOf(snapshot: AnyMachineSnapshot): unknown {
   return {
     value,
     status,
+    tags: [...tags].sort(),
     context: plain(context),
     children: Object.keys(children).sort(),
     output: plain(output),

@@ -1,6 +1,7 @@
 // heartbeat's one patch to a dependency (patches/xstate+5.33.3.patch, docs/xstate-patch.md): a fast
-// path in XState's microstep for one transition without a target. It may change the cost and
-// nothing else. The same machines and event sequences run through the patched XState (the one
+// path in XState's microstep for one transition without a target, and an actor's empty observers,
+// listeners, tags and deferred effects held without a Set, Map or array of its own. It may change
+// the cost and nothing else. The same machines and event sequences run through the patched XState (the one
 // installed) and a pristine copy (the patch reversed) must show the same snapshots, events,
 // microsteps and executed actions; and the patched copy must really have taken the fast path, or
 // the comparison proves nothing.
@@ -137,12 +138,13 @@ function generatedConfig(spec: Record<(typeof NODES)[number], StateSpec>) {
       context: { n: 0, budget: 4 },
       states: {
         s0: leaf('s0'),
-        s1: stateConfig(spec, 's1', { initial: 's1a', states: { s1a: leaf('s1a'), s1b: leaf('s1b') } }),
+        // Tags on two states: snapshots with tags and without (the patch shares one empty Set).
+        s1: stateConfig(spec, 's1', { initial: 's1a', states: { s1a: leaf('s1a'), s1b: { ...leaf('s1b'), tags: ['deep'] } } }),
         s2: stateConfig(spec, 's2', {
           type: 'parallel',
           states: {
             r1: stateConfig(spec, 'r1', { initial: 'r1x', states: { r1x: leaf('r1x'), r1y: leaf('r1y') } }),
-            r2: stateConfig(spec, 'r2', { initial: 'r2p', states: { r2p: leaf('r2p'), r2q: leaf('r2q') } }),
+            r2: stateConfig(spec, 'r2', { initial: 'r2p', states: { r2p: leaf('r2p'), r2q: { ...leaf('r2q'), tags: ['deep', 'q'] } } }),
           },
         }),
       },
@@ -195,6 +197,27 @@ function runGenerated(x: XState, spec: Record<(typeof NODES)[number], StateSpec>
   }
   return trace;
 }
+
+test('observers and event listeners: each actor gets its own once it has a first one, however many actors have none', (t) => {
+  compare((x) => {
+    const trace: unknown[] = [];
+    const machine = x.setup({ types: { emitted: {} as { type: 'note' } } }).createMachine({
+      initial: 'a',
+      states: { a: { on: { go: { target: 'b', actions: x.emit({ type: 'note' }) } } }, b: { tags: ['done'] } },
+    });
+    const [one, two, three] = [1, 2, 3].map(() => x.createActor(machine).start());
+    one.subscribe((s) => trace.push(['one saw', s.value, [...s.tags]]));
+    two.on('note', () => trace.push(['two heard']));
+    const quiet = three.subscribe(() => trace.push(['three saw']));
+    quiet.unsubscribe();
+    for (const actor of [one, two, three]) actor.send({ type: 'go' });
+    trace.push([one, two, three].map((a) => [a.getSnapshot().value, a.getSnapshot().hasTag('done')]));
+    for (const actor of [one, two, three]) actor.stop();
+    two.send({ type: 'go' });
+    return trace;
+  });
+  t.pass();
+});
 
 test('generated machines: the patched XState and a pristine one go through the same states and actions', (t) =>
   differential(t, fc.tuple(machineSpec, fc.array(fc.constantFrom(...EVENTS), { maxLength: 12 })), (x, [spec, events]) =>
