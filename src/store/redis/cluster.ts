@@ -39,9 +39,11 @@ export class ClusterTopology implements Topology {
           shardedSubscribers: role === 'subscriber',
           lazyConnect: true,
           clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-          // ioredis retries a command through redirections and reconnects. Every retry must end
-          // well before the ping's deadline: a retry that lands after its 503 could overwrite a
-          // newer ping of the same user. 6 tries 50 ms apart, each connect bounded, fit in ~400 ms.
+          // ioredis retries a command through redirections and reconnects. The retries should end
+          // well before the ping's deadline, so a failover costs a 200 rather than a 503: 6 tries
+          // 50 ms apart, each connect bounded, fit in ~400 ms. A retry that still lands after its
+          // 503, after a newer ping of the same user, changes nothing: save-pings.lua refuses a
+          // ping received before the stored one (overtaken).
           maxRedirections: 6,
           retryDelayOnFailover: 50,
           retryDelayOnClusterDown: 50,
