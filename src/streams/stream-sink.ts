@@ -19,10 +19,18 @@ const writes = new WriteQueue();
  * `visitHeld`). uWebSockets.js v20.51 arms its HTTP timeout (HTTP_TIMEOUT_S = 10, src/HttpResponse.h)
  * whenever a write meets backpressure, and only a writable event disarms it; uSockets checks
  * timeouts every 4 s (LIBUS_TIMEOUT_GRANULARITY), so an armed timeout closes the socket 8 to 12 s
- * later. A visit at least every 4 s re-arms it well before that: no timer but heartbeat's own
- * SLOW_CLIENT_TIMEOUT then closes a stream.
+ * later. A congested stream is visited every 2 s, and a stream's last write is probed at most two
+ * visits (4 s) after it: both well before that, so no timer but heartbeat's own
+ * SLOW_CLIENT_TIMEOUT closes a stream.
  */
-const HELD_VISIT_MS = 4_000;
+const HELD_VISIT_MS = 2_000;
+
+/** Where a stream is in the `held` sweep's probing of its last write (see `visitHeld`). */
+const QUIET = 0;
+/** Written since the last visit: a later write would find bytes uWS held by itself. */
+const WRITTEN = 1;
+/** Written before the last visit and not since: its last write is probed at the next visit. */
+const PROBE_DUE = 2;
 
 /** One sweep for the thread, not a timer per stream: holds only streams written or congested lately. */
 const held = new KeepaliveSweep<UwsStreamSink>(HELD_VISIT_MS, (sink) => sink.visitHeld());
@@ -52,8 +60,8 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
   private listener: SinkListener | null = null;
   /** A write met backpressure and no writable event has drained it since. */
   private congested = false;
-  /** Written since the last visit of the `held` sweep (a member of it while true or congested). */
-  private written = false;
+  /** QUIET, WRITTEN or PROBE_DUE: a member of the `held` sweep unless QUIET and not congested. */
+  private lastWrite = QUIET;
 
   /** `headers`: added to the response head (CORS); dropped once the head is written. */
   constructor(
@@ -114,8 +122,8 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
   }
 
   private noteWritten(): void {
-    if (this.written) return;
-    this.written = true;
+    if (this.lastWrite === WRITTEN) return;
+    this.lastWrite = WRITTEN;
     held.add(this);
     held.start();
   }
@@ -127,16 +135,21 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
   }
 
   /**
-   * Visited by the `held` sweep about every 4 s while this stream was written or is congested.
+   * Visited by the `held` sweep about every 2 s while this stream was written lately or is congested.
    * - Congested: `pause()` then `resume()`. resume() re-arms uWS's timeout to 10 s from now
    *   (HttpResponse.h, `resume`), so uWS never closes the socket: heartbeat's SLOW_CLIENT_TIMEOUT
    *   does. Only congested streams: on a socket with nothing buffered no writable event would
    *   come to disarm it again.
-   * - Written since the last visit: a write made inside `cork` returns true when it fits in the
-   *   cork buffer, even if sending that buffer then met backpressure (uWS keeps the rest and arms
-   *   its timeout, and the JS side never learns). A stream whose pings stop right there (a phone
-   *   in the background) would be closed by uWS 10 s later. A probe comment finds out: uWS
-   *   first tries the bytes it holds, and the write fails if they still do not fit.
+   * - A write made inside `cork` returns true when it fits in the cork buffer, even if sending
+   *   that buffer then met backpressure (uWS keeps the rest and arms its timeout, and the JS side
+   *   never learns). The next write finds out by itself: uWS first tries the bytes it holds, and
+   *   the write fails if they still do not fit (and if the client read them meanwhile, the
+   *   writable event that follows disarms the timeout). Only a stream's last write before a
+   *   silence is left unchecked: a phone in the background, whose stream uWS would close 10 s
+   *   later. So a stream written since the last visit waits one more visit (WRITTEN, PROBE_DUE),
+   *   and one still not written again by then gets a probe comment, which fails the same way.
+   *   A stream written at every visit (a busy one) costs no probe at all; one written now and
+   *   then costs one 7-byte write after its last write, within 4 s of it.
    * - Otherwise it leaves the sweep until its next write.
    */
   visitHeld(): void {
@@ -146,8 +159,12 @@ export class UwsStreamSink implements StreamSink, WriteTarget {
       this.res.resume();
       return;
     }
-    if (!this.written) return held.delete(this);
-    this.written = false;
+    if (this.lastWrite === WRITTEN) {
+      this.lastWrite = PROBE_DUE;
+      return;
+    }
+    if (this.lastWrite === QUIET) return held.delete(this);
+    this.lastWrite = QUIET;
     this.writeCorked(DRAIN_COMMENT);
     if (!corkedResult) this.becameCongested();
   }
