@@ -89,10 +89,11 @@ for i = 0, count - 1 do
     -- (last seen is shown for old contacts too).
     if ttl > 0 then redis.call('EXPIRE', client, ttl) else redis.call('PERSIST', client) end
     -- The client index (erase-presence.lua): each client hash's name after the user's, scored by
-    -- its last ping, trimmed to the clients whose hash has not expired, so it never names more.
-    redis.call('ZADD', index, now, string.sub(client, #user + 1))
+    -- its last ping. Trimmed of the clients whose hash has expired when a client joins it (only a
+    -- new member grows it, and a user's usual ping from a known client is spared the trim's cost).
+    local joined = redis.call('ZADD', index, now, string.sub(client, #user + 1))
     if ttl > 0 then
-      redis.call('ZREMRANGEBYSCORE', index, '-inf', string.format('%d', now - ttl * 1000000))
+      if joined == 1 then redis.call('ZREMRANGEBYSCORE', index, '-inf', string.format('%d', now - ttl * 1000000)) end
       redis.call('EXPIRE', index, ttl)
     end
     results[#results + 1] = seqText
