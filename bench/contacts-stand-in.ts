@@ -1,10 +1,16 @@
 /**
- * WATCH_POLICY=contacts in the bench: a stand-in of backend-core's `GET /user/contact`, started by
- * bench/run.ts when the environment has WATCH_POLICY=contacts and no CONTACTS_URL. The bench's
- * streams then carry a claim (bench/client/worker.ts) whose watcher is new for every stream
- * opened, `bench:<n>:<path>`: each open costs heartbeat one call, the worst case, and the answer
- * lists exactly the users of that path (`/subscribe/<user>…`, `?user=a&user=b`) with
- * backend-core's fields, so every stream is allowed.
+ * A stand-in of Beep's backend-core `GET /user/contact` for the bench, following its documented
+ * contract (docs/api.md, "Who may watch whom"): heartbeat sends the watcher's `X-User-Claim` as it
+ * received it; the answer is the JSON array of the watcher's contacts (`[]` for none), each an
+ * object with an `id` and backend-core's other fields; 400 without a valid claim. Contacts are
+ * one-directional: B in A's list lets A watch B, not B watch A.
+ *
+ * Two kinds of watcher:
+ * - those a scenario registers (`setContacts`): the `contacts` scenario's clients, each a user with
+ *   its own 50 contacts, as Beep's users are;
+ * - otherwise `bench:<n>:<path>` (bench/client/worker.ts, with WATCH_POLICY=contacts in the
+ *   environment and no CONTACTS_URL): a watcher new for every stream opened, whose list is exactly
+ *   the users of that path, so every stream is allowed and each open costs heartbeat one call.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,16 +20,33 @@ export function benchWatcher(n: number, path: string): string {
   return `bench:${n}:${path}`;
 }
 
-/** The users a bench watcher's path watches. */
+/** The users a `bench:` watcher's path watches. */
 function usersOf(watcher: string): string[] {
+  if (!watcher.startsWith('bench:')) return [];
   const path = watcher.split(':').slice(2).join(':');
   const url = new URL(path, 'http://bench.invalid');
   const single = /^\/(?:subscribe|sub)\/([^/]+)/.exec(url.pathname);
   return single ? [decodeURIComponent(single[1])] : url.searchParams.getAll('user');
 }
 
-export async function startContactsStandIn(): Promise<{ url: string; close(): void }> {
+/** One item of backend-core's contact list: the `id` heartbeat reads and the fields it ignores. */
+const contactOf = (id: string) => ({ id, username: id, bio: '', profile_pic: '', first_name: '', last_name: '', phone_number: '' });
+
+export interface ContactsStandIn {
+  /** CONTACTS_URL for heartbeat */
+  url: string;
+  /** `GET /user/contact` calls answered so far (the contact lookups heartbeat made) */
+  readonly calls: number;
+  /** `watcher`'s contact list becomes exactly `ids` (one-directional: nobody else's list changes). */
+  setContacts(watcher: string, ids: readonly string[]): void;
+  close(): void;
+}
+
+export async function startContactsStandIn(): Promise<ContactsStandIn> {
+  const lists = new Map<string, string>();
+  let calls = 0;
   const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/user/contact') return void res.writeHead(404).end();
     let watcher: unknown;
     try {
       watcher = (JSON.parse(String(req.headers['x-user-claim'])) as { userid?: unknown }).userid;
@@ -31,21 +54,19 @@ export async function startContactsStandIn(): Promise<{ url: string; close(): vo
       // 400 below, as backend-core
     }
     if (typeof watcher !== 'string') return void res.writeHead(400).end();
-    const list = usersOf(watcher).map((id) => ({
-      id,
-      username: id,
-      bio: '',
-      profile_pic: '',
-      first_name: '',
-      last_name: '',
-      phone_number: '',
-    }));
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
+    calls++;
+    // A registered list is serialized once: the stand-in's own CPU is not what is measured.
+    const body = lists.get(watcher) ?? JSON.stringify(usersOf(watcher).map(contactOf));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/user/contact`,
+    get calls() {
+      return calls;
+    },
+    setContacts: (watcher, ids) => void lists.set(watcher, JSON.stringify(ids.map(contactOf))),
     close: () => server.close(),
   };
 }

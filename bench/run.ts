@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startContactsStandIn } from './contacts-stand-in.js';
+import { startContactsStandIn, type ContactsStandIn } from './contacts-stand-in.js';
 import {
   ROOT,
   oursEntryPath,
@@ -146,6 +146,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
   const deferred: (() => unknown)[] = [];
   let redis: Proc | undefined;
   let server: Server | undefined;
+  let standIn: ContactsStandIn | null = null;
   let restarting = false;
   let windowOn = false;
   let failed = false;
@@ -158,9 +159,12 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
   const t0 = Date.now();
   try {
     redis = await startRedis(dir);
+    if (sc.watchContacts) standIn = await startContactsStandIn();
+    // The stand-in's URL overrides one a global WATCH_POLICY=contacts set (main()): this scenario's watchers are registered there.
+    const env = { ...sc.env, ...(standIn && target === 'ours' ? { WATCH_POLICY: 'contacts', CONTACTS_URL: standIn.url } : {}) };
     server = sc.processes
-      ? await startServerGroup(target, sc.processes(opts), { redisPort: redis.port, dir })
-      : await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir, workers: opts.workers });
+      ? await startServerGroup(target, sc.processes(opts), { redisPort: redis.port, dir, env })
+      : await startServer(target, { redisPort: redis.port, dir, admin: sc.admin, profileDir, workers: opts.workers, env });
     await waitReady(server);
     log(`${sc.name}/${target}: server pid ${server.pid} on :${server.port}, redis :${redis.port}`);
     const ctx: Ctx = {
@@ -168,6 +172,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
       server,
       redis,
       opts,
+      contacts: standIn,
       defer: (fn) => deferred.push(fn),
       log: (m) => log(`${sc.name}/${target}: ${m}`),
       async profileWindow(on) {
@@ -184,7 +189,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
       async restartServer() {
         restarting = true;
         await stopProc(server);
-        server = await startServer(target, { redisPort: redis!.port, dir, admin: sc.admin, workers: opts.workers });
+        server = await startServer(target, { redisPort: redis!.port, dir, admin: sc.admin, workers: opts.workers, env });
         await waitReady(server);
         ctx.server = server;
         restarting = false;
@@ -213,6 +218,7 @@ async function runOnce(sc: Scenario, target: TargetName, opts: Opts): Promise<Ru
     for (const fn of deferred.reverse()) await withTimeout(Promise.resolve().then(fn), 15000, 'cleanup').catch(() => {});
     await stopProc(server);
     await stopProc(redis);
+    standIn?.close();
     // BENCH_KEEP_LOGS=1 keeps the server and Redis logs (e.g. with BENCH_NODE_ARGS=--trace-gc).
     if (!failed && !process.env.BENCH_KEEP_LOGS) fs.rmSync(dir, { recursive: true, force: true });
     else log(`${sc.name}/${target}: logs kept in ${dir}`);

@@ -3,7 +3,9 @@
  * list of users (heartbeat: `/subscribe?user=a&user=b…`, or one user per stream; nchan: a
  * multiplexed subscriber `/multi/a,b,…`, or `/sub/<user>`). Every ping's status is a tag
  * `b:<seq>:<send ms>:<user>` (nchan hands the body over as it is, so the user must be in it); each
- * (stream, user) must see seqs 1, 2, 3… exactly once, in order.
+ * (stream, user) must see seqs 1, 2, 3… exactly once, in order. A stream of heartbeat carries its
+ * client's claim (`X-User-Claim: {"userid","clientid"}`, as traefik's forward-auth adds it), so
+ * that WATCH_POLICY=contacts asks backend-core for that user's contacts; nchan gets no claim.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +14,13 @@ import { Histogram } from './histogram.js';
 import type { Api } from './api.js';
 
 const now = () => performance.timeOrigin + performance.now();
+
+/** What one stream watches, and the client (its claim) that opens it. */
+export interface Watch {
+  users: readonly string[];
+  /** the claim's userid and clientid; no claim when absent */
+  claim?: { userid: string; clientid: string };
+}
 
 /** The tag a ping of `user` carries: its seq for that user and when it was sent. */
 export const tagOf = (seq: number, user: string) => `b:${seq}:${Math.round(now())}:${user}`;
@@ -40,6 +49,10 @@ export class ContactStreams {
   gaps = 0;
   dropped = 0;
   failed = 0;
+  /** `event: offline` seen (heartbeat, OFFLINE_AFTER of silence): one per (stream, user) per silence. */
+  offline = 0;
+  /** The answers of the streams refused, by HTTP status (403: a user not a contact, 503: backend-core unavailable). */
+  readonly refused: Record<number, number> = {};
   private readonly streams: Stream[] = [];
   private readyCount = 0;
 
@@ -47,18 +60,24 @@ export class ContactStreams {
     private readonly host: string,
     private readonly port: number,
     private readonly api: Api,
+    /** a stream is ready with its 200 head (nchan and the floor send no `ready` event) rather than at `event: ready` */
+    private readonly readyOnHead = api === 'nchan',
   ) {}
 
   private readonly sink: SseSink<Stream> = {
     onHeaders: (s, status) => {
-      if (status !== 200) this.fail(s);
-      // nchan says nothing more until a message: its stream is open with the head.
-      else if (this.api === 'nchan') this.markReady(s);
+      if (status !== 200) {
+        this.refused[status] = (this.refused[status] ?? 0) + 1;
+        this.fail(s);
+      }
+      // nchan (and the floor) say nothing more until a message: the stream is open with the head.
+      else if (this.readyOnHead) this.markReady(s);
     },
     onComment: () => {},
     onRetry: () => {},
     onEvent: (s, data, _id, type) => {
       if (type === 'ready') return this.markReady(s);
+      if (type === 'offline') this.offline++;
       if (type !== 'message') return;
       let status: unknown;
       try {
@@ -84,13 +103,13 @@ export class ContactStreams {
     onError: (s) => this.lost(s),
   };
 
-  /** Opens one stream per list, `concurrency` at a time; resolves once every one is ready (or failed). */
-  async open(lists: readonly (readonly string[])[], concurrency = 256): Promise<void> {
+  /** Opens one stream per watch, `concurrency` at a time; resolves once every one is ready (or failed). */
+  async open(watches: readonly Watch[], concurrency = 256): Promise<void> {
     let next = 0;
     const openOne = async (): Promise<void> => {
-      while (next < lists.length) {
-        const users = lists[next++];
-        await new Promise<void>((resolve) => this.start(users, resolve));
+      while (next < watches.length) {
+        const watch = watches[next++];
+        await new Promise<void>((resolve) => this.start(watch, resolve));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, openOne));
@@ -123,7 +142,7 @@ export class ContactStreams {
     this.streams.length = 0;
   }
 
-  private start(users: readonly string[], onReady: () => void): void {
+  private start({ users, claim }: Watch, onReady: () => void): void {
     const index = new Map(users.map((u, i) => [u, i]));
     const s = new Stream(users, index);
     this.streams.push(s);
@@ -136,7 +155,8 @@ export class ContactStreams {
     const sock = net.connect({ host: this.host, port: this.port, noDelay: true });
     s.sock = sock;
     s.wake = onReady;
-    sock.on('connect', () => sock.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n`));
+    const claimHeader = claim && this.api !== 'nchan' ? `X-User-Claim: ${JSON.stringify(claim)}\r\n` : '';
+    sock.on('connect', () => sock.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n${claimHeader}\r\n`));
     sock.on('data', (buf: Buffer) => feed(s, buf, this.sink));
     sock.on('error', () => this.lost(s));
     sock.on('close', () => this.lost(s));

@@ -1,3 +1,4 @@
+import type { ContactsStandIn } from '../contacts-stand-in.js';
 import type { MemSnapshot, Proc, Server, TargetName } from '../server-proc.js';
 
 export interface Opts {
@@ -13,6 +14,8 @@ export interface Ctx {
   server: Server;
   redis: Proc;
   opts: Opts;
+  /** the stand-in of backend-core ours asks (Scenario.watchContacts; null otherwise): the scenario registers its watchers' contacts */
+  contacts: ContactsStandIn | null;
   /** register cleanup run after the scenario (also on timeout / server death) */
   defer(fn: () => unknown): void;
   log(msg: string): void;
@@ -37,6 +40,13 @@ export interface Scenario {
   name: string;
   /** servers are started with ADMIN_LISTEN set */
   admin?: boolean;
+  /**
+   * ours runs with WATCH_POLICY=contacts against a stand-in of backend-core started for each run
+   * (bench/contacts-stand-in.ts, handed to the scenario as ctx.contacts), whatever the environment says
+   */
+  watchContacts?: boolean;
+  /** added to (and overriding) the environment of the Node targets */
+  env?: Record<string, string>;
   /** hard limit for one run of one target, ms */
   budgetMs(o: Opts): number;
   /** the largest --n it accepts; default 19,000 (one server process under the open-file limit) */
