@@ -5,6 +5,7 @@
  *
  *   POST /ping                         X-User-Claim: {"userid","clientid"}, body {"status"}
  *   GET  /subscribe/:userid[/client/:clientid]   text/event-stream
+ *   GET  /subscribe?user=a&user=b…     one stream for several users, data {"userid","time","status"}
  *
  * Redis: hash hb:user:<u> {time,status,clientid,id}; channel hb:ping:<u> carries the ready SSE
  * frame, which is fanned out as one shared Buffer, written to each subscriber in its own cork.
@@ -67,6 +68,10 @@ redis.defineCommand('savePing', {
 type Subscriber = HttpResponse | Actor<AnyStateMachine>;
 /** Live streams per user. A stream is in its set from its handler until its onAborted. */
 const subscribers = new Map<string, Set<Subscriber>>();
+/** Live multi-user streams per watched user; their frames carry the userid. */
+const multiSubscribers = new Map<string, Set<Subscriber>>();
+/** Every live multi-user stream, once: each gets one keepalive. */
+const multiStreams = new Set<Subscriber>();
 let streams = 0;
 const key = (u: string) => `hb:user:${u}`;
 const channel = (u: string) => `${CHANNEL_PREFIX}${u}`;
@@ -74,6 +79,34 @@ let lastId = 0;
 
 function frame(id: string, time: string, status: string): string {
   return `id: ${id}\ndata: ${JSON.stringify({ time: Number(time), status })}\n\n`;
+}
+
+/** A user's one-user frame as a multi-user stream writes it: the userid first in the data. */
+function multiFrame(user: string, single: Buffer | string): string {
+  return String(single).replace('data: {', `data: {"userid":${JSON.stringify(user)},`);
+}
+
+const otherOf = (map: Map<string, Set<Subscriber>>) => (map === subscribers ? multiSubscribers : subscribers);
+
+/** Subscribes the user's channel for its first stream of either kind. */
+function watch(map: Map<string, Set<Subscriber>>, user: string, subscriber: Subscriber): void {
+  let set = map.get(user);
+  if (!set) {
+    set = new Set();
+    map.set(user, set);
+    if (!otherOf(map).has(user)) void sub.subscribe(channel(user));
+  }
+  set.add(subscriber);
+}
+
+/** Unsubscribes the user's channel after its last stream of either kind. */
+function unwatch(map: Map<string, Set<Subscriber>>, user: string, subscriber: Subscriber): void {
+  const set = map.get(user);
+  if (!set) return;
+  set.delete(subscriber);
+  if (set.size > 0) return;
+  map.delete(user);
+  if (!otherOf(map).has(user)) void sub.unsubscribe(channel(user));
 }
 
 // One corked write without a closure per response: cork runs its callback synchronously, so the
@@ -181,12 +214,17 @@ function deliverToResponses(set: Set<Subscriber>, chunk: Buffer | string): void 
 const deliver = actors ? actors.deliver : deliverToResponses;
 
 sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => {
-  const set = subscribers.get(ch.toString('utf8', CHANNEL_PREFIX.length));
+  const user = ch.toString('utf8', CHANNEL_PREFIX.length);
+  const set = subscribers.get(user);
   if (set) deliver(set, msg);
+  // the multi-user frame is built once per message and shared by its streams, as the one-user frame
+  const multi = multiSubscribers.get(user);
+  if (multi) deliver(multi, multiFrame(user, msg));
 });
 
 const keepalive = setInterval(() => {
   for (const set of subscribers.values()) deliver(set, KEEPALIVE);
+  if (multiStreams.size) deliver(multiStreams, KEEPALIVE);
 }, KEEPALIVE_MS);
 
 const STATUS_LINES: Record<number, string> = { 400: '400 Bad Request', 404: '404 Not Found', 503: '503 Service Unavailable' };
@@ -262,13 +300,7 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
     done = true;
     streams--;
     if (actors) actors.aborted(subscriber);
-    const s = subscribers.get(user);
-    if (!s) return;
-    s.delete(subscriber);
-    if (s.size === 0) {
-      subscribers.delete(user);
-      void sub.unsubscribe(channel(user));
-    }
+    unwatch(subscribers, user, subscriber);
   });
   // in the handler: already corked
   res
@@ -277,13 +309,7 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
     .writeHeader('Cache-Control', 'no-cache')
     .writeHeader('X-Accel-Buffering', 'no')
     .write(HEAD);
-  let set = subscribers.get(user);
-  if (!set) {
-    set = new Set();
-    subscribers.set(user, set);
-    void sub.subscribe(channel(user));
-  }
-  set.add(subscriber);
+  watch(subscribers, user, subscriber);
   streams++;
   redis.hmget(key(user), 'id', 'time', 'status').then(
     ([id, time, status]) => {
@@ -295,6 +321,57 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
       /* cache miss on redis error: stream stays open */
     },
   );
+}
+
+/** `GET /subscribe?user=a&user=b…`: one stream for several users (the `contacts` scenario); no limit on the list, no policy. */
+function handleMultiSubscribe(res: HttpResponse, req: HttpRequest): void {
+  let users: string[];
+  try {
+    users = [
+      ...new Set(
+        (req.getQuery() ?? '')
+          .split('&')
+          .filter((p) => p.startsWith('user='))
+          .map((p) => decodeURIComponent(p.slice(5))),
+      ),
+    ].filter((u) => u !== '');
+  } catch {
+    return reply(res, 400);
+  }
+  if (users.length === 0) return reply(res, 400);
+  let done = false;
+  const subscriber = actors ? actors.open(res) : res;
+  res.onWritable(keepOpen);
+  res.onAborted(() => {
+    done = true;
+    streams--;
+    if (actors) actors.aborted(subscriber);
+    multiStreams.delete(subscriber);
+    for (const user of users) unwatch(multiSubscribers, user, subscriber);
+  });
+  res
+    .writeStatus('200 OK')
+    .writeHeader('Content-Type', 'text/event-stream')
+    .writeHeader('Cache-Control', 'no-cache')
+    .writeHeader('X-Accel-Buffering', 'no')
+    .write(HEAD);
+  for (const user of users) watch(multiSubscribers, user, subscriber);
+  multiStreams.add(subscriber);
+  streams++;
+  // the replay: every user's last ping, read in one auto-pipelined batch
+  for (const user of users) {
+    redis.hmget(key(user), 'id', 'time', 'status').then(
+      ([id, time, status]) => {
+        if (id === null || time === null || status === null || done) return;
+        const chunk = multiFrame(user, frame(id, time, status));
+        if (actors) actors.deliver(new Set([subscriber]), chunk);
+        else corkedWrite(res, chunk);
+      },
+      () => {
+        /* cache miss on redis error: stream stays open */
+      },
+    );
+  }
 }
 
 const listenSockets: us_listen_socket[] = [];
@@ -311,6 +388,7 @@ function listenOrDie(app: uWS.TemplatedApp, host: string, port: number, what: st
 const app = uWS
   .App()
   .post('/ping', handlePing)
+  .get('/subscribe', handleMultiSubscribe)
   .get('/subscribe/:userid', handleSubscribe)
   .get('/subscribe/:userid/client/:clientid', handleSubscribe)
   // the baseline accepts a trailing slash too
@@ -331,7 +409,7 @@ if (adminListen) {
     .get('/metrics', (res) => {
       res.end(
         `# TYPE floor_live_subscriptions gauge\nfloor_live_subscriptions ${streams}\n` +
-          `# TYPE floor_live_users gauge\nfloor_live_users ${subscribers.size}\n`,
+          `# TYPE floor_live_users gauge\nfloor_live_users ${new Set([...subscribers.keys(), ...multiSubscribers.keys()]).size}\n`,
       );
     })
     .any('/*', (res) => reply(res, 404));
