@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { churn } from './scenarios/churn.js';
+import { contacts } from './scenarios/contacts.js';
 import { fanout } from './scenarios/fanout.js';
 import { hold } from './scenarios/hold.js';
 import { hot } from './scenarios/hot.js';
@@ -17,7 +18,7 @@ import { scale } from './scenarios/scale.js';
 import { ratios } from './report.js';
 import type { Check, Metrics, Scenario } from './scenarios/types.js';
 
-const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn, scale };
+const SCENARIOS: Record<string, Scenario> = { hold, fanout, hot, ping, churn, scale, contacts };
 
 type Target = 'ours' | 'nchan' | 'baseline' | 'floor' | 'xstate-floor';
 const TARGETS: readonly Target[] = ['ours', 'nchan', 'baseline', 'floor', 'xstate-floor'];
@@ -96,6 +97,28 @@ const ROWS: Record<string, [string, string][]> = {
     ['serverCpuPct64', 'server CPU @64 (% core)'],
     ['serverCpuUsPerPing64', 'server CPU per ping @64 (µs)'],
     ['redisCpuPct64', 'redis CPU @64 (% core)'],
+    ['foreignCpuPct', 'foreign CPU (% core)'],
+  ],
+  contacts: [
+    ['rssPerStreamKiB', 'RSS per client stream of 50 contacts, 60 s after the pings (KiB)'],
+    ['rssPerWatchEntryKiB', '  per watched user (KiB)'],
+    ['cpuUsPerDelivery', 'server CPU per delivery (µs)'],
+    ['p50Ms', 'delivery latency p50 (ms)'],
+    ['p99Ms', 'delivery latency p99 (ms)'],
+    ['maxMs', 'delivery latency max (ms)'],
+    ['connectMs', 'first connect of every client (ms)'],
+    ['connectCpuUsPerClient', '  server CPU per client (µs)'],
+    ['contactLookups', '  contact lookups (backend-core calls)'],
+    ['pingsNotAccepted', 'pings not answered 200 (nchan: 201/202)'],
+    ['delivered', 'delivered'],
+    ['expected', '  of expected'],
+    ['exactOnceInOrderPairs', '(stream, user) exactly once in order'],
+    ['offlineEvents', '`event: offline` seen (OFFLINE_AFTER=60)'],
+    ['singleRssPerStreamKiB', 'one stream per contact: RSS per one-user stream (KiB)'],
+    ['fiftySinglesKiB', '  50 of them, a client (KiB)'],
+    ['multiOverFiftySingles', 'one 50-contact stream ÷ 50 one-user streams'],
+    ['singleConnectCpuUsPerClient', "  server CPU to open a client's 50 (µs)"],
+    ['singlesShape', '  measured on'],
     ['foreignCpuPct', 'foreign CPU (% core)'],
   ],
   churn: [
@@ -200,6 +223,27 @@ const GOALS: Goal[] = [
   { scenario: 'ping', figure: 'POST /ping p99 at 64 connections', key: 'p99Ms64', unit: 'ms', ratio: 1.0, kind: 'max' },
   { scenario: 'fanout', figure: 'fan-out p99 (warm server)', key: 'p99Ms', unit: 'ms', ratio: 1.0, kind: 'max' },
   {
+    scenario: 'contacts',
+    n: 5000,
+    figure: 'contacts: RSS per client stream (50 contacts)',
+    key: 'rssPerStreamKiB',
+    unit: 'KiB',
+    ratio: 0.3,
+    kind: 'max',
+    floor: true,
+  },
+  {
+    scenario: 'contacts',
+    n: 5000,
+    figure: 'contacts: server CPU per delivery',
+    key: 'cpuUsPerDelivery',
+    unit: 'µs',
+    ratio: 1.0,
+    kind: 'max',
+    floor: true,
+  },
+  { scenario: 'contacts', n: 5000, figure: 'contacts: delivery p99', key: 'p99Ms', unit: 'ms', ratio: 1.0, kind: 'max' },
+  {
     scenario: 'scale',
     n: 100000,
     figure: 'scale: RSS per stream, 100,000, 110 s',
@@ -277,16 +321,21 @@ export function goalsTable(lines: Line[]): string {
         `${rs[worstAt]} (${median})${of} | ${floorCells} | ${target} | ${runs.length < INVOCATIONS ? 'too few runs' : pass ? 'PASS' : 'FAIL'} |`,
     );
   }
-  const own: [string, string][] = [
+  // [scenario, the check's name starts with, only lines of this many streams]
+  const own: [string, string, number?][] = [
     ['fanout', '100% delivered exactly once, in order'],
     ['scale', 'every one of'],
     ['scale', '0 errors'],
     ['churn', '≥ 2,000 cycles/s'],
     ['churn', '0 live actors'],
     ['churn', 'RSS within 10%'],
+    ['contacts', 'every delivery exactly once', 5000],
+    ['contacts', 'every ping answered 200', 5000],
+    ['contacts', 'every stream opened', 5000],
+    ['contacts', 'one 50-contact stream costs < 1/4', 5000],
   ];
-  for (const [scenario, prefix] of own) {
-    const line = [...lines].reverse().find((l) => l.scenario === scenario && l.results.ours);
+  for (const [scenario, prefix, n] of own) {
+    const line = [...lines].reverse().find((l) => l.scenario === scenario && (n === undefined || l.n === n) && l.results.ours);
     const checkOf = (m: Metrics | undefined, workers: number) =>
       m && line
         ? SCENARIOS[scenario].checks(m, { n: line.n, runs: line.runs, profile: false, workers }).find((c) => c.name.startsWith(prefix))
