@@ -51,6 +51,11 @@ export class ContactStreams {
   failed = 0;
   /** `event: offline` seen (heartbeat, OFFLINE_AFTER of silence): one per (stream, user) per silence. */
   offline = 0;
+  /**
+   * Pings tagged before this (ms since the epoch) are replays of an earlier phase, not measured
+   * deliveries (nchan replays its oldest buffered message, which may be an earlier phase's ping).
+   */
+  ignoreBefore = 0;
   /** The answers of the streams refused, by HTTP status (403: a user not a contact, 503: backend-core unavailable). */
   readonly refused: Record<number, number> = {};
   private readonly streams: Stream[] = [];
@@ -89,6 +94,7 @@ export class ContactStreams {
       const [, seqText, sentText, user] = status.split(':');
       const i = s.index.get(user);
       if (i === undefined) return;
+      if (Number(sentText) < this.ignoreBefore) return;
       const seq = Number(seqText);
       this.delivered++;
       this.latency.add(now() - Number(sentText));
