@@ -159,6 +159,7 @@ export function charts(lines: Line[]): Chart[] {
   const hot = newest(lines, 'hot');
   const ping = newest(lines, 'ping');
   const fan = newest(lines, 'fanout');
+  const con = newest(lines, 'contacts', 5000);
   const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? m[k] : undefined);
   return [
     {
@@ -198,6 +199,26 @@ export function charts(lines: Line[]): Chart[] {
         { label: 'p50', values: values(fan, num('p50Ms')) },
         { label: 'p99', values: values(fan, num('p99Ms')) },
         { label: 'POST ack p99', values: values(fan, num('pingAckP99Ms')) },
+      ],
+    },
+    {
+      file: 'contacts-memory.svg',
+      title: 'Memory per Beep client: its 50 contacts as one stream or as 50 (60 s after the pings)',
+      subtitle: `contacts, 5,000 clients: ${when(con)}; the 50 one-user streams measured on 300 clients; lower is better`,
+      unit: 'KiB of RSS per client',
+      groups: [
+        { label: 'one 50-contact stream', values: values(con, num('rssPerStreamKiB')) },
+        { label: '50 one-user streams', values: values(con, num('fiftySinglesKiB')) },
+      ],
+    },
+    {
+      file: 'contacts-latency.svg',
+      title: 'Delivery latency, 5,000 clients of 50 contacts, 500 pings/s',
+      subtitle: `contacts: ${when(con)}; lower is better`,
+      unit: 'ms from send to arrival',
+      groups: [
+        { label: 'p50', values: values(con, num('p50Ms')) },
+        { label: 'p99', values: values(con, num('p99Ms')) },
       ],
     },
     {
