@@ -14,6 +14,11 @@
  *   with WATCH_POLICY=contacts (run with that in the environment; without CONTACTS_URL the
  *   probe starts the backend-core stand-in).
  * - `--ours <main.js>`: another build of ours (an older commit's worktree, after its build).
+ * - `--hold <seconds>`: no snapshots (writing one leaves the process tens of MB of malloc'd memory,
+ *   which the RSS would show); instead the streams are held that long and RSS and the V8 heap
+ *   spaces (used/committed, from the admin port) are printed every 10 s: how much of the RSS per
+ *   stream is the heap's committed memory (young generation, old space's free pages) and how much
+ *   is not.
  *
  * The hold scenario's shape, 5,000 idle one-user streams:
  *   node --import tsx bench/probes/contacts-heap.ts 5000 1 5000 --idle
@@ -24,7 +29,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Pinger } from '../client/pinger.js';
 import { benchWatcher, startContactsStandIn } from '../contacts-stand-in.js';
-import { ROOT, rssKiB, setOursEntry, sleep, withServer, type Server } from '../server-proc.js';
+import { ROOT, prometheusSamples, rssKiB, setOursEntry, sleep, withServer, type Server } from '../server-proc.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -33,6 +38,8 @@ if (oursAt >= 0) setOursEntry(args.splice(oursAt, 2)[1]);
 const [streams = 1_000, contacts = 50, users = 2_000] = args.filter((a) => !a.startsWith('--')).map(Number);
 const idle = flag('--idle');
 const claims = flag('--claims');
+const holdAt = args.indexOf('--hold');
+const holdSeconds = holdAt >= 0 ? Number(args.splice(holdAt, 2)[1]) : 0;
 process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --heapsnapshot-signal=SIGUSR2`;
 
 /** Signals the server to write a heap snapshot into its working directory and waits for it. */
@@ -91,7 +98,20 @@ function openStream(port: number, ids: string[], sockets: net.Socket[], n: numbe
 const standIn = process.env.WATCH_POLICY === 'contacts' && !process.env.CONTACTS_URL ? await startContactsStandIn() : null;
 if (standIn) process.env.CONTACTS_URL = standIn.url;
 
-await withServer('ours', { admin: false }, async (server) => {
+/** RSS and the heap spaces (used/committed MiB) from the admin port's metrics. */
+async function memoryLine(server: Server, rss0: number): Promise<string> {
+  const samples = prometheusSamples(await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text());
+  const mib = (kind: string, space: string) =>
+    (
+      (samples.find((x) => x.name === `nodejs_heap_space_size_${kind}_bytes` && x.labels.includes(`space="${space}"`))?.value ?? NaN) /
+      2 ** 20
+    ).toFixed(1);
+  const rss = rssKiB(server.pid);
+  const spaces = ['new', 'old', 'code', 'large_object'].map((space) => `${space} ${mib('used', space)}/${mib('total', space)}`).join('  ');
+  return `RSS ${rss} KiB, ${(((rss - rss0) * 1024) / streams).toFixed(0)} B per stream  ${spaces} MiB`;
+}
+
+await withServer('ours', { admin: holdSeconds > 0 }, async (server) => {
   const ids = Array.from({ length: users }, (_, i) => `u${i}`);
   if (!idle) {
     const pinger = new Pinger('127.0.0.1', server.port, 32);
@@ -99,8 +119,9 @@ await withServer('ours', { admin: false }, async (server) => {
     console.log(`pinged ${pinger.okCount} of ${users} users`);
   }
   await sleep(15_000); // V8 gives back the startup garbage ~8 s after start
-  const start = await snapshot(server, 'start');
   const rss0 = rssKiB(server.pid);
+  if (holdSeconds > 0) console.log(`before: ${await memoryLine(server, rss0)}`);
+  const start = holdSeconds > 0 ? '' : await snapshot(server, 'start');
   const sockets: net.Socket[] = [];
   const t0 = Date.now();
   // Stream s watches `contacts` users in a row from a spread start: each user gets streams × contacts / users watchers.
@@ -109,6 +130,14 @@ await withServer('ours', { admin: false }, async (server) => {
   for (let i = 0; i < streams; i += 500)
     await Promise.all(lists.slice(i, i + 500).map((list, k) => openStream(server.port, list, sockets, i + k)));
   console.log(`${streams} streams of ${contacts} users ready in ${Date.now() - t0} ms`);
+  if (holdSeconds > 0) {
+    for (let s = 10; s <= holdSeconds; s += 10) {
+      await sleep(10_000);
+      console.log(`${String(s).padStart(4)} s after ready: ${await memoryLine(server, rss0)}`);
+    }
+    for (const socket of sockets) socket.destroy();
+    return;
+  }
   await sleep(5_000);
   const rss1 = rssKiB(server.pid);
   const end = await snapshot(server, 'end');

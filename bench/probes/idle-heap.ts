@@ -1,18 +1,23 @@
 /**
  * RSS and V8 heap spaces of a server while N idle streams are held, every 5 s.
  *
- *   npm run build && node --import tsx bench/probes/idle-heap.ts [N=15000] [seconds=120] [ours|baseline|floor]
+ *   npm run build && node --import tsx bench/probes/idle-heap.ts [N=15000] [seconds=120] [ours|baseline|floor] [--ours <main.js>]
+ *
+ * `--ours <main.js>`: another build of ours (an older commit's worktree, after its build).
  *
  * Heap spaces come from the admin port's Prometheus metrics (`nodejs_heap_space_size_*`), so they
  * are shown for ours only; RSS is read from /proc for every target. It shows where an idle
  * stream's bytes sit (old space, new space, outside the heap) and when V8's memory reducer runs.
  */
 import { Pool } from '../client/pool.js';
-import { prometheusSamples, rssKiB, sleep, withServer, type Server, type TargetName } from '../server-proc.js';
+import { prometheusSamples, rssKiB, setOursEntry, sleep, withServer, type Server, type TargetName } from '../server-proc.js';
 
-const n = Number(process.argv[2] ?? 15_000);
-const seconds = Number(process.argv[3] ?? 120);
-const target = (process.argv[4] ?? 'ours') as TargetName;
+const args = process.argv.slice(2);
+const oursAt = args.indexOf('--ours');
+if (oursAt >= 0) setOursEntry(args.splice(oursAt, 2)[1]);
+const n = Number(args[0] ?? 15_000);
+const seconds = Number(args[1] ?? 120);
+const target = (args[2] ?? 'ours') as TargetName;
 const MiB = 1024 * 1024;
 
 async function heapSpaces(server: Server): Promise<string> {
