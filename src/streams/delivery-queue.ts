@@ -112,17 +112,18 @@ export class DeliveryQueue {
       this.next = 0;
       this.count = 0;
     }
-    // Read again each time: the array is the record's own, and streams join and leave it.
-    const actors = this.walking.actors() as readonly SubscriptionActorRef[];
+    // Read again each time: the array is the record's own, streams join and leave it, and a join
+    // may replace it by a larger copy. Its first `streams` slots are the actors.
+    const record = this.walking;
     while (this.used < this.perTurn) {
-      if (this.next >= actors.length) {
+      if (this.next >= record.streams) {
         this.walking = null;
         item.done?.(this.count);
         return true;
       }
       this.used++;
       this.count++;
-      actors[this.next++].send(event);
+      (record.actors() as readonly SubscriptionActorRef[])[this.next++].send(event);
     }
     return false;
   }

@@ -28,9 +28,11 @@ export class HubRecord implements Timed {
    * The streams' actors: a lone one is kept as itself (most users have one), an array from the
    * second. An array, not a Set: a Set's hash table costs about 27 bytes per actor and a quarter
    * to a half of its capacity more, an array 8 (a 50-contact stream is in 50 of them; issue 31).
+   * The first `streams` slots hold the actors, the rest is room (undefined), grown by an eighth:
+   * `push` grows by half plus 16, which at 25 actors left room for 20 more.
    */
-  private watching: SubscriptionActorRef | SubscriptionActorRef[] | null = null;
-  /** Streams holding this record. */
+  private watching: SubscriptionActorRef | (SubscriptionActorRef | undefined)[] | null = null;
+  /** Streams holding this record: its actors, the first `streams` slots when they are an array. */
   streams = 0;
   /** The newest ping of this view, replayed to new streams (null: none, or erased). */
   last: SharedPingFrames | null = null;
@@ -72,10 +74,12 @@ export class HubRecord implements Timed {
   }
 
   add(actor: SubscriptionActorRef): void {
-    this.streams++;
-    if (this.watching === null) this.watching = actor;
-    else if (Array.isArray(this.watching)) this.watching.push(actor);
-    else this.watching = [this.watching, actor];
+    const watching = this.watching;
+    const n = this.streams++;
+    if (watching === null) this.watching = actor;
+    else if (!Array.isArray(watching)) this.watching = [watching, actor];
+    else if (n < watching.length) watching[n] = actor;
+    else this.watching = withRoom(watching, n, n + 1 + Math.max(2, n >> 3), actor);
   }
 
   /**
@@ -83,7 +87,8 @@ export class HubRecord implements Timed {
    * was not one of this record's. An array stays an array: a delivery may be walking it.
    * `inOrder`: keep the others' order (a delivery is walking this record's array, and its cursor
    * is moved back by the caller when the index is below it); otherwise the last actor takes the
-   * removed one's place, which costs nothing to move.
+   * removed one's place, which costs nothing to move, and an array left three quarters empty is
+   * copied into a smaller one.
    */
   remove(actor: SubscriptionActorRef, inOrder = false): number | null {
     const watching = this.watching;
@@ -93,25 +98,35 @@ export class HubRecord implements Timed {
       return -1;
     }
     if (!Array.isArray(watching)) return null;
+    const n = this.streams;
     const at = watching.indexOf(actor);
-    if (at < 0) return null;
-    if (inOrder) watching.splice(at, 1);
-    else {
-      const last = watching.pop()!;
-      if (at < watching.length) watching[at] = last;
-    }
+    if (at < 0 || at >= n) return null;
+    if (inOrder) for (let i = at; i < n - 1; i++) watching[i] = watching[i + 1];
+    else watching[at] = watching[n - 1];
+    watching[n - 1] = undefined;
     this.streams--;
+    if (!inOrder && watching.length > 8 && this.streams * 4 < watching.length)
+      this.watching = withRoom(watching, this.streams, this.streams * 2, undefined);
     return at;
   }
 
   /**
-   * The actors as a delivery reads them: an array is walked by index, live, so an actor that
-   * joins meanwhile gets the event too (it is replaying, and its replay is queued behind this
-   * delivery); one that leaves is taken out in order (see `remove`).
+   * The actors as a delivery reads them: a lone actor, or an array whose first `streams` slots
+   * are the actors. The array is walked by index, live, so an actor that joins meanwhile gets the
+   * event too (it is replaying, and its replay is queued behind this delivery); one that leaves is
+   * taken out in order (see `remove`). Read it again after other code ran: a join may replace it.
    */
-  actors(): SubscriptionActorRef | readonly SubscriptionActorRef[] | null {
+  actors(): SubscriptionActorRef | readonly (SubscriptionActorRef | undefined)[] | null {
     return this.watching;
   }
+}
+
+/** A copy of the first `n` of `items` in an array of `size` slots, `next` in slot `n`. */
+function withRoom<T>(items: readonly (T | undefined)[], n: number, size: number, next: T | undefined): (T | undefined)[] {
+  const copy = new Array<T | undefined>(size).fill(undefined);
+  for (let i = 0; i < n; i++) copy[i] = items[i];
+  copy[n] = next;
+  return copy;
 }
 
 /**

@@ -368,6 +368,28 @@ test('streams that leave and join while a fan-out is spread over turns: every st
   t.deepEqual(delivered, [1_001 - 4 + 1], 'the 1,001 less the 4 that left before their turn, and the late one');
 });
 
+test("after most of a user's streams left, a ping reaches exactly the ones left, once", async (t) => {
+  const { store, hub: h, delivered } = hub();
+  const got = new Map<number, number>();
+  const actors = Array.from({ length: 200 }, (_, i) => ({
+    send: (event: SubscriptionEvent) => {
+      if (event.type === 'presence') got.set(i, (got.get(i) ?? 0) + 1);
+    },
+  }));
+  for (const actor of actors) h.add(['alice'], actor);
+  // In an order that moves the last into each freed place, and past three quarters empty.
+  const staying = new Set([3, 50, 51, 120, 199]);
+  for (const [i, actor] of actors.entries()) if (!staying.has(i)) h.remove(['alice'], actor);
+  h.add(['alice'], actors[0]);
+  await store.save('alice', 'phone', 'to the few');
+  while (delivered.length < 1) await settle();
+  t.deepEqual(
+    [...got.entries()].sort((a, b) => a[0] - b[0]),
+    [[0, 1], ...[...staying].map((i): [number, number] => [i, 1])],
+  );
+  t.deepEqual(delivered, [6]);
+});
+
 test('an erasure reaches every stream of the user once, in order with its pings; new streams replay nothing of it', async (t) => {
   const { store, join } = hub();
   const stranger = new FakeActor();
