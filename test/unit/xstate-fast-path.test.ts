@@ -219,6 +219,36 @@ test('observers and event listeners: each actor gets its own once it has a first
   t.pass();
 });
 
+test('history states and spawned children: recorded and restored the same (the patch shares one frozen empty history and children object)', (t) => {
+  compare((x) => {
+    const child = x.createMachine({ initial: 'on', states: { on: {} } });
+    const machine = x.setup({ actors: { child } }).createMachine({
+      initial: 'work',
+      states: {
+        work: {
+          initial: 'a',
+          states: { a: { on: { next: 'b' } }, b: { on: { next: 'a' } }, hist: { type: 'history' } },
+          on: {
+            pause: 'paused',
+            spawn: { actions: x.spawnChild('child', { id: 'kid' }) },
+            drop: { actions: x.stopChild('kid') },
+          },
+        },
+        paused: { on: { resume: 'work.hist' } },
+      },
+    });
+    const trace: unknown[] = [];
+    const actor = x.createActor(machine).start();
+    for (const type of ['next', 'spawn', 'pause', 'resume', 'drop', 'next', 'pause', 'resume', 'spawn']) {
+      actor.send({ type });
+      trace.push(snapshotOf(actor.getSnapshot() as AnyMachineSnapshot));
+    }
+    trace.push(Object.keys((x.createActor(machine).getSnapshot() as AnyMachineSnapshot).historyValue));
+    return trace;
+  });
+  t.pass();
+});
+
 test('generated machines: the patched XState and a pristine one go through the same states and actions', (t) =>
   differential(t, fc.tuple(machineSpec, fc.array(fc.constantFrom(...EVENTS), { maxLength: 12 })), (x, [spec, events]) =>
     runGenerated(x, spec, events),
