@@ -166,7 +166,10 @@ export class Subscriptions {
   open(input: SubscriptionInput): SubscriptionActor | undefined {
     // The hub's copy of each id: 50 contacts' ids parsed from every stream's query string would
     // otherwise be kept once per stream (and each may hold on to its whole query string).
-    return this.bucketParents.spawn({ ...input, users: this.options.hub.shareIds(input.users) });
+    // A literal, not a spread: XState keeps the input for the actor's life, and a spread's fields
+    // past the fourth go to a property store of their own (~35 bytes a stream).
+    const { sink, users, clientid, format, resumeAfter, watcher } = input;
+    return this.bucketParents.spawn({ sink, users: this.options.hub.shareIds(users), clientid, format, resumeAfter, watcher });
   }
 
   start(): void {
