@@ -160,6 +160,7 @@ export function charts(lines: Line[]): Chart[] {
   const ping = newest(lines, 'ping');
   const fan = newest(lines, 'fanout');
   const con = newest(lines, 'contacts', 5000);
+  const big = newest(lines, 'scale', 100000);
   const num = (k: string) => (m: Record<string, unknown>) => (typeof m[k] === 'number' ? m[k] : undefined);
   return [
     {
@@ -219,6 +220,24 @@ export function charts(lines: Line[]): Chart[] {
       groups: [
         { label: 'p50', values: values(con, num('p50Ms')) },
         { label: 'p99', values: values(con, num('p99Ms')) },
+      ],
+    },
+    {
+      file: 'scale-memory.svg',
+      title: 'Memory per stream at 100,000 streams (every server process summed, 110 s after connecting)',
+      subtitle: `scale: ${when(big)}; lower is better`,
+      unit: 'bytes per stream',
+      groups: [{ label: '100,000 streams', values: values(big, num('bytesPerStreamSettled')) }],
+    },
+    {
+      file: 'scale-latency.svg',
+      title: 'At 100,000 streams: one ping to its 10,000 watchers, and fan-out at 500 pings/s',
+      subtitle: `scale: ${when(big)}; lower is better`,
+      unit: 'ms',
+      groups: [
+        { label: 'reach all 10,000 (median ping)', values: values(big, num('reachAllP50Ms')) },
+        { label: 'fan-out p50', values: values(big, num('fanoutP50Ms')) },
+        { label: 'fan-out p99', values: values(big, num('fanoutP99Ms')) },
       ],
     },
     {
