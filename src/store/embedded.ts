@@ -1,6 +1,6 @@
 import { RateLimiter } from './rate-limit.js';
 import { receivedNow } from './received-clock.js';
-import { type Store, type StoreListener, type Overtaken, type RateLimited, type StoreLimits, type StoredPing } from './types.js';
+import { type Store, type StoreListener, type RateLimited, type SaveOutcome, type StoreLimits, type StoredPing } from './types.js';
 
 /**
  * The embedded store: one process, no Redis. For development and for the suites that run
@@ -36,13 +36,7 @@ export class EmbeddedStore implements Store {
     this.rateLimiter = new RateLimiter(limits.pingRate, limits.pingBurst);
   }
 
-  save(
-    userid: string,
-    clientid: string,
-    status: string,
-    invisible = false,
-    receivedMs = receivedNow(),
-  ): Promise<StoredPing | RateLimited | Overtaken> {
+  save(userid: string, clientid: string, status: string, invisible = false, receivedMs = receivedNow()): Promise<SaveOutcome> {
     // Before the rate limit: an overtaken ping takes no token.
     if (receivedMs < (this.receivedOf.get(userid) ?? 0)) return Promise.resolve({ overtaken: true });
     const nowMs = Date.now();

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PortRequests } from './port-requests.js';
 import { receivedNow } from './received-clock.js';
-import type { Erasure, Overtaken, Store, StoreListener, RateLimited, StoredPing } from './types.js';
+import type { Erasure, Store, StoreListener, RateLimited, SaveOutcome, StoredPing } from './types.js';
 
 /**
  * The embedded store with WORKERS > 1: the one EmbeddedStore lives in the main thread
@@ -51,16 +51,8 @@ export class RelayStore implements Store {
   }
 
   /** `receivedMs` is stamped here, in the worker that received the ping, not when the main thread gets to it. */
-  save(
-    userid: string,
-    clientid: string,
-    status: string,
-    invisible = false,
-    receivedMs = receivedNow(),
-  ): Promise<StoredPing | RateLimited | Overtaken> {
-    return this.request({ op: 'save', args: [userid, clientid, status, invisible, receivedMs] }) as Promise<
-      StoredPing | RateLimited | Overtaken
-    >;
+  save(userid: string, clientid: string, status: string, invisible = false, receivedMs = receivedNow()): Promise<SaveOutcome> {
+    return this.request({ op: 'save', args: [userid, clientid, status, invisible, receivedMs] }) as Promise<SaveOutcome>;
   }
 
   erase(userid: string, clientid: string): Promise<RateLimited | null> {

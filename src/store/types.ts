@@ -26,6 +26,9 @@ export interface Overtaken {
   readonly overtaken: true;
 }
 
+/** What `save` did with a ping: stored it, or refused it as rate-limited or overtaken. */
+export type SaveOutcome = StoredPing | RateLimited | Overtaken;
+
 /**
  * What an erasure wiped, as every instance learns it: the time of the user's last visible ping
  * (the public view) and of the newest one (the user's own view), null where there was none.
@@ -80,13 +83,7 @@ export interface Store {
    * before the user's newest stored one is refused (Overtaken), so a late retry of an older ping
    * never replaces a newer one.
    */
-  save(
-    userid: string,
-    clientid: string,
-    status: string,
-    invisible?: boolean,
-    receivedMs?: number,
-  ): Promise<StoredPing | RateLimited | Overtaken>;
+  save(userid: string, clientid: string, status: string, invisible?: boolean, receivedMs?: number): Promise<SaveOutcome>;
   /**
    * Erases everything stored for `userid` (both views, every client's entry, every client's rate
    * limit) and tells every instance (onErased), in one atomic step, unless `clientid`'s rate limit

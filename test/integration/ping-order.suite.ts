@@ -6,7 +6,7 @@ import { Errors } from '../../src/http/errors.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { RelayServer, RelayStore } from '../../src/store/relay.js';
-import type { Overtaken, RateLimited, Store, StoreLimits, StoredPing } from '../../src/store/types.js';
+import type { SaveOutcome, Store, StoreLimits, StoredPing } from '../../src/store/types.js';
 import { startStore, type StoreName, type TestStore } from '../support/stores.js';
 
 /**
@@ -62,8 +62,7 @@ export function pingOrderSuite(name: StoreName | 'relay'): void {
     return { store, heard };
   }
 
-  const outcome = (saved: StoredPing | RateLimited | Overtaken) =>
-    'overtaken' in saved ? 'overtaken' : 'retryAfterSeconds' in saved ? 'limited' : saved.status;
+  const outcome = (saved: SaveOutcome) => ('overtaken' in saved ? 'overtaken' : 'retryAfterSeconds' in saved ? 'limited' : saved.status);
 
   async function until(condition: () => boolean, what: string): Promise<void> {
     for (let i = 0; i < 300 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,6 +1,6 @@
 import type { Logger } from '../../process/logger.js';
 import { receivedNow } from '../received-clock.js';
-import { type Store, type StoreListener, type Overtaken, type RateLimited, type StoreLimits, type StoredPing } from '../types.js';
+import { type Store, type StoreListener, type RateLimited, type SaveOutcome, type StoreLimits, type StoredPing } from '../types.js';
 import { ClusterTopology } from './cluster.js';
 import type { RedisConnections } from './connections.js';
 import { KeySpace } from './keys.js';
@@ -86,13 +86,7 @@ export class RedisStore implements Store {
     return this.connections.connect();
   }
 
-  async save(
-    userid: string,
-    clientid: string,
-    status: string,
-    invisible = false,
-    receivedMs = receivedNow(),
-  ): Promise<StoredPing | RateLimited | Overtaken> {
+  async save(userid: string, clientid: string, status: string, invisible = false, receivedMs = receivedNow()): Promise<SaveOutcome> {
     const user = this.keys.user(userid);
     const ping: PingToSave = {
       keys: [user, this.keys.client(userid, clientid, user), this.keys.clientIndex(userid, user)],
