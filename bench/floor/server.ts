@@ -285,6 +285,53 @@ function handlePing(res: HttpResponse, req: HttpRequest): void {
 const keepOpen = () => true;
 const HEAD = ': heartbeat\n\nretry: 2000\n\n';
 
+/**
+ * Opens one SSE stream on `res` (already corked: called in the handler) for `users`, each watched
+ * in `table`, and replays each user's last ping through `toChunk`. One-user and multi-user routes
+ * differ only in the table and the frame.
+ */
+function openStream(
+  res: HttpResponse,
+  users: readonly string[],
+  table: Map<string, Set<Subscriber>>,
+  toChunk: (user: string, frame: string) => string,
+  onClose?: (s: Subscriber) => void,
+): Subscriber {
+  let done = false;
+  const subscriber = actors ? actors.open(res) : res;
+  res.onWritable(keepOpen);
+  res.onAborted(() => {
+    done = true;
+    streams--;
+    if (actors) actors.aborted(subscriber);
+    onClose?.(subscriber);
+    for (const user of users) unwatch(table, user, subscriber);
+  });
+  res
+    .writeStatus('200 OK')
+    .writeHeader('Content-Type', 'text/event-stream')
+    .writeHeader('Cache-Control', 'no-cache')
+    .writeHeader('X-Accel-Buffering', 'no')
+    .write(HEAD);
+  for (const user of users) watch(table, user, subscriber);
+  streams++;
+  // the replay: every user's last ping, read in one auto-pipelined batch
+  for (const user of users) {
+    redis.hmget(key(user), 'id', 'time', 'status').then(
+      ([id, time, status]) => {
+        if (id === null || time === null || status === null || done) return;
+        const chunk = toChunk(user, frame(id, time, status));
+        if (actors) actors.deliver(new Set([subscriber]), chunk);
+        else corkedWrite(res, chunk);
+      },
+      () => {
+        /* cache miss on redis error: stream stays open */
+      },
+    );
+  }
+  return subscriber;
+}
+
 function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
   let user: string;
   try {
@@ -293,34 +340,7 @@ function handleSubscribe(res: HttpResponse, req: HttpRequest): void {
     return reply(res, 400);
   }
   if (user === '') return reply(res, 404);
-  let done = false;
-  const subscriber = actors ? actors.open(res) : res;
-  res.onWritable(keepOpen);
-  res.onAborted(() => {
-    done = true;
-    streams--;
-    if (actors) actors.aborted(subscriber);
-    unwatch(subscribers, user, subscriber);
-  });
-  // in the handler: already corked
-  res
-    .writeStatus('200 OK')
-    .writeHeader('Content-Type', 'text/event-stream')
-    .writeHeader('Cache-Control', 'no-cache')
-    .writeHeader('X-Accel-Buffering', 'no')
-    .write(HEAD);
-  watch(subscribers, user, subscriber);
-  streams++;
-  redis.hmget(key(user), 'id', 'time', 'status').then(
-    ([id, time, status]) => {
-      if (id === null || time === null || status === null || done) return;
-      if (actors) actors.deliver(new Set([subscriber]), frame(id, time, status));
-      else corkedWrite(res, frame(id, time, status));
-    },
-    () => {
-      /* cache miss on redis error: stream stays open */
-    },
-  );
+  openStream(res, [user], subscribers, (_, chunk) => chunk);
 }
 
 /** `GET /subscribe?user=a&user=b…`: one stream for several users (the `contacts` scenario); no limit on the list, no policy. */
@@ -339,39 +359,7 @@ function handleMultiSubscribe(res: HttpResponse, req: HttpRequest): void {
     return reply(res, 400);
   }
   if (users.length === 0) return reply(res, 400);
-  let done = false;
-  const subscriber = actors ? actors.open(res) : res;
-  res.onWritable(keepOpen);
-  res.onAborted(() => {
-    done = true;
-    streams--;
-    if (actors) actors.aborted(subscriber);
-    multiStreams.delete(subscriber);
-    for (const user of users) unwatch(multiSubscribers, user, subscriber);
-  });
-  res
-    .writeStatus('200 OK')
-    .writeHeader('Content-Type', 'text/event-stream')
-    .writeHeader('Cache-Control', 'no-cache')
-    .writeHeader('X-Accel-Buffering', 'no')
-    .write(HEAD);
-  for (const user of users) watch(multiSubscribers, user, subscriber);
-  multiStreams.add(subscriber);
-  streams++;
-  // the replay: every user's last ping, read in one auto-pipelined batch
-  for (const user of users) {
-    redis.hmget(key(user), 'id', 'time', 'status').then(
-      ([id, time, status]) => {
-        if (id === null || time === null || status === null || done) return;
-        const chunk = multiFrame(user, frame(id, time, status));
-        if (actors) actors.deliver(new Set([subscriber]), chunk);
-        else corkedWrite(res, chunk);
-      },
-      () => {
-        /* cache miss on redis error: stream stays open */
-      },
-    );
-  }
+  multiStreams.add(openStream(res, users, multiSubscribers, multiFrame, (s) => multiStreams.delete(s)));
 }
 
 const listenSockets: us_listen_socket[] = [];
