@@ -22,7 +22,7 @@ export interface RateLimited {
  * stored or published, and no rate-limit token taken. It was overtaken: the stored state is newer.
  * Typically a retry, by the Redis client, of a ping that already got its 503.
  */
-export interface Overtaken {
+interface Overtaken {
   readonly overtaken: true;
 }
 
